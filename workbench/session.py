@@ -1,0 +1,166 @@
+"""A person's conversation: their inbox, what they were sent, and where they are.
+
+A session is the unit the store keeps (one conversation) and the unit a
+service drives: put the person's messages in with :meth:`Session.put`,
+receive what they are sent through the ``deliver`` callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from typing import Any, Awaitable, Callable
+
+from workbench.message import Message
+from workbench.store import Commit, Record, Store
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[Message], Awaitable[None] | None]
+
+_CLOSE = object()
+
+
+class Session:
+    def __init__(
+        self,
+        runner: Any,
+        conversation_id: str,
+        person: str,
+        channel: str,
+        deliver: Deliver | None,
+        data: dict[str, Any] | None = None,
+        store: Store | None = None,
+    ) -> None:
+        self.runner = runner
+        self.conversation_id = conversation_id
+        self.person = person
+        self.channel = channel
+        self._deliver = deliver
+        self.data: dict[str, Any] = data if data is not None else {}
+        self.store = store
+        self.inbox: asyncio.Queue = asyncio.Queue()
+        self.world: str | None = None
+        self.world_instance: str | None = None
+        self._pending: list[Record] = []
+        self._committed: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self.closed = False
+        self._closed_event: asyncio.Event | None = None
+        self.last_active = asyncio.get_event_loop().time()
+        self.task: asyncio.Task | None = None
+        #: a developer taking over the bot's side (TUI); None normally
+        self.takeover: Any = None
+
+    # -- where the person is ----------------------------------------------
+    def where(self) -> dict[str, Any]:
+        return {"world": self.world, "world_instance": self.world_instance}
+
+    def enter(self, world: str, instance: str) -> None:
+        self.world, self.world_instance = world, instance
+        if self.store:
+            self.store.update_conversation(self.conversation_id, world=world)
+        self.emit("world", world=world, instance=instance)
+
+    def save_data(self) -> None:
+        if self.store:
+            self.store.update_conversation(self.conversation_id, data=self.data)
+
+    # -- input --------------------------------------------------------------
+    def put(self, message: Message | dict | str) -> None:
+        """A service hands over what the person sent."""
+        self.last_active = asyncio.get_event_loop().time()
+        self.inbox.put_nowait(Message.coerce(message))
+
+    def close(self) -> None:
+        """The person left; whatever waits for their next message is woken."""
+        if not self.closed:
+            self.closed = True
+            self.inbox.put_nowait(_CLOSE)
+            if self._closed_event is not None:
+                self._closed_event.set()
+
+    async def wait_closed(self) -> None:
+        if self._closed_event is None:
+            self._closed_event = asyncio.Event()
+            if self.closed:
+                self._closed_event.set()
+        await self._closed_event.wait()
+
+    async def receive(self, timeout: float | None = None) -> Message:
+        from workbench.agents import Disconnected
+
+        if self.closed and self.inbox.empty():
+            raise Disconnected(self.person)
+        if timeout is None:
+            item = await self.inbox.get()
+        else:
+            item = await asyncio.wait_for(self.inbox.get(), timeout)
+        if item is _CLOSE:
+            self.inbox.put_nowait(_CLOSE)  # every later receive sees it too
+            raise Disconnected(self.person)
+        return item
+
+    def poll(self) -> Message | None:
+        """The next message if one is waiting, else ``None`` (never blocks)."""
+        from workbench.agents import Disconnected
+
+        try:
+            item = self.inbox.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+        if item is _CLOSE:
+            self.inbox.put_nowait(_CLOSE)
+            raise Disconnected(self.person)
+        return item
+
+    def hold(self, record: Record) -> None:
+        """Keep a received message until the turn it belongs to commits."""
+        self._pending.append(record)
+        self.emit("message", record=record, committed=False)
+
+    # -- output -------------------------------------------------------------
+    def mark_committed(self, message: Message) -> None:
+        self._committed[message.uid] = None
+        while len(self._committed) > 256:
+            self._committed.popitem(last=False)
+
+    async def commit(self, records: list[Record], states: list[tuple[str, dict]] | None = None) -> None:
+        """Store held messages + ``records`` + engine ``states`` in one transaction."""
+        batch = self._pending + records
+        self._pending = []
+        if self.store is not None and (batch or states):
+            commit = Commit(
+                records={self.conversation_id: batch},
+                states=[(self.conversation_id, bot, st) for bot, st in (states or [])],
+            )
+            self.store.commit(commit)
+        for rec in batch:
+            self.mark_committed(rec.message)
+            if rec.role != "human":
+                self.emit("message", record=rec, committed=True)
+            else:
+                self.emit("acknowledged", record=rec)
+
+    async def flush(self) -> None:
+        """Commit what is held (a world ending on the person's last message)."""
+        if self._pending:
+            await self.commit([])
+
+    async def send(self, message: Message, role: str = "world") -> None:
+        """Commit (if not yet) then deliver ``message`` to the person."""
+        if message.uid not in self._committed:
+            await self.commit([Record(message, agent=message.get("id"), role=role, **self.where())])
+        if self._deliver is not None and not self.closed:
+            out = Message(message)
+            out.uid = message.uid
+            result = self._deliver(out)
+            if asyncio.iscoroutine(result):
+                try:
+                    await result
+                except Exception:  # a broken channel must not break the world
+                    log.exception("delivering to %s failed", self.person)
+
+    def emit(self, kind: str, **fields: Any) -> None:
+        if self.runner is not None:
+            self.runner.emit(kind, self, **fields)

@@ -1,0 +1,327 @@
+"""Load a task directory: detect its format, validate it, import its worlds.py.
+
+Formats are tried in order (task.yml, ParlAI's config.yml, boteval's conf.yml,
+Rasa's domain.yml); each is a :class:`Format` in :data:`FORMATS`, so later
+importers plug in by adding one. An importer maps what it can onto the
+task.yml model and returns warnings for what it cannot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from pydantic import BaseModel, ValidationError
+
+from workbench.registry import Registry, collecting
+from workbench.task.errors import Problem, TaskError
+from workbench.task.schema import WORLD_TYPES, TaskSpec
+from workbench.task.yamlpos import Lines, line_of, load_yaml
+
+
+@dataclass
+class Format:
+    name: str
+    filename: str
+    #: (task dir, file) -> (raw task.yml-shaped dict, key lines, warnings)
+    load: Callable[[Path, Path], tuple[dict, Lines, list[str]]]
+
+
+def _load_workbench(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
+    data, lines = load_yaml(file)
+    if data is None:
+        raise TaskError(Problem(str(file), 1, None, "the file is empty; expected a mapping with at least `worlds:`"))
+    if not isinstance(data, dict):
+        raise TaskError(Problem(str(file), 1, None, f"expected a mapping of keys, got {type(data).__name__}"))
+    return data, lines, []
+
+
+def _lazy(module: str, func: str) -> Callable[[Path, Path], tuple[dict, Lines, list[str]]]:
+    def load(root: Path, file: Path):
+        import importlib
+
+        return getattr(importlib.import_module(module), func)(root, file)
+
+    return load
+
+
+FORMATS: list[Format] = [
+    Format("workbench", "task.yml", _load_workbench),
+    Format("parlai", "config.yml", _lazy("workbench.task.parlai", "load")),
+    Format("boteval", "conf.yml", _lazy("workbench.task.boteval", "load")),
+    Format("rasa", "domain.yml", _lazy("workbench.task.rasa", "load")),
+]
+
+
+@dataclass
+class Task:
+    """A loaded, validated task: its spec, typed worlds and bot configs, and registry."""
+
+    root: Path
+    file: Path
+    format: str
+    spec: TaskSpec
+    worlds: dict[str, BaseModel]
+    bot_configs: dict[str, BaseModel]
+    registry: Registry
+    warnings: list[str] = field(default_factory=list)
+    python_module: Any = None
+    _engines: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name or self.root.name
+
+    def path(self, relative: str | Path) -> Path:
+        """Relative paths in a task are relative to its directory."""
+        p = Path(relative)
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def store_path(self) -> Path:
+        return self.path(self.spec.storage)
+
+    @property
+    def start_world(self) -> str:
+        if self.spec.start:
+            return self.spec.start
+        if "overworld" in self.worlds:
+            return "overworld"
+        return next(iter(self.worlds))
+
+    def engine(self, bot: str):
+        """The engine of ``bot``, built once per task (engines keep no conversation state)."""
+        if bot not in self._engines:
+            from workbench.engines import create_engine
+
+            self._engines[bot] = create_engine(bot, self.bot_configs[bot], self)
+        return self._engines[bot]
+
+    def reset_engines(self) -> None:
+        self._engines.clear()
+
+    def python_world(self, name: str) -> type:
+        reg = self.registry.worlds
+        if name in reg:
+            return reg[name]
+        if self.python_module is not None and hasattr(self.python_module, name):
+            return getattr(self.python_module, name)
+        raise KeyError(name)
+
+
+def detect(root: Path) -> Format | None:
+    for fmt in FORMATS:
+        if (root / fmt.filename).is_file():
+            return fmt
+    return None
+
+
+def _describe(err: dict, model_fields: list[str] | None) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        if model_fields:
+            return f"unknown key; expected one of: {', '.join(model_fields)}"
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    got = err.get("input")
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if kind not in ("value_error",) and not isinstance(got, (dict, list)):
+        msg += f" (got {got!r})"
+    return msg[0].lower() + msg[1:] if msg else msg
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str] | None:
+    """The keys a model accepts at ``loc`` (for 'unknown key' messages)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        f = current.model_fields.get(str(part))
+        if f is None:
+            return None
+        ann = f.annotation
+        args = getattr(ann, "__args__", ())
+        nxt = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if nxt is None:
+            # a list of models
+            for a in args:
+                inner = getattr(a, "__args__", ())
+                nxt = next((x for x in inner if isinstance(x, type) and issubclass(x, BaseModel)), None)
+                if nxt:
+                    break
+        if nxt is None:
+            return None
+        current = nxt
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return None
+
+
+def _validate(model: type[BaseModel], data: Any, prefix: tuple, file: Path, lines: Lines, problems: list[Problem]):
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            full = prefix + loc
+            key = ".".join(str(p) for p in full) or None
+            problems.append(Problem(str(file), line_of(lines, full), key, _describe(err, _fields_at(model, loc))))
+        return None
+
+
+def import_python(task_root: Path, file: Path) -> tuple[Any, Registry]:
+    """Import a task's worlds.py with a fresh registry; errors name the file and line."""
+    registry = Registry()
+    digest = hashlib.sha1(str(file.resolve()).encode()).hexdigest()[:10]
+    modname = f"workbench_task_{digest}"
+    spec = importlib.util.spec_from_file_location(modname, file)
+    if spec is None or spec.loader is None:
+        raise TaskError(Problem(str(file), None, None, "cannot import this file"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = module
+    added = str(task_root.resolve())
+    sys.path.insert(0, added)
+    try:
+        with collecting(registry):
+            spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        sys.modules.pop(modname, None)
+        raise TaskError(Problem(str(file), exc.lineno, None, f"Python syntax error: {exc.msg}")) from None
+    except Exception as exc:
+        sys.modules.pop(modname, None)
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == file.resolve()]
+        line = frames[-1].lineno if frames else None
+        raise TaskError(Problem(str(file), line, None, f"error while importing: {type(exc).__name__}: {exc}")) from None
+    finally:
+        try:
+            sys.path.remove(added)
+        except ValueError:
+            pass
+    return module, registry
+
+
+def load_task(path: str | Path) -> Task:
+    """Load the task at ``path`` (a directory, or a task file inside one)."""
+    root = Path(path)
+    if root.is_file():
+        root, forced = root.parent, root.name
+        fmt = next((f for f in FORMATS if f.filename == forced), None)
+        if fmt is None:
+            raise TaskError(Problem(str(path), None, None, "not a task file; expected " + ", ".join(f.filename for f in FORMATS)))
+    else:
+        if not root.is_dir():
+            raise TaskError(Problem(str(path), None, None, "no such task directory"))
+        fmt = detect(root)
+        if fmt is None:
+            names = ", ".join(f.filename for f in FORMATS)
+            raise TaskError(Problem(str(root), None, None, f"no task file here; expected one of: {names} (create one with `workbench new`)"))
+    file = root / fmt.filename
+    raw, lines, warnings = fmt.load(root, file)
+    problems: list[Problem] = []
+    spec = _validate(TaskSpec, raw, (), file, lines, problems)
+    if spec is None:
+        raise TaskError(problems)
+
+    # Python file first: worlds and bots may refer to what it registers
+    module, registry = None, Registry()
+    py = root / spec.worlds_file
+    if py.is_file():
+        module, registry = import_python(root, py)
+    elif "worlds_file" in raw:
+        problems.append(Problem(str(file), line_of(lines, ("worlds_file",)), "worlds_file", f"no such file: {py}"))
+
+    from workbench.engines import ENGINES, engine_module
+
+    bot_configs: dict[str, BaseModel] = {}
+    for name, conf in spec.bots.items():
+        prefix = ("bots", name)
+        if not isinstance(conf, dict):
+            problems.append(Problem(str(file), line_of(lines, prefix), f"bots.{name}", "expected a mapping with an `engine:` key"))
+            continue
+        engine = conf.get("engine")
+        if engine not in ENGINES:
+            problems.append(Problem(
+                str(file), line_of(lines, prefix + ("engine",)), f"bots.{name}.engine",
+                f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}",
+            ))
+            continue
+        cfg = _validate(engine_module(engine).Config, conf, prefix, file, lines, problems)
+        if cfg is not None:
+            bot_configs[name] = cfg
+
+    worlds: dict[str, BaseModel] = {}
+    for name, conf in spec.worlds.items():
+        prefix = ("worlds", name)
+        if not isinstance(conf, dict):
+            problems.append(Problem(str(file), line_of(lines, prefix), f"worlds.{name}", "expected a mapping with a `type:` key"))
+            continue
+        kind = conf.get("type")
+        if kind not in WORLD_TYPES:
+            problems.append(Problem(
+                str(file), line_of(lines, prefix + ("type",)), f"worlds.{name}.type",
+                f"unknown world type {kind!r}; expected one of: {', '.join(WORLD_TYPES)}",
+            ))
+            continue
+        w = _validate(WORLD_TYPES[kind], conf, prefix, file, lines, problems)
+        if w is not None:
+            worlds[name] = w
+
+    task = Task(root, file, fmt.name, spec, worlds, bot_configs, registry, warnings, module)
+    if not problems:
+        problems.extend(_cross_check(task, lines))
+    if problems:
+        raise TaskError(problems)
+    return task
+
+
+def _cross_check(task: Task, lines: Lines) -> list[Problem]:
+    """References between keys: worlds, bots, onboarding, Python classes."""
+    out: list[Problem] = []
+    file = str(task.file)
+    names = set(task.worlds)
+
+    def bad(loc: tuple, msg: str) -> None:
+        out.append(Problem(file, line_of(lines, loc), ".".join(map(str, loc)), msg))
+
+    def world_ref(loc: tuple, target: str | None, exit_ok: bool = True) -> None:
+        if target is None or (exit_ok and target == "EXIT") or target in names:
+            return
+        bad(loc, f"no world named {target!r}; worlds: {', '.join(sorted(names))}")
+
+    if task.spec.start:
+        world_ref(("start",), task.spec.start, exit_ok=False)
+    for name, w in task.worlds.items():
+        base = ("worlds", name)
+        if w.onboarding is not None:
+            world_ref(base + ("onboarding",), w.onboarding, exit_ok=False)
+            ob = task.worlds.get(w.onboarding)
+            if ob is not None and getattr(ob, "type", None) not in ("onboarding", "python"):
+                bad(base + ("onboarding",), f"world {w.onboarding!r} is a {ob.type} world; expected an onboarding or python world")
+        world_ref(base + ("backup_world",), w.backup_world)
+        world_ref(base + ("next",), w.next)
+        if w.type == "menu":
+            for label, target in w.options.items():
+                world_ref(base + ("options", label), target)
+        if w.type == "bot_chat" and w.bot not in task.bot_configs:
+            bad(base + ("bot",), f"no bot named {w.bot!r}; bots: {', '.join(sorted(task.bot_configs)) or 'none'}")
+        if w.type == "python":
+            try:
+                task.python_world(w.world)
+            except KeyError:
+                bad(base + ("world",), f"no world {w.world!r} in {task.spec.worlds_file} (register it with @world or define a class of that name)")
+            for b in w.bots:
+                if b not in task.bot_configs:
+                    bad(base + ("bots",), f"no bot named {b!r}")
+    for name, cfg in task.bot_configs.items():
+        if cfg.engine == "python" and cfg.name not in task.registry.bots:
+            known = ", ".join(sorted(task.registry.bots)) or "none"
+            bad(("bots", name, "name"), f"no bot {cfg.name!r} registered with @bot in {task.spec.worlds_file} (registered: {known})")
+    return out

@@ -1,0 +1,142 @@
+"""The task.yml schema: every key validated, unknown keys refused (docs/task-yml.md)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorldCommon(Strict):
+    #: an onboarding world run before this one
+    onboarding: str | None = None
+    #: seconds a world waits for a person's next message before it ends (0: no limit)
+    timeout: float = 0
+    #: how many people the world needs; more than 1 pools people until enough wait
+    agents_required: int = Field(1, ge=1)
+    #: seconds a person waits in the pool before going to ``backup_world``
+    max_time_in_pool: float = 0
+    #: where a person goes when the pool times out (None: back to the overworld)
+    backup_world: str | None = None
+    #: where people go when the world ends (None: the overworld; EXIT ends the session)
+    next: str | None = None
+    #: shown in menus and the TUI
+    title: str | None = None
+
+
+class MenuWorld(WorldCommon):
+    type: Literal["menu"]
+    text: str = "What would you like to do?"
+    #: label shown as a quick reply -> world it leads to (EXIT ends the session)
+    options: dict[str, str]
+    invalid_text: str = "Please choose one of: {options}."
+    #: said when a person picks EXIT
+    goodbye: str = "Goodbye!"
+
+    @field_validator("options")
+    @classmethod
+    def _not_empty(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("a menu needs at least one option")
+        return value
+
+
+class Question(Strict):
+    key: str
+    text: str
+    #: offered as quick replies; an answer must be one of them when given
+    choices: list[str] | None = None
+
+
+class OnboardingWorld(WorldCommon):
+    type: Literal["onboarding"]
+    text: str | None = None
+    #: a file (relative to the task) whose text is shown first, e.g. user-agreement.html
+    agreement: str | None = None
+    #: consent checkboxes: key -> statement; each must be answered yes
+    checkboxes: dict[str, str] = Field(default_factory=dict)
+    questions: list[Question] = Field(default_factory=list)
+    yes: str = "Yes"
+    no: str = "No"
+    declined_text: str = "You need to agree to continue. Returning to the start."
+    done_text: str | None = None
+
+
+class BotChatWorld(WorldCommon):
+    type: Literal["bot_chat"]
+    bot: str
+    #: said when the world starts, before the bot's own greeting
+    text: str | None = None
+    done_word: str = "[DONE]"
+    done_text: str | None = None
+
+
+class HumanChatWorld(WorldCommon):
+    type: Literal["human_chat"]
+    agents_required: int = Field(2, ge=1)
+    text: str | None = "You are now chatting with {partners}. Send [DONE] to end the chat."
+    waiting_text: str = "Waiting for a partner..."
+    done_word: str = "[DONE]"
+    left_text: str = "{agent} has left the chat."
+
+
+class PythonWorld(WorldCommon):
+    type: Literal["python"]
+    #: a world registered with @world in worlds.py, or a class name defined there
+    world: str
+    #: bots handed to the world (``self.bots[name]``)
+    bots: list[str] = Field(default_factory=list)
+
+
+WORLD_TYPES: dict[str, type[WorldCommon]] = {
+    "menu": MenuWorld,
+    "onboarding": OnboardingWorld,
+    "bot_chat": BotChatWorld,
+    "human_chat": HumanChatWorld,
+    "python": PythonWorld,
+}
+
+WorldSpec = Union[MenuWorld, OnboardingWorld, BotChatWorld, HumanChatWorld, PythonWorld]
+
+
+class TaskSpec(Strict):
+    name: str | None = None
+    description: str | None = None
+    #: the SQLite file, relative to the task directory
+    storage: str = "data/workbench.db"
+    #: retrieval backend: ``embedded`` (default, no server) or ``{elasticsearch: {...}}``
+    index: Union[str, dict[str, Any]] = "embedded"
+    #: at most this many task worlds run at once
+    max_workers: int = Field(30, ge=1)
+    #: options handed to Python worlds as ``opt`` (ParlAI's opt)
+    opt: dict[str, Any] = Field(default_factory=dict)
+    #: task data: template variables every bot can read
+    data: dict[str, Any] = Field(default_factory=dict)
+    #: the Python file with worlds, bots and actions
+    worlds_file: str = "worlds.py"
+    #: the world a new person starts in (default: ``overworld`` if there is one, else the first)
+    start: str | None = None
+    #: a password a person must send before anything else
+    password: str | None = None
+    #: the folder of conversation tests
+    tests: str = "tests"
+    bots: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    worlds: dict[str, dict[str, Any]]
+
+    @field_validator("worlds")
+    @classmethod
+    def _some_world(cls, value: dict) -> dict:
+        if not value:
+            raise ValueError("a task needs at least one world")
+        return value
+
+    @field_validator("index")
+    @classmethod
+    def _index(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != "embedded":
+            raise ValueError("expected 'embedded' or a mapping such as {elasticsearch: {url: ...}}")
+        return value
