@@ -72,6 +72,33 @@ class Task:
     warnings: list[str] = field(default_factory=list)
     python_module: Any = None
     _engines: dict[str, Any] = field(default_factory=dict)
+    _store: Any = None
+    _index: Any = None
+
+    # -- shared resources, opened on first use ---------------------------------
+    @property
+    def store(self):
+        """The task's SQLite store (opened on first use; tests may :meth:`use_store`)."""
+        if self._store is None:
+            from workbench.store import Store
+
+            self._store = Store(self.store_path)
+        return self._store
+
+    def use_store(self, store) -> None:
+        """Point the task at another store (a test's temporary one); engines are rebuilt."""
+        self._store = store
+        self._index = None
+        self._engines.clear()
+
+    @property
+    def index(self):
+        """The retrieval index the task's ``index:`` key names (embedded by default)."""
+        if self._index is None:
+            from workbench.index import open_index
+
+            self._index = open_index(self.spec.index)
+        return self._index
 
     @property
     def name(self) -> str:
