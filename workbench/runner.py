@@ -143,6 +143,22 @@ class Runner:
             if ex is not None:
                 ex.shutdown(wait=False, cancel_futures=True)
 
+    async def wait_idle(self, sessions: list[Session] | None = None, timeout: float = 10.0) -> bool:
+        """Wait until ``sessions`` (default: all) wait for input; False if ``timeout`` passes first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        # a few loop turns first, so a message just put is picked up
+        for _ in range(3):
+            await asyncio.sleep(0)
+        while loop.time() < deadline:
+            group = sessions if sessions is not None else list(self.sessions.values())
+            if all(s.idle for s in group):
+                await asyncio.sleep(0)
+                if all(s.idle for s in group):
+                    return True
+            await asyncio.sleep(0.002)
+        return False
+
     # -- a person's life ------------------------------------------------------
     def _resume_point(self, world: str | None) -> str:
         start = self.task.start_world
@@ -239,11 +255,13 @@ class Runner:
             waiting = getattr(spec, "waiting_text", None) or "Waiting for other people to join..."
             await session.send(Message(id="System", text=waiting), role="system")
         closed = asyncio.ensure_future(session.wait_closed())
+        session.pooled = True  # idle while in the pool
         try:
             done, _ = await asyncio.wait(
                 [me.future, closed], timeout=spec.max_time_in_pool or None, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
+            session.pooled = False
             closed.cancel()
         if not me.future.done():
             if me in pool:

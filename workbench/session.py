@@ -46,6 +46,10 @@ class Session:
         self._pending: list[Record] = []
         self._committed: collections.OrderedDict[str, None] = collections.OrderedDict()
         self.closed = False
+        #: True while the person's world waits for their next message
+        self.waiting = False
+        #: True while the person waits in a pool for others to join
+        self.pooled = False
         self._closed_event: asyncio.Event | None = None
         self.last_active = asyncio.get_event_loop().time()
         self.task: asyncio.Task | None = None
@@ -92,10 +96,14 @@ class Session:
 
         if self.closed and self.inbox.empty():
             raise Disconnected(self.person)
-        if timeout is None:
-            item = await self.inbox.get()
-        else:
-            item = await asyncio.wait_for(self.inbox.get(), timeout)
+        self.waiting = True
+        try:
+            if timeout is None:
+                item = await self.inbox.get()
+            else:
+                item = await asyncio.wait_for(self.inbox.get(), timeout)
+        finally:
+            self.waiting = False
         if item is _CLOSE:
             self.inbox.put_nowait(_CLOSE)  # every later receive sees it too
             raise Disconnected(self.person)
@@ -113,6 +121,11 @@ class Session:
             self.inbox.put_nowait(_CLOSE)
             raise Disconnected(self.person)
         return item
+
+    @property
+    def idle(self) -> bool:
+        """Nothing in flight: the world waits for the person and their inbox is empty."""
+        return self.closed or ((self.waiting or self.pooled) and self.inbox.empty())
 
     def hold(self, record: Record) -> None:
         """Keep a received message until the turn it belongs to commits."""

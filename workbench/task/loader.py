@@ -254,12 +254,11 @@ def load_task(path: str | Path) -> Task:
     raw, lines, warnings = fmt.load(root, file)
     problems: list[Problem] = []
     spec = _validate(TaskSpec, raw, (), file, lines, problems)
-    if spec is None:
-        raise TaskError(problems)
 
     # Python file first: worlds and bots may refer to what it registers
     module, registry = None, Registry()
-    py = root / spec.worlds_file
+    worlds_file = spec.worlds_file if spec else str(raw.get("worlds_file") or "worlds.py")
+    py = root / worlds_file
     if py.is_file():
         module, registry = import_python(root, py)
     elif "worlds_file" in raw:
@@ -267,8 +266,10 @@ def load_task(path: str | Path) -> Task:
 
     from workbench.engines import ENGINES, engine_module
 
+    raw_bots = raw.get("bots") if isinstance(raw.get("bots"), dict) else {}
+    raw_worlds = raw.get("worlds") if isinstance(raw.get("worlds"), dict) else {}
     bot_configs: dict[str, BaseModel] = {}
-    for name, conf in spec.bots.items():
+    for name, conf in raw_bots.items():
         prefix = ("bots", name)
         if not isinstance(conf, dict):
             problems.append(Problem(str(file), line_of(lines, prefix), f"bots.{name}", "expected a mapping with an `engine:` key"))
@@ -285,7 +286,7 @@ def load_task(path: str | Path) -> Task:
             bot_configs[name] = cfg
 
     worlds: dict[str, BaseModel] = {}
-    for name, conf in spec.worlds.items():
+    for name, conf in raw_worlds.items():
         prefix = ("worlds", name)
         if not isinstance(conf, dict):
             problems.append(Problem(str(file), line_of(lines, prefix), f"worlds.{name}", "expected a mapping with a `type:` key"))
@@ -301,6 +302,8 @@ def load_task(path: str | Path) -> Task:
         if w is not None:
             worlds[name] = w
 
+    if problems:
+        raise TaskError(problems)
     task = Task(root, file, fmt.name, spec, worlds, bot_configs, registry, warnings, module)
     if not problems:
         problems.extend(_cross_check(task, lines))

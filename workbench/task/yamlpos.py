@@ -26,11 +26,15 @@ def load_yaml(path: Path, text: str | None = None) -> tuple[Any, Lines]:
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # an unclosed bracket or quote is reported where it was opened
+        mark = exc.context_mark or exc.problem_mark
         line = mark.line + 1 if mark else None
         msg = f"YAML syntax error: {exc.problem or exc}"
         if exc.context:
-            msg += f" ({exc.context})"
+            msg += f" ({exc.context}"
+            if exc.problem_mark and exc.context_mark and exc.problem_mark.line != exc.context_mark.line:
+                msg += f" that starts here; noticed at line {exc.problem_mark.line + 1}"
+            msg += ")"
         raise TaskError(Problem(str(path), line, None, msg)) from None
     lines: Lines = {}
     if node is None:

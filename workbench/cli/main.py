@@ -1,0 +1,193 @@
+"""`workbench`: the command line. Every command imports what it needs when it runs,
+so `workbench --help` stays fast (no textual, sqlite-utils, uvicorn at start-up)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from workbench import __version__
+
+app = typer.Typer(
+    name="workbench",
+    help="Build, debug, serve and evaluate chatbots from one task directory.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+TaskArg = Annotated[Path, typer.Argument(help="The task directory (or its task.yml / config.yml).", show_default=False)]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"workbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None,
+) -> None:
+    """Build, debug, serve and evaluate chatbots from one task directory."""
+
+
+def load(task_path: Path, quiet: bool = False):
+    """Load a task or exit 2 with every problem named (file:line key: what was expected)."""
+    from workbench.cli.render import err_console, show_problems
+    from workbench.task import TaskError, load_task
+
+    try:
+        task = load_task(task_path)
+    except TaskError as exc:
+        show_problems(exc)
+        raise typer.Exit(2)
+    if not quiet:
+        for w in task.warnings:
+            err_console.print(f"[yellow]warning:[/yellow] {w}", markup=True, highlight=False)
+    return task
+
+
+@app.command("open")
+def open_(
+    task: TaskArg,
+    conversation: Annotated[Optional[str], typer.Option("--conversation", help="Open this stored conversation.")] = None,
+) -> None:
+    """Open the TUI on a task: chat with its worlds, inspect every message and state."""
+    t = load(task, quiet=True)
+    from workbench.tui.app import WorkbenchApp
+
+    WorkbenchApp(t, conversation_id=conversation).run()
+
+
+@app.command()
+def chat(
+    task: Annotated[Optional[Path], typer.Argument(help="The task directory.", show_default=False)] = None,
+    resume: Annotated[Optional[str], typer.Option("--resume", help="Resume a stored conversation: its id, or the latest when no id is given.")] = None,
+    record: Annotated[Optional[Path], typer.Option("--record", help="Save this chat as a conversation test (YAML).")] = None,
+    connect: Annotated[Optional[str], typer.Option("--connect", help="Chat with a running server: ws://HOST:PORT")] = None,
+    person: Annotated[Optional[str], typer.Option("--as", help="Your name in the conversation.")] = None,
+) -> None:
+    """Chat in the terminal. Reads standard input, so it can be scripted:
+    printf 'hello\\n' | workbench chat sample_tasks/echo"""
+    from workbench.cli.chat import run_local, run_remote
+
+    if connect:
+        raise typer.Exit(run_remote(connect, record=record))
+    if task is None:
+        from workbench.cli.render import err_console
+
+        err_console.print("[red]error:[/red] give a TASK directory, or --connect ws://HOST:PORT")
+        raise typer.Exit(2)
+    t = load(task)
+    raise typer.Exit(run_local(t, resume=resume, record=record, person=person))
+
+
+@app.command()
+def validate(task: TaskArg) -> None:
+    """Check a task: exit 0 when valid (warnings allowed), 2 when invalid."""
+    t = load(task)
+    from workbench.cli.render import console
+
+    bots = ", ".join(f"{n} ({c.engine})" for n, c in t.bot_configs.items()) or "none"
+    console.print(f"[green]ok[/green] {t.name} ({t.format}: {t.file}) worlds: {', '.join(t.worlds)}; bots: {bots}")
+
+
+@app.command()
+def new(
+    directory: Annotated[Path, typer.Argument(help="Where to create the task.", show_default=False)],
+    force: Annotated[bool, typer.Option("--force", help="Write into an existing, non-empty directory.")] = False,
+) -> None:
+    """Scaffold a task that runs: task.yml, worlds.py, a conversation test, .gitignore."""
+    from workbench.cli.render import console, err_console
+    from workbench.scaffold import scaffold
+
+    try:
+        written = scaffold(directory, force=force)
+    except FileExistsError as exc:
+        err_console.print(f"[red]error:[/red] {exc} (use --force to write anyway)")
+        raise typer.Exit(2)
+    for p in written:
+        console.print(f"created {p}")
+    console.print(f"Try it: workbench chat {directory}   or   workbench open {directory}")
+
+
+@app.command()
+def export(
+    task: TaskArg,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the export (default: TASK/exports).")] = None,
+) -> None:
+    """Export every conversation: conversations.jsonl (one a line) and one JSON file each."""
+    t = load(task)
+    from workbench.cli.render import console
+    from workbench.exporting import export_conversations
+
+    folder = out or t.path("exports")
+    n = export_conversations(t.store, folder)
+    console.print(f"exported {n} conversation(s) to {folder}")
+
+
+@app.command("test")
+def test_(
+    task: TaskArg,
+    files: Annotated[Optional[list[Path]], typer.Argument(help="Test files (default: the task's tests/ folder).", show_default=False)] = None,
+    junit: Annotated[Optional[Path], typer.Option("--junit", help="Write a JUnit XML report here.")] = None,
+    select: Annotated[Optional[str], typer.Option("-k", help="Run only tests whose name contains this.")] = None,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show each transcript.")] = False,
+) -> None:
+    """Run the task's conversation tests headless on a fresh store; exit 1 on any failure."""
+    t = load(task)
+    from workbench.cli.testing import run
+
+    raise typer.Exit(run(t, files, junit, select, verbose))
+
+
+@app.command()
+def serve(
+    task: TaskArg,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (34596 is ParlAI's default).")] = 34596,
+    password: Annotated[Optional[str], typer.Option(help="A password people must send first.")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Run the task's worlds headless: HTTP, websocket and the REST API on one server."""
+    t = load(task)
+    from workbench.server import run_server
+
+    raise typer.Exit(run_server(t, host=host, port=port, password=password, log_level=log_level))
+
+
+def _mount_optional() -> None:
+    """Sub-command groups that live in their own modules (kept cheap to import)."""
+    try:
+        from workbench.cli.table_cmd import app as table_app
+    except ImportError:
+        return
+    app.add_typer(table_app, name="table", help="Import, export and check decision tables.")
+
+
+_mount_optional()
+
+
+def _optional_values(argv: list[str]) -> list[str]:
+    """``--resume`` may stand alone (the latest conversation) or take an id."""
+    import os
+
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg == "--resume":
+            nxt = out[i + 1] if i + 1 < len(out) else None
+            if nxt is None or nxt.startswith("-") or os.path.exists(nxt):
+                out.insert(i + 1, "latest")
+            break
+    return out
+
+
+def main() -> None:
+    import sys
+
+    app(args=_optional_values(sys.argv[1:]), prog_name="workbench")

@@ -1,0 +1,50 @@
+"""Rich rendering shared by `workbench chat` (local and --connect) and other commands."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def show_message(msg: dict[str, Any], me: str | None = None) -> None:
+    """One message a person receives: speaker, text, attachments, quick replies."""
+    speaker = msg.get("id") or "bot"
+    text = msg.get("text")
+    text = "" if text is None else str(text)
+    line = Text()
+    line.append(f"{speaker}: ", style="bold cyan")
+    line.append(text)
+    if text or not msg.get("payload"):
+        console.print(line)
+    payload = msg.get("payload")
+    if isinstance(payload, dict) and payload:
+        kind = payload.get("type", "attachment")
+        where = payload.get("url") or payload.get("mime_type") or ""
+        console.print(f"[dim]  [{escape(str(kind))}] {escape(str(where))}[/dim]")
+    qr = msg.get("quick_replies") or []
+    if qr:
+        choices = "  ".join(f"[bold][{i}][/bold] {escape(str(q))}" for i, q in enumerate(qr, 1))
+        console.print(f"  {choices}", style="green")
+    if msg.get("error"):
+        err = msg["error"]
+        err_console.print(f"[red]error {escape(str(err.get('code', '')))}: {escape(str(err.get('message', '')))}[/red]")
+
+
+def show_problems(exc: Exception) -> None:
+    problems = getattr(exc, "problems", None)
+    if problems:
+        for p in problems:
+            err_console.print(f"[red]error:[/red] {escape(str(p))}")
+    else:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+
+
+def is_interactive() -> bool:
+    return sys.stdin.isatty()

@@ -1,0 +1,92 @@
+"""`workbench new`: a task that runs as soon as it is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TASK_YML = """\
+# A workbench task. Every key is documented in docs/task-yml.md.
+name: {name}
+description: A menu, an echo bot and a Python bot from worlds.py.
+bots:
+  echo:
+    engine: echo
+    prefix: "You said: "
+  greeter:
+    engine: python
+    name: greeter          # registered with @bot("greeter") in worlds.py
+worlds:
+  overworld:
+    type: menu
+    text: What would you like to do?
+    options:
+      Echo: echo
+      Talk to the greeter: greeter
+      Exit: EXIT
+  echo:
+    type: bot_chat
+    bot: echo
+    text: Send [DONE] to go back to the menu.
+  greeter:
+    type: bot_chat
+    bot: greeter
+"""
+
+WORLDS_PY = '''\
+"""Python bots, worlds and actions for this task, registered by decorator."""
+
+from workbench import bot
+
+
+@bot("greeter")
+class Greeter:
+    """boteval style: hear() each message, talk() a reply."""
+
+    def __init__(self):
+        self.last = None
+
+    def hear(self, msg):
+        self.last = msg
+
+    def talk(self):
+        text = (self.last or {}).get("text", "")
+        if text.lower() in ("hi", "hello", "hey"):
+            return {"text": "Hello! Send [DONE] to go back."}
+        return {"text": f"I heard: {text}"}
+'''
+
+TEST_YML = """\
+# Conversation tests: `workbench test .` runs them (docs/conversation-tests.md).
+- name: echo from the menu
+  steps:
+    - bot_contains: What would you like to do?
+    - click: Echo
+    - user: hello
+    - bot: "You said: hello"
+    - user: "[DONE]"
+    - world: overworld
+
+- name: the greeter answers hello
+  steps:
+    - user: talk to the greeter
+    - user: hi
+    - bot: Hello! Send [DONE] to go back.
+"""
+
+GITIGNORE = "data/\nexports/\n"
+
+
+def scaffold(directory: Path, force: bool = False) -> list[Path]:
+    directory = Path(directory)
+    if directory.exists() and any(directory.iterdir()) and not force:
+        raise FileExistsError(f"{directory} exists and is not empty")
+    (directory / "tests").mkdir(parents=True, exist_ok=True)
+    files = {
+        directory / "task.yml": TASK_YML.format(name=directory.resolve().name),
+        directory / "worlds.py": WORLDS_PY,
+        directory / "tests" / "basic.yml": TEST_YML,
+        directory / ".gitignore": GITIGNORE,
+    }
+    for path, text in files.items():
+        path.write_text(text, encoding="utf-8")
+    return list(files)

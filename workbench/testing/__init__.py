@@ -1,0 +1,1 @@
+"""Conversation tests: YAML scripts of user turns and expected replies, run headless."""

@@ -1,0 +1,307 @@
+"""Conversation tests (docs/conversation-tests.md): load, run headless, report.
+
+A test file in a task's ``tests/`` folder is a YAML list of tests; a test has
+a ``name`` and ``steps``. Each test runs on a fresh temporary store, with the
+task's real worlds and engines, through the same runner every service uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from workbench.message import Message
+from workbench.task.errors import Problem, TaskError
+from workbench.task.yamlpos import Lines, line_of, load_yaml
+
+USER_KEYS = ("user", "click")
+EXPECT_KEYS = ("bot", "bot_regex", "bot_contains", "world", "state", "slots", "no_reply")
+STEP_KEYS = set(USER_KEYS + EXPECT_KEYS + ("person", "payload"))
+TEST_KEYS = {"name", "steps", "people", "description", "timeout"}
+#: how long a test waits for the bot's answer to one turn
+TURN_TIMEOUT = 10.0
+
+
+@dataclass
+class Step:
+    kind: str
+    value: Any
+    person: str | None
+    line: int | None
+    payload: dict | None = None
+
+
+@dataclass
+class ConversationTest:
+    name: str
+    file: Path
+    line: int | None
+    steps: list[Step]
+    people: list[str] = field(default_factory=lambda: ["user"])
+    timeout: float = TURN_TIMEOUT
+
+
+@dataclass
+class TestResult:
+    test: ConversationTest
+    ok: bool
+    failure: str | None = None
+    failure_line: int | None = None
+    duration: float = 0.0
+    transcript: list[tuple[str, str, str]] = field(default_factory=list)  # (person, who, text)
+
+    @property
+    def name(self) -> str:
+        return self.test.name
+
+
+def _problem(file: Path, lines: Lines, loc: tuple, msg: str) -> Problem:
+    return Problem(str(file), line_of(lines, loc), ".".join(map(str, loc)) or None, msg)
+
+
+def load_file(file: Path) -> list[ConversationTest]:
+    data, lines = load_yaml(file)
+    problems: list[Problem] = []
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise TaskError(_problem(file, lines, (), "expected a list of tests (each `- name: ...` with `steps:`)"))
+    tests = []
+    for i, raw in enumerate(data):
+        if not isinstance(raw, dict):
+            problems.append(_problem(file, lines, (i,), "expected a test: a mapping with `name:` and `steps:`"))
+            continue
+        for key in raw:
+            if key not in TEST_KEYS:
+                problems.append(_problem(file, lines, (i, key), f"unknown key; expected one of: {', '.join(sorted(TEST_KEYS))}"))
+        if not isinstance(raw.get("name"), str) or not raw.get("name"):
+            problems.append(_problem(file, lines, (i,), "a test needs a `name:`"))
+        people = raw.get("people") or ["user"]
+        if not isinstance(people, list) or not all(isinstance(p, str) for p in people):
+            problems.append(_problem(file, lines, (i, "people"), "expected a list of names"))
+            people = ["user"]
+        steps_raw = raw.get("steps")
+        if not isinstance(steps_raw, list) or not steps_raw:
+            problems.append(_problem(file, lines, (i, "steps"), "expected a non-empty list of steps"))
+            continue
+        steps = []
+        for j, st in enumerate(steps_raw):
+            loc = (i, "steps", j)
+            if not isinstance(st, dict):
+                problems.append(_problem(file, lines, loc, "expected a step such as `user: hello` or `bot: Hi!`"))
+                continue
+            unknown = [k for k in st if k not in STEP_KEYS]
+            if unknown:
+                problems.append(_problem(file, lines, loc + (unknown[0],), f"unknown step key; expected one of: {', '.join(sorted(STEP_KEYS))}"))
+                continue
+            kinds = [k for k in st if k in USER_KEYS + EXPECT_KEYS]
+            if len(kinds) != 1:
+                problems.append(_problem(file, lines, loc, "a step has exactly one of: " + ", ".join(USER_KEYS + EXPECT_KEYS)))
+                continue
+            kind = kinds[0]
+            value = st[kind]
+            if kind in ("state", "slots") and not isinstance(value, dict):
+                problems.append(_problem(file, lines, loc + (kind,), "expected a mapping"))
+                continue
+            if kind == "bot_regex":
+                try:
+                    re.compile(str(value))
+                except re.error as exc:
+                    problems.append(_problem(file, lines, loc + (kind,), f"invalid regular expression: {exc}"))
+                    continue
+            person = st.get("person")
+            if person is not None and person not in people:
+                problems.append(_problem(file, lines, loc + ("person",), f"not one of this test's people: {', '.join(people)}"))
+                continue
+            steps.append(Step(kind, value, person, line_of(lines, loc), st.get("payload")))
+        tests.append(ConversationTest(str(raw.get("name")), file, line_of(lines, (i,)), steps, people, float(raw.get("timeout") or TURN_TIMEOUT)))
+    if problems:
+        raise TaskError(problems)
+    return tests
+
+
+def discover(task: Any, paths: list[Path] | None = None) -> list[ConversationTest]:
+    """Every test in the task's tests folder (or the given files)."""
+    if paths is None:
+        folder = task.path(task.spec.tests)
+        paths = sorted(list(folder.glob("*.yml")) + list(folder.glob("*.yaml"))) if folder.is_dir() else []
+    tests: list[ConversationTest] = []
+    problems: list[Problem] = []
+    for p in paths:
+        try:
+            tests.extend(load_file(Path(p)))
+        except TaskError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise TaskError(problems)
+    return tests
+
+
+def subset(expected: Any, actual: Any) -> bool:
+    """``expected`` is contained in ``actual`` (mappings recursively, the rest equal)."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(k in actual and subset(v, actual[k]) for k, v in expected.items())
+    if isinstance(expected, (int, float)) and isinstance(actual, (int, float)) and not isinstance(expected, bool):
+        return float(expected) == float(actual)
+    return expected == actual
+
+
+class _Person:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.received: list[Message] = []
+        self.cursor = 0
+        self.session = None
+
+    async def deliver(self, msg: Message) -> None:
+        self.received.append(msg)
+
+
+def _bot_state(task: Any, store: Any, session: Any) -> dict:
+    states = store.states(session.conversation_id)
+    spec = task.worlds.get(session.world or "")
+    bot = getattr(spec, "bot", None)
+    if bot and bot in states:
+        return states[bot]
+    if len(states) == 1:
+        return next(iter(states.values()))
+    return states
+
+
+async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = None) -> TestResult:
+    from workbench.runner import Runner
+    from workbench.store import Store
+
+    started = time.perf_counter()
+    tmp = tempfile.TemporaryDirectory(prefix="workbench-test-", dir=store_dir)
+    store = Store(Path(tmp.name) / "test.db")
+    task.use_store(store)
+    runner = Runner(task, store)
+    people = {name: _Person(name) for name in test.people}
+    result = TestResult(test, ok=True)
+
+    def fail(step: Step, msg: str) -> None:
+        result.ok = False
+        result.failure = msg
+        result.failure_line = step.line
+
+    def seen(p: _Person) -> list[Message]:
+        return p.received[p.cursor:]
+
+    def describe(msgs: list[Message]) -> str:
+        if not msgs:
+            return "nothing"
+        return "; ".join(repr(m.text) for m in msgs)
+
+    try:
+        for name, p in people.items():
+            p.session = await runner.connect(p.deliver, person=name, channel="test")
+        await runner.wait_idle(timeout=test.timeout)
+        for step in test.steps:
+            p = people[step.person or test.people[0]]
+            if step.kind in USER_KEYS:
+                text = str(step.value)
+                if step.kind == "click":
+                    offered = next((m.quick_replies for m in reversed(p.received) if m.get("quick_replies")), [])
+                    match = next((q for q in offered if q == text), None) or next(
+                        (q for q in offered if q.casefold() == text.casefold()), None)
+                    if match is None:
+                        fail(step, f"no quick reply {text!r} to click; offered: {offered or 'none'}")
+                        break
+                    text = match
+                if p.session.closed:
+                    fail(step, f"{p.name}'s conversation has ended; cannot send {text!r}")
+                    break
+                p.cursor = len(p.received)
+                msg = Message(text=text)
+                if step.payload:
+                    msg["payload"] = step.payload
+                result.transcript.append((p.name, p.name, text))
+                p.session.put(msg)
+                if not await runner.wait_idle(timeout=test.timeout):
+                    fail(step, f"no answer within {test.timeout:g} s")
+                    break
+                continue
+            batch = seen(p)
+            if step.kind in ("bot", "bot_regex", "bot_contains"):
+                want = str(step.value)
+                for k, m in enumerate(batch):
+                    t = m.text
+                    hit = (t == want if step.kind == "bot" else
+                           re.search(want, t) is not None if step.kind == "bot_regex" else want in t)
+                    if hit:
+                        p.cursor += k + 1
+                        break
+                else:
+                    how = {"bot": "exactly", "bot_regex": "matching", "bot_contains": "containing"}[step.kind]
+                    fail(step, f"expected a reply {how} {want!r}; got {describe(batch)}")
+                    break
+            elif step.kind == "no_reply":
+                if batch:
+                    fail(step, f"expected no reply; got {describe(batch)}")
+                    break
+            elif step.kind == "world":
+                if p.session.world != step.value:
+                    fail(step, f"expected world {step.value!r}; {p.name} is in {p.session.world!r}")
+                    break
+            elif step.kind in ("state", "slots"):
+                state = _bot_state(task, store, p.session)
+                actual = state.get("slots", {}) if step.kind == "slots" else state
+                if not subset(step.value, actual):
+                    fail(step, f"expected {step.kind} to include {step.value!r}; got {actual!r}")
+                    break
+    except Exception as exc:  # a crash in a world or engine is a test failure, reported
+        result.ok = False
+        result.failure = f"{type(exc).__name__}: {exc}"
+    finally:
+        for p in people.values():
+            for m in p.received:
+                result.transcript.append((p.name, m.get("id") or "bot", m.text))
+        await runner.stop(wait=2.0)
+        store.close()
+        task.use_store(None)
+        tmp.cleanup()
+    result.duration = time.perf_counter() - started
+    return result
+
+
+async def run_tests(task: Any, tests: list[ConversationTest], on_result=None) -> list[TestResult]:
+    results = []
+    for t in tests:
+        r = await run_test(task, t)
+        results.append(r)
+        if on_result:
+            on_result(r)
+    return results
+
+
+def junit_xml(task_name: str, results: list[TestResult]) -> str:
+    failures = sum(1 for r in results if not r.ok)
+    total = sum(r.duration for r in results)
+    out = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        f'<testsuite name={quoteattr(task_name)} tests="{len(results)}" failures="{failures}" errors="0" time="{total:.3f}">',
+    ]
+    for r in results:
+        classname = quoteattr(f"{task_name}.{r.test.file.stem}")
+        out.append(f'  <testcase classname={classname} name={quoteattr(r.name)} file={quoteattr(str(r.test.file))} line="{r.test.line or 0}" time="{r.duration:.3f}">')
+        if not r.ok:
+            where = f"{r.test.file}:{r.failure_line}" if r.failure_line else str(r.test.file)
+            out.append(f'    <failure message={quoteattr(r.failure or "failed")}>{escape(where + ": " + (r.failure or ""))}</failure>')
+        out.append("  </testcase>")
+    out.append("</testsuite>")
+    return "\n".join(out) + "\n"
+
+
+def recorded_test(name: str, turns: list[tuple[str, Any]]) -> str:
+    """A test file (YAML text) from a recorded chat: ``turns`` of (kind, value)."""
+    import yaml
+
+    steps = [{kind: value} for kind, value in turns]
+    return yaml.safe_dump([{"name": name, "steps": steps}], sort_keys=False, allow_unicode=True)
