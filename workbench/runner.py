@@ -88,8 +88,10 @@ class Runner:
         conversation_id: str | None = None,
         resume: bool = False,
         start: bool = True,
+        world: str | None = None,
     ) -> Session:
-        """A person arrives. With ``resume``, continue ``conversation_id`` where it was."""
+        """A person arrives. With ``resume``, continue ``conversation_id`` where it was;
+        ``world`` starts them in that world instead of the task's first one."""
         self._ensure_started()
         resume_world = None
         data: dict[str, Any] = {}
@@ -111,7 +113,7 @@ class Runner:
         self.sessions[conversation_id] = session
         self.emit("session_start", session, resumed=bool(resume_world))
         if start:
-            session.task = asyncio.ensure_future(self._life(session, resume_world))
+            session.task = asyncio.ensure_future(self._life(session, resume_world, world))
         return session
 
     async def disconnect(self, session: Session, wait: float = 5.0) -> None:
@@ -167,9 +169,9 @@ class Runner:
             return start
         return world
 
-    async def _life(self, session: Session, resume_world: str | None) -> None:
+    async def _life(self, session: Session, resume_world: str | None, first_world: str | None = None) -> None:
         agent = HumanAgent(session)
-        current = self._resume_point(resume_world) if resume_world else self.task.start_world
+        current = self._resume_point(resume_world) if resume_world else (first_world or self.task.start_world)
         skip_onboarding = resume_world is not None
         try:
             while not session.closed and not self.stopping:

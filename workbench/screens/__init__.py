@@ -1,0 +1,1 @@
+"""Screens of the TUI; they render and delegate to the runtime."""

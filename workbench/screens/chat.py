@@ -1,0 +1,309 @@
+"""ChatScreen: chat with the task's worlds, watch every message and state live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Static
+
+from workbench.tui.messages import RuntimeEvent
+from workbench.widgets.inspector import Inspector
+from workbench.widgets.transcript import Transcript
+
+
+@dataclass
+class Person:
+    """A person the developer plays in the TUI (several for multi-person worlds)."""
+
+    name: str
+    session: Any = None
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    offered: list[str] = field(default_factory=list)
+
+
+def entry_from_record(record: Any, stored: bool) -> dict[str, Any]:
+    msg = record.message
+    return {
+        "uid": msg.uid, "act": dict(msg), "role": record.role, "agent": record.agent,
+        "world": record.world, "world_instance": record.world_instance,
+        "trace": record.trace, "stored": stored,
+    }
+
+
+def entry_from_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "uid": f"row-{row['id']}", "act": row["act"], "role": row["role"], "agent": row["agent"],
+        "world": row["world"], "world_instance": row["world_instance"], "trace": row["trace"], "stored": True,
+    }
+
+
+class ChatScreen(Screen):
+    """Transcript, quick replies, composer and an inspector of world, state and messages."""
+
+    BINDINGS = [
+        Binding("ctrl+n", "restart", "New chat", id="chat.restart", tooltip="Start a new conversation from the first world"),
+        Binding("ctrl+w", "switch_world", "Worlds", id="chat.switch_world", tooltip="Start a conversation in another world"),
+        Binding("ctrl+o", "conversations", "History", id="chat.conversations", tooltip="Browse past conversations in the store"),
+        Binding("ctrl+t", "add_person", "Add person", id="chat.add_person", tooltip="Join as another person (for multi-person worlds)"),
+        Binding("f3", "next_person", "Next person", id="chat.next_person", tooltip="Type as the next person"),
+        Binding("f2", "toggle_inspector", "Inspector", id="chat.toggle_inspector", tooltip="Show or hide the inspector"),
+        Binding("escape", "focus_composer", "Composer", show=False, id="chat.focus_composer", tooltip="Focus the message box"),
+    ]
+
+    def __init__(self, task: Any, conversation_id: str | None = None) -> None:
+        super().__init__()
+        self.wb_task = task
+        self.runner: Any = None
+        self.people: list[Person] = []
+        self.current = 0
+        self._pending_resume = conversation_id
+        self._unsubscribe = None
+
+    # -- layout -------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with Horizontal(id="chat-body"):
+            with Vertical(id="chat-main"):
+                yield Static(f"{self.wb_task.name}: opening the store…", id="status")
+                yield Transcript(id="transcript")
+                yield Horizontal(id="quick-replies")
+                yield Input(placeholder="Type a message and press Enter", id="composer")
+            yield Inspector(id="inspector")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"workbench · {self.wb_task.name}"
+        self.query_one("#composer", Input).focus()
+
+    @property
+    def person(self) -> Person | None:
+        return self.people[self.current] if self.people else None
+
+    # -- runtime wiring -----------------------------------------------------
+    async def attach(self, runner: Any) -> None:
+        """The store and runner are ready: start (or resume) a conversation."""
+        self.runner = runner
+        self._unsubscribe = runner.subscribe(lambda ev: self.post_message(RuntimeEvent(ev)))
+        if self._pending_resume:
+            cid, self._pending_resume = self._pending_resume, None
+            await self.resume(cid)
+        else:
+            await self.start()
+
+    async def _close_people(self) -> None:
+        for p in self.people:
+            if p.session is not None and not p.session.closed:
+                await self.runner.disconnect(p.session, wait=2.0)
+        self.people = []
+        self.current = 0
+
+    async def start(self, world: str | None = None) -> None:
+        await self._close_people()
+        await self._connect(Person("you"), world=world)
+
+    async def resume(self, conversation_id: str) -> None:
+        await self._close_people()
+        conv = self.runner.store.conversation(conversation_id)
+        if conv is None:
+            self.notify(f"No conversation {conversation_id} in the store", severity="error")
+            await self._connect(Person("you"))
+            return
+        person = Person(conv["person"])
+        person.entries = [entry_from_row(r) for r in self.runner.store.messages(conversation_id)]
+        await self._connect(person, conversation_id=conversation_id)
+
+    async def _connect(self, person: Person, world: str | None = None, conversation_id: str | None = None) -> None:
+        self.people.append(person)
+        self.current = len(self.people) - 1
+        await self._show_person()
+        person.session = await self.runner.connect(
+            None, person=person.name, channel="tui", conversation_id=conversation_id,
+            resume=conversation_id is not None, world=world,
+        )
+        self._status()
+        self._refresh_inspector()
+
+    async def _show_person(self) -> None:
+        p = self.person
+        await self.query_one(Transcript).reset(p.entries if p else [])
+        self._show_quick_replies(p.offered if p else [])
+        self._status()
+
+    def _person_of(self, session: Any) -> Person | None:
+        return next((p for p in self.people if p.session is session), None)
+
+    @on(RuntimeEvent)
+    def _on_runtime(self, message: RuntimeEvent) -> None:
+        ev = message.event
+        person = self._person_of(ev.session)
+        if ev.kind == "error":
+            self.notify(str(ev.fields.get("error")), title="Runtime error", severity="error", timeout=8)
+        if person is None:
+            return
+        visible = person is self.person
+        if ev.kind == "message":
+            entry = entry_from_record(ev.fields["record"], ev.fields.get("committed", False))
+            person.entries.append(entry)
+            act = entry["act"]
+            if entry["role"] != "human":
+                person.offered = [str(q) for q in (act.get("quick_replies") or [])]
+            if visible:
+                self.query_one(Transcript).add(entry)
+                if entry["role"] != "human":
+                    self._show_quick_replies(person.offered)
+        elif ev.kind == "acknowledged":
+            uid = ev.fields["record"].message.uid
+            for e in person.entries:
+                if e["uid"] == uid:
+                    e["stored"] = True
+            if visible:
+                self.query_one(Transcript).acknowledge(uid)
+        elif ev.kind in ("state", "world"):
+            if visible:
+                self._refresh_inspector()
+                self._status()
+        elif ev.kind == "session_end":
+            if visible:
+                self._status()
+
+    # -- rendering helpers ---------------------------------------------------
+    def _status(self) -> None:
+        p = self.person
+        if p is None or p.session is None:
+            text = f"{self.wb_task.name}: connecting…"
+        else:
+            s = p.session
+            state = "ended (ctrl+n for a new chat)" if s.closed else f"world: {s.world or '…'}"
+            who = f" · you are {p.name} ({self.current + 1}/{len(self.people)})" if len(self.people) > 1 else ""
+            text = f"{self.wb_task.name} · conversation {s.conversation_id} · {state}{who}"
+        self.query_one("#status", Static).update(text)
+
+    def _show_quick_replies(self, offered: list[str]) -> None:
+        bar = self.query_one("#quick-replies", Horizontal)
+        bar.remove_children()
+        if offered:
+            bar.mount_all(Button(label, id=f"qr-{i}", classes="quick-reply", compact=True) for i, label in enumerate(offered))
+        bar.display = bool(offered)
+
+    def _refresh_inspector(self) -> None:
+        p = self.person
+        if p is None or p.session is None or self.runner is None:
+            return
+        s = p.session
+        spec = self.wb_task.worlds.get(s.world or "")
+        agents = [x.name for x in self.people if x.session is not None and x.session.world_instance == s.world_instance]
+        bots = []
+        if spec is not None:
+            if getattr(spec, "bot", None):
+                bots = [spec.bot]
+            elif getattr(spec, "bots", None):
+                bots = list(spec.bots)
+        info = {
+            "conversation": s.conversation_id,
+            "person": p.name,
+            "world": s.world,
+            "world_type": getattr(spec, "type", None),
+            "world_instance": s.world_instance,
+            "agents": {"people": agents or [p.name], "bots": {b: self.wb_task.bot_configs[b].engine for b in bots if b in self.wb_task.bot_configs}},
+            "data": s.data,
+            "spec": spec.model_dump(exclude_defaults=True) if spec is not None else None,
+            "store": str(self.runner.store.path) if self.runner.store else None,
+        }
+        inspector = self.query_one(Inspector)
+        inspector.show_world(info)
+        inspector.show_state(self.runner.store.states(s.conversation_id) if self.runner.store else {})
+
+    # -- input ----------------------------------------------------------------
+    def send(self, text: str) -> bool:
+        p = self.person
+        if p is None or p.session is None or p.session.closed:
+            self.notify("This conversation has ended; press ctrl+n to start a new one.", severity="warning")
+            return False
+        p.session.put(text)
+        return True
+
+    @on(Input.Submitted, "#composer")
+    def _submitted(self, event: Input.Submitted) -> None:
+        text = event.value
+        if not text.strip():
+            return
+        if self.send(text):
+            event.input.value = ""
+
+    @on(Button.Pressed, ".quick-reply")
+    def _quick_reply(self, event: Button.Pressed) -> None:
+        label = str(event.button.label)
+        if self.send(label):
+            self._show_quick_replies([])
+            self.query_one("#composer", Input).focus()
+
+    @on(Transcript.Highlighted)
+    def _highlighted(self, event: Transcript.Highlighted) -> None:
+        item = event.item
+        if item is not None and hasattr(item, "entry"):
+            self.query_one(Inspector).show_message(item.entry)
+
+    @on(Transcript.Selected)
+    def _selected(self, event: Transcript.Selected) -> None:
+        if hasattr(event.item, "entry"):
+            inspector = self.query_one(Inspector)
+            inspector.show_message(event.item.entry)
+            inspector.active = "tab-message"
+
+    # -- actions --------------------------------------------------------------
+    async def action_restart(self) -> None:
+        if self.runner is None:
+            return
+        await self.start()
+        self.notify("New conversation started")
+
+    def action_switch_world(self) -> None:
+        from workbench.screens.world_picker import WorldPicker
+
+        def picked(world: str | None) -> None:
+            if world:
+                self.run_worker(self.start(world), exclusive=True, group="chat")
+
+        self.app.push_screen(WorldPicker(self.wb_task), picked)
+
+    def action_conversations(self) -> None:
+        if self.runner is None:
+            return
+        from workbench.screens.conversations import ConversationsScreen
+
+        def chosen(cid: str | None) -> None:
+            if cid:
+                self.run_worker(self.resume(cid), exclusive=True, group="chat")
+
+        self.app.push_screen(ConversationsScreen(self.runner.store, self.wb_task), chosen)
+
+    async def action_add_person(self) -> None:
+        if self.runner is None:
+            return
+        await self._connect(Person(f"person {len(self.people) + 1}"))
+        self.notify(f"You are now {self.person.name}; F3 switches between people")
+
+    async def action_next_person(self) -> None:
+        if len(self.people) < 2:
+            self.notify("Only one person here; ctrl+t adds another")
+            return
+        self.current = (self.current + 1) % len(self.people)
+        await self._show_person()
+        self._refresh_inspector()
+
+    def action_toggle_inspector(self) -> None:
+        inspector = self.query_one(Inspector)
+        inspector.display = not inspector.display
+
+    def action_focus_composer(self) -> None:
+        self.query_one("#composer", Input).focus()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()

@@ -1,0 +1,115 @@
+"""ConversationsScreen: browse past conversations in the store, read one, resume it."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from workbench.widgets.inspector import Inspector
+from workbench.widgets.transcript import Transcript
+
+
+def _when(ts: float | None) -> str:
+    return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else ""
+
+
+class ConversationsScreen(Screen[str | None]):
+    """A table of stored conversations; Enter reads one, r resumes it."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Back", id="history.close", tooltip="Back to the chat"),
+        Binding("r", "resume", "Resume", id="history.resume", tooltip="Continue the highlighted conversation"),
+    ]
+
+    def __init__(self, store: Any, task: Any) -> None:
+        super().__init__()
+        self.store = store
+        self.wb_task = task
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Past conversations: Enter to read, r to resume, Esc to go back", id="history-help")
+        yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("id", "person", "channel", "world", "status", "messages", "updated")
+        for c in self.store.conversations(limit=500):
+            table.add_row(c["id"], c["person"], c["channel"], c.get("world") or "", c["status"], str(c["n_messages"]), _when(c["updated"]), key=c["id"])
+        table.focus()
+
+    def _highlighted_id(self) -> str | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        cid = event.row_key.value
+        self.app.push_screen(TranscriptScreen(self.store, cid), self._after_read)
+
+    def _after_read(self, resume_id: str | None) -> None:
+        if resume_id:
+            self.dismiss(resume_id)
+
+    def action_resume(self) -> None:
+        cid = self._highlighted_id()
+        if cid:
+            self.dismiss(cid)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class TranscriptScreen(Screen[str | None]):
+    """One stored conversation, read-only, with the inspector."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Back", id="transcript.close", tooltip="Back to the list"),
+        Binding("r", "resume", "Resume", id="transcript.resume", tooltip="Continue this conversation"),
+    ]
+
+    def __init__(self, store: Any, conversation_id: str) -> None:
+        super().__init__()
+        self.store = store
+        self.conversation_id = conversation_id
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(f"conversation {self.conversation_id} (read-only): r to resume", id="status")
+        with Horizontal(id="chat-body"):
+            yield Transcript(id="transcript")
+            yield Inspector(id="inspector")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        from workbench.screens.chat import entry_from_row
+
+        conv = self.store.conversation(self.conversation_id) or {}
+        rows = self.store.messages(self.conversation_id)
+        transcript = self.query_one(Transcript)
+        await transcript.reset([entry_from_row(r) for r in rows])
+        inspector = self.query_one(Inspector)
+        inspector.show_world({k: conv.get(k) for k in ("id", "task", "person", "channel", "status", "world", "data")})
+        inspector.show_state(self.store.states(self.conversation_id))
+        transcript.focus()
+
+    @on(Transcript.Highlighted)
+    def _highlighted(self, event: Transcript.Highlighted) -> None:
+        if event.item is not None and hasattr(event.item, "entry"):
+            self.query_one(Inspector).show_message(event.item.entry)
+
+    def action_resume(self) -> None:
+        self.dismiss(self.conversation_id)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,1 @@
+"""The Textual app: screens render runtime events and call runtime methods."""

@@ -1,0 +1,92 @@
+"""WorkbenchApp: the Textual app `workbench open` runs.
+
+The first paint shows the chat screen at once; the store (sqlite-utils) and the
+runner open in a worker right after, so start-up never waits for them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Iterable
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from workbench.tui.messages import StoreFailed, StoreReady
+
+STARTED = time.perf_counter()
+
+
+class WorkbenchApp(App):
+    CSS_PATH = "workbench.tcss"
+    TITLE = "workbench"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Leave workbench", priority=True),
+    ]
+
+    def __init__(self, task: Any, conversation_id: str | None = None, store: Any = None) -> None:
+        super().__init__()
+        self.wb_task = task
+        self.conversation_id = conversation_id
+        self._store = store
+        self.runner: Any = None
+        #: seconds from process start to the first paint (for the start-up benchmark)
+        self.first_paint: float | None = None
+
+    def on_mount(self) -> None:
+        from workbench.screens.chat import ChatScreen
+
+        self.chat = ChatScreen(self.wb_task, self.conversation_id)
+        self.push_screen(self.chat)
+        self.call_after_refresh(self._painted)
+        self.open_store()
+
+    def _painted(self) -> None:
+        self.first_paint = time.perf_counter() - STARTED
+        if os.environ.get("WORKBENCH_EXIT_AFTER_PAINT"):
+            self.exit(self.first_paint)
+
+    @work(thread=True, exit_on_error=False, group="store", name="open-store")
+    def open_store(self) -> None:
+        """Open the store and build the runner off the UI thread (sqlite-utils imports here)."""
+        try:
+            from workbench.runner import Runner
+
+            store = self._store if self._store is not None else self.wb_task.store
+            if self._store is not None:
+                self.wb_task.use_store(store)
+            runner = Runner(self.wb_task, store)
+        except Exception as exc:  # shown to the person, never a traceback
+            self.post_message(StoreFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(StoreReady(runner))
+
+    @on(StoreReady)
+    async def _store_ready(self, message: StoreReady) -> None:
+        self.runner = message.runner
+        await self.chat.attach(self.runner)
+
+    @on(StoreFailed)
+    def _store_failed(self, message: StoreFailed) -> None:
+        self.notify(f"Could not open the store: {message.error}", severity="error", timeout=30)
+
+    async def on_unmount(self) -> None:
+        if self.runner is not None:
+            await self.runner.stop()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every binding of the app and the current screen is also a palette command."""
+        yield from super().get_system_commands(screen)
+        seen = set()
+        for node, bindings in ((screen, screen.BINDINGS), (self, self.BINDINGS)):
+            for b in bindings:
+                if not isinstance(b, Binding) or b.action in seen or b.action == "quit":
+                    continue
+                seen.add(b.action)
+                yield SystemCommand(
+                    b.description or b.action, b.tooltip or b.description,
+                    (lambda n=node, a=b.action: n.run_action(a)),
+                )

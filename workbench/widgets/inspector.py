@@ -1,0 +1,60 @@
+"""Inspector: the world, the agents, the engine state and the raw JSON of a message."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.json import JSON
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Static, TabbedContent, TabPane
+
+
+def _json(value: Any) -> JSON | Text:
+    try:
+        return JSON(json.dumps(value, default=str, ensure_ascii=False))
+    except (TypeError, ValueError):
+        return Text(repr(value))
+
+
+class Inspector(Vertical):
+    """Tabs: World (where the person is, who is in it), State (engine state), Message (raw act + trace)."""
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(initial="tab-world", id="inspector-tabs"):
+            with TabPane("World", id="tab-world"):
+                with VerticalScroll():
+                    yield Static("connecting…", id="inspect-world")
+            with TabPane("State", id="tab-state"):
+                with VerticalScroll():
+                    yield Static("no engine state yet", id="inspect-state")
+            with TabPane("Message", id="tab-message"):
+                with VerticalScroll():
+                    yield Static("select a message to see its JSON", id="inspect-message")
+
+    @property
+    def active(self) -> str:
+        return self.query_one(TabbedContent).active
+
+    @active.setter
+    def active(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def show_world(self, info: dict[str, Any]) -> None:
+        self.query_one("#inspect-world", Static).update(_json(info))
+
+    def show_state(self, states: dict[str, Any]) -> None:
+        self.query_one("#inspect-state", Static).update(_json(states) if states else "no engine state yet")
+
+    def show_message(self, entry: dict[str, Any]) -> None:
+        shown = {
+            "act": entry.get("act"),
+            "role": entry.get("role"),
+            "world": entry.get("world"),
+            "world_instance": entry.get("world_instance"),
+            "stored": entry.get("stored"),
+            "trace": entry.get("trace"),
+        }
+        self.query_one("#inspect-message", Static).update(_json(shown))
