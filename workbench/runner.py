@@ -44,10 +44,14 @@ class _Waiting:
 
 
 class Runner:
-    def __init__(self, task: Any, store: Store | None = None, max_workers: int | None = None) -> None:
+    def __init__(
+        self, task: Any, store: Store | None = None, max_workers: int | None = None, password: str | None = None
+    ) -> None:
         self.task = task
         self.store = store
         self.max_workers = max_workers or task.spec.max_workers
+        #: a person must send this before anything else (ParlAI's --password)
+        self.password = password if password is not None else task.spec.password
         self.sessions: dict[str, Session] = {}
         self._pools: dict[str, list[_Waiting]] = {}
         self._listeners: list[Callable[[Event], None]] = []
@@ -174,6 +178,8 @@ class Runner:
         current = self._resume_point(resume_world) if resume_world else (first_world or self.task.start_world)
         skip_onboarding = resume_world is not None
         try:
+            if self.password and not session.data.get("_password_ok"):
+                await self._check_password(session, agent)
             while not session.closed and not self.stopping:
                 if current == EXIT:
                     break
@@ -191,6 +197,12 @@ class Runner:
                             break
                         continue
                 skip_onboarding = False
+                if not self._eligible(current, spec, agent):
+                    await session.send(Message(id="System", text=f"Sorry, you are not eligible for {spec.title or current}."), role="system")
+                    if current == self.task.start_world:
+                        break
+                    current = self.task.start_world
+                    continue
                 if spec.agents_required > 1:
                     outcome, nxt = await self._pool(current, spec, session, agent)
                     if outcome == "timeout":
@@ -213,6 +225,30 @@ class Runner:
                 pass
         finally:
             await self._end(session)
+
+    async def _check_password(self, session: Session, agent: HumanAgent) -> None:
+        await session.send(Message(id="System", text="Please send the password to continue."), role="system")
+        while True:
+            msg = await agent.act(None)
+            if msg is not None and msg.text.strip() == self.password:
+                session.data["_password_ok"] = True
+                session.save_data()
+                await session.flush()
+                return
+            await session.send(Message(id="System", text="That is not the password. Please try again."), role="system")
+
+    def _eligible(self, name: str, spec: Any, agent: HumanAgent) -> bool:
+        """ParlAI's per-world ``eligibility_function(agent)`` in worlds.py, when defined."""
+        if spec.type != "python":
+            return True
+        check = getattr(self.task.python_world(spec.world), "eligibility_function", None)
+        if not callable(check):
+            return True
+        try:
+            return bool(check(agent))
+        except Exception:
+            log.exception("eligibility function of %s failed", name)
+            return False
 
     async def _end(self, session: Session) -> None:
         try:

@@ -68,7 +68,7 @@ def create_app(task: Any, store: Any = None, password: str | None = None, provid
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        ctx.runner = Runner(task, store)
+        ctx.runner = Runner(task, store, password=ctx.password)
         app.state.ctx = ctx
         try:
             yield
