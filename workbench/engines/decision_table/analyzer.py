@@ -45,9 +45,17 @@ ATOMS: dict[str, tuple[str, int, int]] = {
 TOKEN_RE = re.compile(r"\w+(?:['’]\w+)*")
 
 
+_PART_RE = re.compile(r"\w+")
+
+
 def tokenize(text: str) -> list[str]:
-    """The casefolded words of ``text``, the unit keywords match against."""
-    return [t.replace("’", "'") for t in TOKEN_RE.findall(text.casefold())]
+    """The lowercased words of ``text`` (what keyword() counts against)."""
+    return [t.replace("’", "'") for t in TOKEN_RE.findall(text.lower())]
+
+
+def word_parts(text: str) -> set[str]:
+    """The runs of word characters in ``text``, lowercased (what triggers look up)."""
+    return set(_PART_RE.findall(text.lower()))
 
 
 class AnalyzerError(ValueError):
@@ -244,9 +252,9 @@ _PATTERN_SPEC = re.compile(r"\s*\[([^\]]*)\]\s*\((.*)\)\s*$", re.S)
 
 def _keyword_regex(word: str) -> re.Pattern:
     """keyword(): whole words, ``*`` a wildcard inside a word."""
-    parts = [re.escape(p) for p in word.casefold().split("*")]
+    parts = [re.escape(p) for p in word.lower().split("*")]
     body = r"\w*".join(parts)
-    return re.compile(r"(?<!\w)" + body + r"(?!\w)")
+    return re.compile(r"(?<!\w)" + body + r"(?!\w)", re.I)
 
 
 def _compile_atom(atom: Atom) -> Any:
@@ -254,10 +262,8 @@ def _compile_atom(atom: Atom) -> Any:
     if name == "keyword":
         return _keyword_regex(args[0])
     if name == "vOneKeyword":
-        pattern = args[0].casefold()
-        if any(c.isspace() for c in pattern):
-            return ("text", re.compile(r"(?<!\w)(?:" + pattern + r")(?!\w)"))
-        return ("token", re.compile(pattern))
+        # the argument is a regex matched as whole words; never lowercase a regex (\S is not \s)
+        return re.compile(r"(?<!\w)(?:" + args[0] + r")(?!\w)", re.I)
     if name == "regex":
         return re.compile(args[0], re.I)
     if name == "matchPatternRegex":
@@ -312,8 +318,7 @@ class Env:
     why: list[str] | None = None
 
     def __post_init__(self) -> None:
-        self._cf = self.text.casefold()
-        self._token_set = set(self.tokens)
+        self._low = self.text.lower()
 
 
 def evaluate(node: Node, env: Env) -> float:
@@ -358,21 +363,16 @@ def _note(env: Env, atom: Atom, detail: str) -> None:
 def _atom(atom: Atom, env: Env) -> float:
     name = atom.name
     if name == "keyword":
-        found = atom.compiled.findall(env._cf)
+        found = atom.compiled.findall(env._low)
         if not found:
             return 0.0
         _note(env, atom, f"found {found[0]!r}")
         return min(1.0, len(found) / max(1, len(env.tokens)))
     if name == "vOneKeyword":
-        kind, rx = atom.compiled
-        if kind == "token":
-            hit = next((t for t in env.tokens if rx.fullmatch(t)), None)
-        else:
-            m = rx.search(env._cf)
-            hit = m.group(0) if m else None
-        if hit is None:
+        m = atom.compiled.search(env._low)
+        if m is None:
             return 0.0
-        _note(env, atom, f"found {hit!r}")
+        _note(env, atom, f"found {m.group(0)!r}")
         return 1.0
     if name == "regex":
         m = atom.compiled.search(env.text)
@@ -424,22 +424,32 @@ def _atom(atom: Atom, env: Env) -> float:
 
 # -- pre-filter -----------------------------------------------------------------
 
-#: ("w", token): the utterance must contain this word; ("p", prefix): a word starting so
+#: ("w", word): the utterance must contain this word; ("p", prefix): a word starting so.
+#: Words are runs of word characters (see :func:`word_parts`).
 Trigger = tuple[str, str]
 
-_WORDISH = re.compile(r"[\w']+")
+_WORDISH = re.compile(r"\w+(?:'\w+)*")
+
+
+def _literal_trigger(head: str, exact: bool) -> Trigger | None:
+    """The trigger of a match that starts at a word boundary with the literal ``head``."""
+    if not head or not _WORDISH.fullmatch(head):
+        return None
+    first = re.match(r"\w+", head).group(0)  # type: ignore[union-attr]
+    # a literal with an apostrophe: its first word part is a whole part of the text
+    if exact or first != head:
+        return ("w", first)
+    return ("p", head)
 
 
 def _pattern_trigger(pattern: str) -> Trigger | None:
-    """A word or prefix every token matching ``pattern`` (fullmatch) must have."""
-    p = pattern.casefold()
+    """A word or prefix that must be in the text for ``pattern`` to match as a whole word."""
+    p = pattern.lower()
     if _WORDISH.fullmatch(p):
-        return ("w", p)
-    for tail in (".*", ".+", r"\w*", r"\w+", "*"):
+        return _literal_trigger(p, exact=True)
+    for tail in (".*", ".+", r"\w*", r"\w+"):
         if p.endswith(tail):
-            head = p[: -len(tail)]
-            if head and _WORDISH.fullmatch(head):
-                return ("p", head)
+            return _literal_trigger(p[: -len(tail)], exact=False)
     return None
 
 
@@ -465,18 +475,16 @@ def triggers(node: Node) -> frozenset[Trigger] | None:
         return None  # booleanNot scores 1 precisely when words are absent
     atom: Atom = node  # type: ignore[assignment]
     if atom.name == "keyword":
-        word = atom.args[0].casefold().strip()
-        first = word.split()[0] if word.split() else ""
-        if not first:
+        words = atom.args[0].lower().split()
+        if not words:
             return None
+        first = words[0]
         if "*" in first:
-            head = first.split("*", 1)[0]
-            return frozenset({("p", head)}) if head and _WORDISH.fullmatch(head) else None
-        return frozenset({("w", first)}) if _WORDISH.fullmatch(first) else None
+            t = _literal_trigger(first.split("*", 1)[0], exact=False)
+        else:
+            t = _literal_trigger(first, exact=True)
+        return frozenset({t}) if t else None
     if atom.name == "vOneKeyword":
-        kind, _ = atom.compiled
-        if kind != "token":
-            return None
         t = _pattern_trigger(atom.args[0])
         return frozenset({t}) if t else None
     return None

@@ -1,0 +1,531 @@
+"""The decision-table engine: starchat's workflow, one turn at a time.
+
+A turn goes, in order:
+
+1. to the state the request names: a clicked button, a ``return_value``, the
+   outcome of a form (its ``success_value``);
+2. otherwise to the best state for the text (analyzer or retrieval) above the
+   threshold;
+3. otherwise to the knowledge base's best verified answer above its threshold;
+4. otherwise to the fallback state, then the fallback bot, then an honest "no answer".
+
+Entering a state renders its bubble (one ``A|B`` alternative, ``%var%`` filled)
+and its action. ``show_buttons`` and ``input_form`` wait for the person; an
+action registered with ``@workbench.action`` runs here and its outcome picks
+``success_value`` or ``failure_value``; a state without an action moves on to its
+``success_value`` at once. Those automatic moves stop at a loop and after
+``max_auto_transitions``.
+
+Two modes share this logic: *chat* (the runtime's :meth:`step`: automatic moves
+and server-side actions) and *protocol* (:meth:`respond`, starchat's REST
+contract: one state per request; the client performs the action and names the
+next state in ``return_value``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.engines.base import Context, Engine, Turn
+from workbench.engines.decision_table.model import DEFAULT_CLASS, State
+from workbench.engines.decision_table.table import DecisionTable
+from workbench.engines.decision_table.templates import TemplateError, choose, fill, fill_input, lookup_in
+from workbench.message import Message
+
+log = logging.getLogger(__name__)
+
+#: traversed states kept in the engine state (counts keep the full history)
+TRAVERSED_KEEP = 100
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+#: a form field's type -> (validator, what to tell the person)
+FIELD_TYPES: dict[str, tuple[Any, str]] = {
+    "email": (lambda v: bool(EMAIL.match(v)), "That does not look like an e-mail address. Please type it again, like name@example.com."),
+    "number": (lambda v: re.fullmatch(r"[-+]?\d+([.,]\d+)?", v) is not None, "Please type a number."),
+    "integer": (lambda v: re.fullmatch(r"[-+]?\d+", v) is not None, "Please type a whole number."),
+    "phone": (lambda v: re.fullmatch(r"\+?[\d\s().-]{6,}", v) is not None, "Please type a phone number."),
+}
+
+
+@dataclass
+class Rendered:
+    """A state as shown: what starchat's get_next_response returns for it."""
+
+    state: str
+    bubble: str
+    action: str
+    action_input: dict[str, str]
+    state_data: dict[str, Any]
+    success_value: str
+    failure_value: str
+    score: float = 0.0
+
+    def document(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "bubble": self.bubble, "action": self.action, "action_input": self.action_input,
+            "state_data": self.state_data, "data": data, "success_value": self.success_value,
+            "failure_value": self.failure_value, "state": self.state, "score": round(self.score, 4),
+        }
+
+
+@dataclass
+class Outcome:
+    """What one request produced, before it becomes messages or a REST body."""
+
+    status: str = "ok"  # ok | no_answer | not_found | template_error
+    rendered: list[Rendered] = field(default_factory=list)
+    #: the chat messages, in order (states shown, knowledge-base answers, prompts, errors)
+    replies: list[Message] = field(default_factory=list)
+    error: str | None = None
+
+
+class DecisionTableEngine(Engine):
+    name = "decision_table"
+
+    def __init__(self, table: DecisionTable, *, bot: str = "desk", threshold: float = 0.3,
+                 kb: Any = None, kb_threshold: float = 0.5, max_results: int = 5,
+                 fallback_state: str | None = None, fallback_bot: str | None = None,
+                 no_answer_text: str = "Sorry, I have no answer to that.",
+                 evaluation_class: str = DEFAULT_CLASS, start_state: str | None = "start",
+                 max_auto_transitions: int = 10, form_attempts: int = 2,
+                 actions: dict[str, Any] | None = None, task: Any = None, notes: list[str] | None = None) -> None:
+        self.table = table
+        self.bot = bot
+        self.threshold = threshold
+        self.kb = kb
+        self.kb_threshold = kb_threshold
+        self.max_results = max_results
+        self.fallback_state = fallback_state
+        self.fallback_bot = fallback_bot
+        self.no_answer_text = no_answer_text
+        self.evaluation_class = evaluation_class
+        self.start_state = start_state
+        self.max_auto_transitions = max_auto_transitions
+        self.form_attempts = form_attempts
+        self.actions = actions if actions is not None else {}
+        self.task = task
+        #: said once in the next trace (a table re-imported on start-up)
+        self.notes: list[str] = list(notes or [])
+
+    # -- state ---------------------------------------------------------------------
+    def initial_state(self) -> dict[str, Any]:
+        return {"current": None, "traversed": [], "counts": {}, "data": {}, "pending": None, "turns": 0}
+
+    @staticmethod
+    def _fresh(state: dict[str, Any]) -> dict[str, Any]:
+        st = {
+            "current": state.get("current"),
+            "traversed": list(state.get("traversed") or []),
+            "counts": dict(state.get("counts") or {}),
+            "data": dict(state.get("data") or {}),
+            "pending": state.get("pending"),
+            "turns": int(state.get("turns") or 0),
+        }
+        if state.get("fallback_bot_state") is not None:
+            st["fallback_bot_state"] = state["fallback_bot_state"]
+        return st
+
+    # -- the runtime's entry points -----------------------------------------------------
+    def greeting(self, state: dict[str, Any], context: Context) -> Turn | None:
+        if not self.start_state or self.table.get(self.start_state) is None:
+            return None
+        st = self._fresh(state)
+        trace = self._trace(st, "greeting")
+        out = Outcome()
+        self._enter(self.start_state, st, out, trace, context, auto=True, score=0.0)
+        return Turn(self._messages(out), st, trace)
+
+    def step(self, state: dict[str, Any], message: Message, context: Context):
+        """One turn. Returns a Turn, or an awaitable of one when a fallback bot answers."""
+        st = self._fresh(state)
+        st["turns"] += 1
+        trace = self._trace(st, None)
+        out = Outcome()
+        request = _request_of(message)
+        handoff = self._run(st, request, out, trace, context, auto=True)
+        if handoff:
+            return self._fallback_bot(st, message, context, out, trace)
+        return self._finish(st, out, trace)
+
+    def respond(self, state: dict[str, Any], *, text: str = "", return_value: str | None = None,
+                data: dict[str, Any] | None = None, evaluation_class: str | None = None,
+                context: Context | None = None) -> tuple[Outcome, dict[str, Any], dict[str, Any]]:
+        """starchat's get_next_response: one state per request, the client runs the actions."""
+        context = context or Context(bot=self.bot, task=self.task)
+        st = self._fresh(state)
+        st["turns"] += 1
+        st["pending"] = None  # a protocol client names the next state itself
+        trace = self._trace(st, None)
+        out = Outcome()
+        request = {"text": text, "return_value": return_value, "data": data or {}, "evaluation_class": evaluation_class}
+        self._run(st, request, out, trace, context, auto=False)
+        trace["elapsed_ms"] = round((time.perf_counter() - trace.pop("_t0")) * 1000, 3)
+        return out, st, trace
+
+    # -- one turn ------------------------------------------------------------------------
+    def _trace(self, st: dict[str, Any], route: str | None) -> dict[str, Any]:
+        trace: dict[str, Any] = {"engine": "decision_table", "bot": self.bot, "turn": st["turns"], "route": route,
+                                 "_t0": time.perf_counter()}
+        if self.table.sync():
+            trace["table_revision"] = self.table.revision
+        if self.notes:
+            trace["notes"] = self.notes
+            self.notes = []
+        return trace
+
+    def _run(self, st: dict[str, Any], req: dict[str, Any], out: Outcome, trace: dict[str, Any],
+             context: Context, auto: bool) -> bool:
+        """Route the request; True means 'hand over to the fallback bot'."""
+        text = (req.get("text") or "").strip()
+        incoming = {k: v for k, v in (req.get("data") or {}).items() if k != "return_value"}
+        if incoming:
+            st["data"].update(incoming)
+            trace["data_in"] = sorted(incoming)
+        cls = req.get("evaluation_class") or self.evaluation_class
+        trace["evaluation_class"] = cls
+        target = req.get("return_value")
+        pending = st.get("pending")
+
+        if not target and pending and pending.get("kind") == "buttons" and text:
+            target = _button_target(pending, text)
+            if target:
+                trace["route"] = "button"
+                trace["button"] = text
+        if not target and pending and pending.get("kind") == "form":
+            result = self._form(st, pending, text, req.get("data") or {}, out, trace, context, cls, auto)
+            if result is not None:
+                return result
+            return False
+        if target:
+            trace["route"] = trace["route"] or "return_value"
+            st["pending"] = None
+            self._go(target, st, out, trace, context, auto, score=1.0, named=True)
+            return False
+        st["pending"] = None
+        return self._match(text, st, out, trace, context, cls, auto)
+
+    def _match(self, text: str, st: dict[str, Any], out: Outcome, trace: dict[str, Any],
+               context: Context, cls: str, auto: bool) -> bool:
+        if not text:
+            trace["route"] = "empty"
+            out.status = "no_answer"
+            return False
+        ranking = self.table.rank(
+            text, self._variables(st, context), evaluation_class=cls, traversed=st["traversed"],
+            visited=st["counts"].keys(), counts=st["counts"], limit=self.max_results,
+        )
+        trace["threshold"] = self.threshold
+        trace["candidates"] = [c.to_dict() for c in ranking.candidates]
+        trace["evaluated"] = ranking.evaluated
+        trace["considered"] = ranking.considered
+        if ranking.exhausted:
+            trace["exhausted"] = ranking.exhausted
+        best = ranking.candidates[0] if ranking.candidates else None
+        if best is not None and best.score >= self.threshold:
+            trace["route"] = "match"
+            if best.extracted:
+                st["data"].update(best.extracted)
+                trace["extracted"] = best.extracted
+            self._go(best.state, st, out, trace, context, auto, score=best.score)
+            return False
+        return self._no_match(text, st, out, trace, context, auto)
+
+    def _no_match(self, text: str, st: dict[str, Any], out: Outcome, trace: dict[str, Any],
+                  context: Context, auto: bool) -> bool:
+        if self.kb is not None:
+            qa = self.kb.answer(text, self.kb_threshold)
+            if qa is not None:
+                doc = _qa_fields(qa)
+                trace["route"] = "knowledge_base"
+                trace["kb"] = {k: doc.get(k) for k in ("id", "question", "score", "state")}
+                linked = doc.get("state") or ""
+                out.replies.append(Message(text=str(doc.get("answer", "")), meta={"source": "knowledge_base", "kb_id": doc.get("id")}))
+                out.rendered.append(Rendered("", str(doc.get("answer", "")), "", {}, {}, "", "", float(doc.get("score") or 0)))
+                if linked and self.table.get(linked) is not None:
+                    self._go(linked, st, out, trace, context, auto, score=float(doc.get("score") or 0))
+                return False
+        if self.fallback_state:
+            fb = self.table.get(self.fallback_state)
+            if fb is not None and not _exhausted(fb, st):
+                trace["route"] = "fallback_state"
+                self._go(self.fallback_state, st, out, trace, context, auto, score=0.0)
+                return False
+            trace.setdefault("errors", []).append(f"fallback state {self.fallback_state!r} is missing or exhausted")
+        if self.fallback_bot and auto:
+            trace["route"] = "fallback_bot"
+            return True
+        trace["route"] = "no_answer"
+        out.status = "no_answer"
+        if auto and self.no_answer_text:
+            out.replies.append(Message(text=self.no_answer_text, meta={"no_answer": True}))
+        return False
+
+    def _form(self, st: dict[str, Any], pending: dict[str, Any], text: str, data: dict[str, Any], out: Outcome,
+              trace: dict[str, Any], context: Context, cls: str, auto: bool) -> bool | None:
+        fields: dict[str, str] = pending.get("fields") or {}
+        values: dict[str, str] = {k: str(data[k]).strip() for k in fields if k in data}
+        if not values and text and len(fields) == 1:
+            values = {next(iter(fields)): text}
+        problems = []
+        for key, kind in fields.items():
+            value = values.get(key, "")
+            check = FIELD_TYPES.get(str(kind).lower())
+            if not value:
+                problems.append((key, f"Please give your {key}."))
+            elif check is not None and not check[0](value):
+                problems.append((key, check[1]))
+        trace["form"] = {"state": pending.get("state"), "fields": fields, "valid": not problems}
+        if not problems:
+            st["data"].update(values)
+            st["pending"] = None
+            trace["route"] = "form"
+            trace["data_in"] = sorted(values)
+            nxt = pending.get("success") or ""
+            if nxt:
+                self._go(nxt, st, out, trace, context, auto, score=1.0, named=True)
+            return False
+        # not a valid answer: perhaps the person asked something else
+        if text:
+            ranking = self.table.rank(text, self._variables(st, context), evaluation_class=cls, traversed=st["traversed"],
+                                      visited=st["counts"].keys(), counts=st["counts"], limit=1, explain=False)
+            if ranking.candidates and ranking.candidates[0].score >= self.threshold:
+                trace["form"]["abandoned"] = True
+                st["pending"] = None
+                return self._match(text, st, out, trace, context, cls, auto)
+        attempts = int(pending.get("attempts", 0)) + 1
+        trace["route"] = "form_invalid"
+        if attempts < self.form_attempts:
+            st["pending"] = {**pending, "attempts": attempts}
+            out.replies.append(Message(text=problems[0][1], meta={"form_error": problems[0][0]}))
+            return False
+        st["pending"] = None
+        failure = pending.get("failure") or ""
+        if failure:
+            self._go(failure, st, out, trace, context, auto, score=0.0, named=True)
+            return False
+        return self._no_match(text, st, out, trace, context, auto)
+
+    # -- entering states ---------------------------------------------------------------
+    def _go(self, name: str, st: dict[str, Any], out: Outcome, trace: dict[str, Any], context: Context,
+            auto: bool, score: float, named: bool = False) -> None:
+        if self.table.get(name) is None:
+            out.status = "not_found"
+            out.error = f"there is no state {name!r} in the decision table"
+            trace.setdefault("errors", []).append(out.error)
+            trace["route"] = "not_found"
+            if auto:
+                out.replies.append(Message(text=f"Sorry, I cannot continue: the next step ({name}) is missing from my decision table.",
+                                           meta={"error": out.error}))
+            return
+        self._enter(name, st, out, trace, context, auto, score)
+
+    def _enter(self, name: str, st: dict[str, Any], out: Outcome, trace: dict[str, Any], context: Context,
+               auto: bool, score: float) -> None:
+        chain: list[str] = trace.setdefault("states", [])
+        start = len(chain)
+        while name:
+            state = self.table.get(name)
+            if state is None:
+                self._go(name, st, out, trace, context, auto, score)  # reports the missing state
+                return
+            if name in chain[start:]:
+                trace["loop"] = chain[start:] + [name]
+                trace.setdefault("errors", []).append("automatic transitions loop: " + " -> ".join(trace["loop"]))
+                return
+            if len(chain) - start >= self.max_auto_transitions:
+                trace.setdefault("errors", []).append(f"stopped after {self.max_auto_transitions} automatic transitions")
+                return
+            if _exhausted(state, st):
+                trace.setdefault("exhausted", [])
+                if name not in trace["exhausted"]:
+                    trace["exhausted"].append(name)
+                if self.fallback_state and name != self.fallback_state and self.table.get(self.fallback_state) \
+                        and not _exhausted(self.table.get(self.fallback_state), st):  # type: ignore[arg-type]
+                    name = self.fallback_state
+                    continue
+                out.status = "no_answer"
+                if auto and self.no_answer_text:
+                    out.replies.append(Message(text=self.no_answer_text, meta={"no_answer": True, "exhausted": name}))
+                return
+            chain.append(name)
+            st["counts"][name] = st["counts"].get(name, 0) + 1
+            st["traversed"] = (st["traversed"] + [name])[-TRAVERSED_KEEP:]
+            st["current"] = name
+            try:
+                rendered = self._render(state, st, trace, context, score)
+            except TemplateError as exc:
+                out.status = "template_error"
+                out.error = str(exc)
+                trace.setdefault("errors", []).append(f"{name}: {exc}")
+                if auto:
+                    out.replies.append(Message(text="Sorry, I could not put this answer together.", meta={"error": str(exc)}))
+                return
+            out.rendered.append(rendered)
+            msg = self._message_of(rendered)
+            if msg is not None:
+                out.replies.append(msg)
+            if not auto:
+                return
+            name = self._after(state, rendered, st, trace, context)
+            score = 1.0
+
+    def _after(self, state: State, r: Rendered, st: dict[str, Any], trace: dict[str, Any], context: Context) -> str:
+        """What follows a state in chat mode: wait (""), or the next state's name."""
+        action = state.action
+        if action == "show_buttons":
+            st["pending"] = {"kind": "buttons", "state": state.state, "options": dict(r.action_input),
+                             "failure": state.failure_value}
+            return ""
+        if action == "input_form":
+            st["pending"] = {"kind": "form", "state": state.state, "fields": dict(r.action_input),
+                             "success": state.success_value, "failure": state.failure_value, "attempts": 0}
+            return ""
+        if action and action in self.actions:
+            ok, detail = self._call_action(action, r.action_input, st, context)
+            trace.setdefault("actions", []).append({"state": state.state, "action": action, "ok": ok, **detail})
+            return (state.success_value if ok else state.failure_value) or ""
+        if action:
+            # a client-side action: the client reports back with a return_value
+            return ""
+        nxt = state.success_value
+        return "" if not nxt or nxt.startswith("eval(") else nxt
+
+    def _call_action(self, action: str, inputs: dict[str, str], st: dict[str, Any], context: Context) -> tuple[bool, dict]:
+        fn = self.actions[action]
+        try:
+            params = inspect.signature(fn).parameters
+            args: list[Any] = [dict(inputs)]
+            if len(params) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params.values()):
+                args.append(st["data"])
+            result = fn(*args)
+            if inspect.isawaitable(result):
+                raise TypeError("decision-table actions must be plain functions (not async)")
+        except Exception as exc:  # an action's failure is the failure branch, not a crash
+            log.warning("action %s failed: %s", action, exc)
+            return False, {"error": f"{type(exc).__name__}: {exc}"}
+        if isinstance(result, dict):
+            status = result.get("status", True)
+            ok = status not in (False, "false", "False", 0, "0", "error", "failure")
+            extra = {k: v for k, v in result.items() if k != "status"}
+            st["data"].update(extra)
+            return ok, {"data": sorted(extra)}
+        return bool(result) if result is not None else True, {}
+
+    def _variables(self, st: dict[str, Any], context: Context) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        if self.task is not None:
+            merged.update(getattr(self.task.spec, "data", {}) or {})
+        merged.update(context.data or {})
+        merged.update(st["data"])
+        return merged
+
+    def _render(self, state: State, st: dict[str, Any], trace: dict[str, Any], context: Context, score: float) -> Rendered:
+        lookup = lookup_in(st["data"], context.data or {}, (getattr(self.task.spec, "data", {}) or {}) if self.task else {})
+        unfilled: list[str] = []
+        rng = random.Random(f"{context.conversation_id}:{st['turns']}:{state.state}")
+        bubble, pick, n = choose(state.bubble, rng)
+        if n > 1:
+            trace.setdefault("alternatives", {})[state.state] = f"{pick + 1} of {n}"
+        bubble = fill(bubble, lookup, unfilled)
+        action_input = fill_input(state.action_input, lookup, unfilled)
+        if unfilled:
+            trace.setdefault("unfilled", [])
+            trace["unfilled"].extend(u for u in unfilled if u not in trace["unfilled"])
+        return Rendered(state.state, bubble, state.action, action_input, dict(state.state_data),
+                        state.success_value, state.failure_value, score)
+
+    # -- producing the turn --------------------------------------------------------------
+    def _message_of(self, r: Rendered) -> Message | None:
+        """The chat message of a rendered state (None when it shows nothing)."""
+        msg = Message(text=r.bubble)
+        if r.action == "show_buttons":
+            msg["quick_replies"] = list(r.action_input)
+        elif r.action == "input_form":
+            msg["payload"] = {"type": "input_form", "fields": r.action_input}
+        elif r.action and r.action not in self.actions:
+            msg["payload"] = {"type": "action", "action": r.action, "action_input": r.action_input,
+                              "success_value": r.success_value, "failure_value": r.failure_value}
+        meta: dict[str, Any] = {"state": r.state}
+        if r.state_data:
+            meta["state_data"] = r.state_data
+        msg["meta"] = meta
+        if r.bubble or msg.get("quick_replies") or msg.get("payload"):
+            return msg
+        return None
+
+    def _messages(self, out: Outcome) -> list[Message]:
+        return list(out.replies)
+
+    def _finish(self, st: dict[str, Any], out: Outcome, trace: dict[str, Any]) -> Turn:
+        trace["elapsed_ms"] = round((time.perf_counter() - trace.pop("_t0")) * 1000, 3)
+        trace["current"] = st["current"]
+        return Turn(self._messages(out), st, trace)
+
+    async def _fallback_bot(self, st: dict[str, Any], message: Message, context: Context, out: Outcome,
+                            trace: dict[str, Any]) -> Turn:
+        engine = self.task.engine(self.fallback_bot)
+        sub = st.get("fallback_bot_state")
+        if sub is None:
+            sub = engine.initial_state()
+        sub_ctx = Context(conversation_id=context.conversation_id, bot=self.fallback_bot or "", data=context.data,
+                          registry=context.registry, task=context.task)
+        if engine.blocking and not inspect.iscoroutinefunction(engine.step):
+            turn = await asyncio.to_thread(engine.step, sub, message, sub_ctx)
+        else:
+            turn = engine.step(sub, message, sub_ctx)
+        if inspect.isawaitable(turn):
+            turn = await turn
+        if turn is not None:
+            st["fallback_bot_state"] = turn.state
+            out.replies.extend(Message.coerce(r) for r in turn.replies)
+            trace["fallback_trace"] = turn.trace
+        return self._finish(st, out, trace)
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+def _request_of(message: Message) -> dict[str, Any]:
+    """The parts of a message a turn looks at: text, a named next state, form data, class."""
+    data = message.get("data") if isinstance(message.get("data"), dict) else {}
+    payload = message.get("payload") if isinstance(message.get("payload"), dict) else {}
+    rv = message.get("return_value") or data.get("return_value") or payload.get("return_value")
+    form = dict(data)
+    if isinstance(payload.get("data"), dict):
+        form.update(payload["data"])
+    cls = message.get("evaluation_class") or data.get("evaluation_class")
+    form.pop("evaluation_class", None)
+    return {"text": message.text, "return_value": rv, "data": form, "evaluation_class": cls}
+
+
+def _button_target(pending: dict[str, Any], text: str) -> str | None:
+    options: dict[str, str] = pending.get("options") or {}
+    want = text.strip().casefold()
+    for label, target in options.items():
+        if label.casefold() == want:
+            return target
+    for target in options.values():
+        if target.casefold() == want:
+            return target
+    return None
+
+
+def _exhausted(state: State, st: dict[str, Any]) -> bool:
+    return bool(state.max_state_count) and st["counts"].get(state.state, 0) >= state.max_state_count
+
+
+def _qa_fields(qa: Any) -> dict[str, Any]:
+    if isinstance(qa, dict):
+        return qa
+    if hasattr(qa, "model_dump"):
+        return qa.model_dump()
+    if hasattr(qa, "__dict__"):
+        return dict(vars(qa))
+    return {"answer": str(qa)}
