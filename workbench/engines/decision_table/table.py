@@ -102,6 +102,7 @@ class DecisionTable:
     """The states of one bot's table: store-backed, compiled, indexed."""
 
     def __init__(self, store: Any, index: Any, bot: str) -> None:
+        """``index`` may be None for tools that only read and write states (no retrieval)."""
         self.store = store
         self.index = index
         self.bot = bot
@@ -221,7 +222,8 @@ class DecisionTable:
                     )]
             if full:
                 self._reset()
-                self.index.clear(self.collection)
+                if self.index is not None:
+                    self.index.clear(self.collection)
             states = [State.model_validate(json.loads(doc)) for _, doc in rows]
             self._apply(states, [g for g in gone if g in self._compiled])
             if full or gone:
@@ -265,6 +267,8 @@ class DecisionTable:
         if deletes:
             gone = set(deletes)
             self._order = [n for n in self._order if n not in gone]
+        if self.index is None:
+            return
         fresh = {d.id for d in docs}
         stale = [i for i in stale if i not in fresh]
         if stale:
@@ -385,7 +389,7 @@ class DecisionTable:
     def search_scores(self, text: str, evaluation_class: str = DEFAULT_CLASS, k: int = SEARCH_DEPTH
                       ) -> dict[str, tuple[float, str]]:
         """state -> (best retrieval score of its queries, the query that scored it)."""
-        if not self._with_queries or not text.strip():
+        if self.index is None or not self._with_queries or not text.strip():
             return {}
         hits = self.index.search(self.collection, text, k=k, filters={"evaluation_class": evaluation_class})
         best: dict[str, tuple[float, str]] = {}

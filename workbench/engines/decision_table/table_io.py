@@ -132,7 +132,10 @@ def _target_cell(raw: str) -> str:
 
 
 def _json_message(exc: json.JSONDecodeError) -> str:
-    return f"invalid JSON: {exc.msg}"
+    msg = exc.msg[0].lower() + exc.msg[1:]
+    if msg.endswith(" at"):
+        msg += " this character"
+    return f"invalid JSON: {msg}"
 
 
 def state_from_cells(cells: dict[str, str]) -> tuple[State | None, list[tuple[str, str, int | None]]]:

@@ -1,0 +1,189 @@
+"""`workbench table import|export|check TASK FILE`: decision tables in and out of a task's store.
+
+Exit codes: 0 done, 1 failed (the store could not be written...), 2 invalid input
+(a defective file, an unknown task or bot). Errors name file, row and column.
+Everything heavy is imported inside the commands, so mounting this app costs
+`workbench --help` nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+app = typer.Typer(
+    help="Import, export and check decision tables (starchat CSV layouts or JSON).",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+TaskArg = Annotated[Path, typer.Argument(help="The task directory (or its task.yml).", show_default=False)]
+BotOpt = Annotated[Optional[str], typer.Option("--bot", help="The decision_table bot (needed when the task has several).")]
+
+
+def _consoles():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True), Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    from rich.markup import escape
+
+    _, err = _consoles()
+    err.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def _task(path: Path) -> Any:
+    from workbench.task import TaskError, load_task
+
+    try:
+        return load_task(path)
+    except TaskError as exc:
+        _, err = _consoles()
+        from rich.markup import escape
+
+        for p in exc.problems:
+            err.print(f"[red]error:[/red] {escape(str(p))}")
+        raise typer.Exit(2)
+
+
+def _bot(task: Any, bot: str | None) -> str:
+    bots = [name for name, cfg in task.bot_configs.items() if getattr(cfg, "engine", None) == "decision_table"]
+    if bot is not None:
+        if bot not in bots:
+            _fail(f"{task.file}: no decision_table bot named {bot!r}; decision_table bots: {', '.join(bots) or 'none'}")
+        return bot
+    if not bots:
+        _fail(f"{task.file}: this task has no bot with `engine: decision_table`")
+    if len(bots) > 1:
+        _fail(f"{task.file}: several decision_table bots ({', '.join(bots)}); choose one with --bot")
+    return bots[0]
+
+
+def _read(file: Path):
+    from workbench.engines.decision_table.table_io import read_file
+
+    if not file.is_file():
+        _fail(f"{file}: no such file")
+    try:
+        return read_file(file)
+    except UnicodeDecodeError as exc:
+        _fail(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+
+
+def _show_problems(read: Any) -> None:
+    """One line per problem (file, row, line, column, character: what is wrong), errors first."""
+    from rich.markup import escape
+
+    _, err = _consoles()
+    for p in sorted(read.problems, key=lambda p: (p.severity != "error", p.row or 0)):
+        kind = "[red]error:[/red]" if p.severity == "error" else "[yellow]warning:[/yellow]"
+        err.print(f"{kind} {escape(str(p))}")
+
+
+def _open_table(task: Any, bot: str):
+    """The bot's table in the task's store, seeded from task.yml's file first if it never was."""
+    from workbench.engines.decision_table.table import DecisionTable
+    from workbench.engines.decision_table.table_io import TableFileError
+
+    table = DecisionTable(task.store, None, bot)
+    cfg = task.bot_configs[bot]
+    seed = task.path(cfg.table)
+    if seed.is_file():
+        try:
+            table.seed(seed, skip_invalid=cfg.skip_invalid_rows)
+        except TableFileError as exc:
+            _, err = _consoles()
+            from rich.markup import escape
+
+            err.print(f"[red]error:[/red] the task's own table {escape(str(seed))} has defects; fix them first "
+                      f"(`workbench table check {escape(str(task.root))} {escape(str(seed))}`):")
+            for p in exc.problems:
+                err.print(f"  {escape(str(p))}")
+            raise typer.Exit(2)
+    return table
+
+
+@app.command("check")
+def check(
+    task: TaskArg,
+    file: Annotated[Path, typer.Argument(help="The table to check (CSV or JSON).", show_default=False)],
+    load: Annotated[bool, typer.Option("--load", help="Load the valid rows into the task's store (defective rows are left out).")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="With --load: the valid rows replace the whole table.")] = False,
+    bot: BotOpt = None,
+) -> None:
+    """Report every defect of a table file (row, column, character); exit 2 if it has errors."""
+    t = _task(task)
+    name = _bot(t, bot)
+    read = _read(file)
+    out, _ = _consoles()
+    _show_problems(read)
+    out.print(f"{file}: {read.layout}, {len(read.states)} valid state(s), {read.rejected} defective row(s)")
+    if load:
+        table = _open_table(t, name)
+        table.import_states(read.states, replace=replace)
+        out.print(f"loaded {len(read.states)} state(s) into bot {name!r} ({t.store_path}); the table has {len(table)} state(s)")
+    raise typer.Exit(2 if read.errors else 0)
+
+
+@app.command("import")
+def import_(
+    task: TaskArg,
+    file: Annotated[Path, typer.Argument(help="The table to import (CSV in any starchat layout, or JSON).", show_default=False)],
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Load the valid rows even if some rows are defective.")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace the whole table (default: add and update states).")] = False,
+    bot: BotOpt = None,
+) -> None:
+    """Import states into the task's store; conversations see them on their next turn."""
+    t = _task(task)
+    name = _bot(t, bot)
+    read = _read(file)
+    out, err = _consoles()
+    if read.errors and not skip_invalid:
+        _show_problems(read)
+        err.print("nothing was imported; fix the rows above, or pass --skip-invalid to load the valid ones")
+        raise typer.Exit(2)
+    _show_problems(read)
+    try:
+        table = _open_table(t, name)
+        table.import_states(read.states, replace=replace)
+    except OSError as exc:
+        _fail(f"{t.store_path}: cannot write the store: {exc}", code=1)
+    how = "replaced the table with" if replace else "imported"
+    out.print(f"{how} {len(read.states)} state(s) from {file} ({read.layout}) into bot {name!r}; "
+              f"the table now has {len(table)} state(s)")
+    if read.errors:
+        out.print(f"{read.rejected} defective row(s) skipped")
+
+
+@app.command("export")
+def export(
+    task: TaskArg,
+    file: Annotated[Path, typer.Argument(help="Where to write: a .csv or .json file, or - for standard output.", show_default=False)],
+    fmt: Annotated[Optional[str], typer.Option("--format", help="csv or json (default: from the file's extension).")] = None,
+    bot: BotOpt = None,
+) -> None:
+    """Write the task's current table (the store's, with every edit) as CSV or JSON."""
+    t = _task(task)
+    name = _bot(t, bot)
+    kind = (fmt or ("json" if file.suffix.lower() == ".json" else "csv")).lower()
+    if kind not in ("csv", "json"):
+        _fail(f"--format must be csv or json, not {kind!r}")
+    table = _open_table(t, name)
+    text = table.export(kind)
+    if str(file) == "-":
+        typer.echo(text, nl=False)
+        return
+    try:
+        file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{file}: cannot write: {exc}", code=1)
+    _, err = _consoles()
+    err.print(f"wrote {len(table)} state(s) of bot {name!r} to {file} ({kind})")
