@@ -325,14 +325,15 @@ class Runner:
     def _make_world(self, name: str, spec: Any, agents: list, bots: dict, loop) -> tuple[Any, bool]:
         from workbench.worlds.declarative import DECLARED
 
+        # the world's ``timeout`` is each person's default wait: an act() without its
+        # own timeout that runs out of it ends the world and the person is told
+        for a in agents:
+            a.default_timeout = spec.timeout or None
         if spec.type in DECLARED:
             return DECLARED[spec.type](spec, agents, name, task=self.task, bots=bots), False
         cls = self.task.python_world(spec.world)
         sync = not inspect.iscoroutinefunction(getattr(cls, "parley", None))
-        world_agents = [SyncAgent(a, loop, spec.timeout or None) for a in agents] if sync else list(agents)
-        if not sync:
-            for a in agents:
-                a.default_timeout = spec.timeout or None
+        world_agents = [SyncAgent(a, loop) for a in agents] if sync else list(agents)
         assign = getattr(cls, "assign_roles", None)
         if callable(assign):
             assign(world_agents)

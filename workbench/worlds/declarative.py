@@ -35,8 +35,9 @@ class DeclaredWorld(World):
         self.bots = bots or {}
 
     async def ask(self, agent: HumanAgent, timeout: float | None = None) -> Message | None:
-        t = timeout if timeout is not None else (self.spec.timeout or None)
-        return await agent.act(t)
+        # without a timeout the agent waits up to the world's (set by the runner), and
+        # running out of it marks the agent timed out so the runner tells the person
+        return await agent.act(timeout)
 
 
 class MenuWorld(DeclaredWorld):

@@ -37,8 +37,14 @@ class SyncAgent:
         self._run(self._agent.observe(message))
 
     def act(self, timeout: float | None = None) -> Message | None:
-        """Block until the agent's next message (``None`` once ``timeout`` passes)."""
-        return self._run(self._agent.act(timeout if timeout is not None else self._timeout))
+        """Block until the agent's next message (``None`` once ``timeout`` passes).
+
+        Without ``timeout`` the agent's own default applies (the world's ``timeout``,
+        set by the runner), so running out of it ends the world as a timeout.
+        """
+        if timeout is None and self._timeout is not None and getattr(self._agent, "default_timeout", None) is None:
+            timeout = self._timeout
+        return self._run(self._agent.act(timeout))
 
     act_blocking = act
 
