@@ -247,7 +247,8 @@ class _Parser:
         return atom
 
 
-_PATTERN_SPEC = re.compile(r"\s*\[([^\]]*)\]\s*\((.*)\)\s*$", re.S)
+#: "[name,...]regex": the regex's groups fill the names in order
+_PATTERN_SPEC = re.compile(r"\s*\[([^\]]*)\]\s*(.+?)\s*$", re.S)
 
 
 def _keyword_regex(word: str) -> re.Pattern:

@@ -241,17 +241,26 @@ class DecisionTableEngine(Engine):
     def _no_match(self, text: str, st: dict[str, Any], out: Outcome, trace: dict[str, Any],
                   context: Context, auto: bool) -> bool:
         if self.kb is not None:
-            qa = self.kb.answer(text, self.kb_threshold)
-            if qa is not None:
-                doc = _qa_fields(qa)
+            hit = self.kb.answer(text, self.kb_threshold)
+            if hit is not None:
+                doc, score = _qa_fields(hit)
                 trace["route"] = "knowledge_base"
-                trace["kb"] = {k: doc.get(k) for k in ("id", "question", "score", "state")}
+                trace["kb"] = {"id": doc.get("id"), "question": doc.get("question"), "score": round(score, 4),
+                               "state": doc.get("state") or None}
                 linked = doc.get("state") or ""
-                out.replies.append(Message(text=str(doc.get("answer", "")), meta={"source": "knowledge_base", "kb_id": doc.get("id")}))
-                out.rendered.append(Rendered("", str(doc.get("answer", "")), "", {}, {}, "", "", float(doc.get("score") or 0)))
+                answer = str(doc.get("answer") or "")
+                if answer and doc.get("doctype") != "decisiontable":
+                    out.replies.append(Message(text=answer, meta={"source": "knowledge_base", "kb_id": doc.get("id")}))
+                    out.rendered.append(Rendered("", answer, "", {}, {}, "", "", score))
                 if linked and self.table.get(linked) is not None:
-                    self._go(linked, st, out, trace, context, auto, score=float(doc.get("score") or 0))
+                    self._go(linked, st, out, trace, context, auto, score=score)
+                elif not answer:
+                    trace.setdefault("errors", []).append(f"knowledge-base entry {doc.get('id')!r} has no answer and no known state")
+                    return self._fallbacks(st, out, trace, context, auto)
                 return False
+        return self._fallbacks(st, out, trace, context, auto)
+
+    def _fallbacks(self, st: dict[str, Any], out: Outcome, trace: dict[str, Any], context: Context, auto: bool) -> bool:
         if self.fallback_state:
             fb = self.table.get(self.fallback_state)
             if fb is not None and not _exhausted(fb, st):
@@ -521,11 +530,6 @@ def _exhausted(state: State, st: dict[str, Any]) -> bool:
     return bool(state.max_state_count) and st["counts"].get(state.state, 0) >= state.max_state_count
 
 
-def _qa_fields(qa: Any) -> dict[str, Any]:
-    if isinstance(qa, dict):
-        return qa
-    if hasattr(qa, "model_dump"):
-        return qa.model_dump()
-    if hasattr(qa, "__dict__"):
-        return dict(vars(qa))
-    return {"answer": str(qa)}
+def _qa_fields(hit: Any) -> tuple[dict[str, Any], float]:
+    """(document, score) of a knowledge-base hit (:class:`workbench.kb.KBHit`)."""
+    return hit.qa.to_dict(), float(hit.score)
