@@ -14,6 +14,7 @@ ENGINES: dict[str, str] = {
     "python": "workbench.engines.python_bot",
     "decision_table": "workbench.engines.decision_table",
     "form": "workbench.engines.form",
+    "chain": "workbench.engines.chain",
 }
 
 
