@@ -358,12 +358,14 @@ class Runner:
         if slot is not None and slot.locked():
             for s in sessions:
                 await s.send(Message(id="System", text="All our workers are busy; you will be connected shortly."), role="system")
-        self.running_worlds += 1
-        acquired = False
+        acquired = running = False
         try:
             if slot is not None:
                 await slot.acquire()
                 acquired = True
+            # counted once it runs: people waiting for a slot are not running worlds
+            self.running_worlds += 1
+            running = True
             if sync:
                 executor = self._overworld_executor if is_start else self._executor
                 result = await loop.run_in_executor(executor, self._sync_loop, world, agents)
@@ -380,7 +382,8 @@ class Runner:
                 if a.timed_out and not a.session.closed:
                     await a.session.send(Message(id="System", text="This conversation timed out."), role="system")
         finally:
-            self.running_worlds -= 1
+            if running:
+                self.running_worlds -= 1
             try:
                 down = world.shutdown()
                 if inspect.isawaitable(down):
