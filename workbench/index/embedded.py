@@ -57,7 +57,7 @@ B = 0.75
 
 # Written beside on-disk collections; a mismatch means the terms were produced by
 # another analysis, so the collections are dropped (the store rebuilds them).
-FORMAT = 1
+FORMAT = 2
 META_FILE = "workbench-index.json"
 
 # A writer's arena: tantivy's minimum. A larger one saves ~20% of a 100k-document
@@ -133,10 +133,8 @@ def _schema() -> Any:
 
 
 def _filter_value(value: Any) -> str:
-    """One scalar as filter text: JSON spelling, so True and "true" differ from 1."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, default=str)
+    """One scalar as filter text, spelt as JSON so that True, "true", 1 and "1" all differ."""
+    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 def _filter_terms(fields: dict[str, Any]) -> list[str]:
