@@ -280,7 +280,11 @@ class KnowledgeBase:
         if not qas:
             return
         columns = ("bot", *COLUMNS)
-        sql = f"INSERT OR REPLACE INTO {TABLE} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        # an upsert, not INSERT OR REPLACE: an edited Q/A keeps its rowid, so its place in exports
+        sql = (
+            f"INSERT INTO {TABLE} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT (bot, id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in COLUMNS[1:])}"
+        )
         with self._transaction() as conn:
             conn.executemany(
                 sql, [(self.name, *(int(v) if isinstance(v, bool) else v for v in qa.to_dict().values())) for qa in qas]

@@ -93,6 +93,7 @@ def test_answer_returns_the_best_verified_qa_above_the_threshold(kb: KnowledgeBa
     assert kb.answer("my account is locked") is None  # the matching Q/A is not verified
     kb.update("2", {"verified": True})
     assert kb.answer("my account is locked").qa.id == "2"
+    assert [qa.id for qa in kb.all()] == ["0", "1", "2", "3", "4"]  # an edit keeps its place
     partial = kb.answer("reset password").score
     assert 0 < partial < 1
     assert kb.answer("reset password", threshold=partial) is not None
