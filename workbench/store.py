@@ -184,32 +184,38 @@ class Store:
         now = time.time()
         with self._lock:
             saved_seq = dict(self._seq)
+            # One explicit transaction of plain statements: sqlite-utils' write helpers
+            # (insert_all) commit on their own when they start outside a transaction,
+            # which would store a turn's messages without its engine state.
+            if not self.conn.in_transaction:
+                self.conn.execute("BEGIN IMMEDIATE")
             try:
-                with self.conn:
-                    rows = []
-                    for cid, records in commit.records.items():
-                        for rec in records:
-                            rows.append(
-                                {
-                                    "conversation_id": cid, "seq": self._next_seq(cid),
-                                    "world": rec.world, "world_instance": rec.world_instance,
-                                    "agent": rec.agent if rec.agent is not None else rec.message.get("id"),
-                                    "role": rec.role, "created": now, "text": rec.message.get("text"),
-                                    "act": rec.message.to_json(),
-                                    "trace": json.dumps(rec.trace, default=str) if rec.trace is not None else None,
-                                }
-                            )
-                    if rows:
-                        self.db["messages"].insert_all(rows)
-                    for cid, bot, state in commit.states:
-                        self.conn.execute(
-                            "INSERT OR REPLACE INTO engine_state (conversation_id, bot, state, updated) VALUES (?, ?, ?, ?)",
-                            (cid, bot, json.dumps(state, default=str), now),
-                        )
-                    touched = set(commit.records) | {c for c, _, _ in commit.states} | set(commit.locations)
-                    for cid in touched:
-                        self._update(cid, commit.locations.get(cid, {}))
+                rows = []
+                for cid, records in commit.records.items():
+                    for rec in records:
+                        rows.append((
+                            cid, self._next_seq(cid), rec.world, rec.world_instance,
+                            rec.agent if rec.agent is not None else rec.message.get("id"),
+                            rec.role, now, rec.message.get("text"), rec.message.to_json(),
+                            json.dumps(rec.trace, default=str) if rec.trace is not None else None,
+                        ))
+                if rows:
+                    self.conn.executemany(
+                        "INSERT INTO messages (conversation_id, seq, world, world_instance, agent, role,"
+                        " created, text, act, trace) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        rows,
+                    )
+                for cid, bot, state in commit.states:
+                    self.conn.execute(
+                        "INSERT OR REPLACE INTO engine_state (conversation_id, bot, state, updated) VALUES (?, ?, ?, ?)",
+                        (cid, bot, json.dumps(state, default=str), now),
+                    )
+                touched = set(commit.records) | {c for c, _, _ in commit.states} | set(commit.locations)
+                for cid in touched:
+                    self._update(cid, commit.locations.get(cid, {}))
+                self.conn.commit()
             except BaseException:
+                self.conn.rollback()
                 self._seq = saved_seq
                 raise
 
