@@ -14,6 +14,10 @@ from workbench.agents import BotAgent, HumanAgent
 from workbench.message import Message
 from workbench.worlds.base import EXIT, World
 
+#: what a ``session.takeover`` callable returns when the developer hands the
+#: conversation back before answering: the bot then answers the message itself
+HAND_BACK = object()
+
 
 def _text_of_file(path) -> str:
     """An agreement file as plain text (HTML tags dropped, entities decoded)."""
@@ -177,7 +181,10 @@ class BotChatWorld(DeclaredWorld):
             # a developer answers in the bot's place (TUI); the engine is not stepped
             await human.session.flush()
             reply = await takeover(msg)
-            if reply is not None:
+            if reply is HAND_BACK:
+                # handed back before answering: the bot answers this message after all
+                await self._say(await self.bot.respond(msg))
+            elif reply is not None:
                 await self._say([Message.coerce(reply)])
             return
         await self._say(await self.bot.respond(msg))
