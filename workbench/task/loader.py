@@ -350,6 +350,9 @@ def _cross_check(task: Task, lines: Lines) -> list[Problem]:
             for b in w.bots:
                 if b not in task.bot_configs:
                     bad(base + ("bots",), f"no bot named {b!r}")
+    blocklist_file = task.spec.safety.blocklist_file
+    if blocklist_file and not task.path(blocklist_file).is_file():
+        bad(("safety", "blocklist_file"), f"no such file: {task.path(blocklist_file)}")
     for name, cfg in task.bot_configs.items():
         if cfg.engine == "python" and cfg.name not in task.registry.bots:
             known = ", ".join(sorted(task.registry.bots)) or "none"

@@ -103,6 +103,65 @@ WORLD_TYPES: dict[str, type[WorldCommon]] = {
 WorldSpec = Union[MenuWorld, OnboardingWorld, BotChatWorld, HumanChatWorld, PythonWorld]
 
 
+SafetyAction = Literal["off", "mask", "warn", "block"]
+
+
+class SafetyRules(Strict):
+    """What to do with each kind of finding in one direction (docs/serve.md#safety)."""
+
+    #: payment card numbers (13-19 digits passing the Luhn check)
+    card_number: SafetyAction = "off"
+    #: phone numbers written with a leading + or separators
+    phone: SafetyAction = "off"
+    email: SafetyAction = "off"
+    #: US social security numbers, Canadian SINs (Luhn), UK National Insurance numbers
+    national_id: SafetyAction = "off"
+    #: words and phrases of ``safety.blocklist`` / ``safety.blocklist_file``
+    blocklist: SafetyAction = "off"
+
+
+class SafetySpec(Strict):
+    #: rules for what people send (before a world or the store sees it)
+    incoming: SafetyRules = Field(default_factory=SafetyRules)
+    #: rules for what people are sent (bots, worlds, other people)
+    outgoing: SafetyRules = Field(default_factory=SafetyRules)
+    #: words or phrases (case-insensitive, whole words; a trailing * matches any ending)
+    blocklist: list[str] = Field(default_factory=list)
+    #: a text file with one blocklist entry a line (# starts a comment), relative to the task
+    blocklist_file: str | None = None
+    #: the command that flags a conversation for review (null: no command)
+    report_command: str | None = "/report"
+    report_text: str = "Thank you. This conversation has been flagged for review."
+    warn_text: str = "Your message seems to contain {what}. Please do not share it here."
+    block_text: str = "Your message was not sent: it seems to contain {what}."
+    withheld_text: str = "[A message was withheld: it contained {what}.]"
+
+
+class ServeSpec(Strict):
+    """Limits and options of `workbench serve` (docs/serve.md)."""
+
+    #: the largest websocket frame accepted, in bytes
+    max_frame_bytes: int = Field(65536, ge=256)
+    #: sustained messages per second a connection may send (0: no limit)
+    rate_limit: float = Field(5.0, ge=0)
+    #: messages a connection may send at once above the sustained rate
+    rate_burst: int = Field(20, ge=1)
+    #: browser origins allowed besides the server's own ("*": any origin)
+    allowed_origins: list[str] = Field(default_factory=list)
+    #: seconds without a frame from a client before its socket is closed (0: never)
+    idle_timeout: float = Field(1800, ge=0)
+    #: seconds a conversation whose socket dropped waits for the person to come back
+    resume_grace: float = Field(300, ge=0)
+    #: open websocket connections at most; more are refused (close code 1013)
+    max_connections: int = Field(20000, ge=1)
+    #: unknown keys in a client frame: ``error`` (refuse the frame) or ``ignore``
+    unknown_fields: Literal["error", "ignore"] = "error"
+    #: bad frames in a row (invalid JSON, unknown fields, over the rate) before the socket is closed
+    max_strikes: int = Field(10, ge=1)
+    #: the most stored messages a ``hello`` may ask to be sent again
+    max_history: int = Field(200, ge=0)
+
+
 class TaskSpec(Strict):
     name: str | None = None
     description: str | None = None
@@ -124,6 +183,10 @@ class TaskSpec(Strict):
     password: str | None = None
     #: the folder of conversation tests
     tests: str = "tests"
+    #: `workbench serve` limits and options (websocket, browser page)
+    serve: ServeSpec = Field(default_factory=ServeSpec)
+    #: personal-information detection, blocklist and the /report command (every channel)
+    safety: SafetySpec = Field(default_factory=SafetySpec)
     bots: dict[str, dict[str, Any]] = Field(default_factory=dict)
     worlds: dict[str, dict[str, Any]]
 
