@@ -55,6 +55,9 @@ class Session:
         self.task: asyncio.Task | None = None
         #: a developer taking over the bot's side (TUI); None normally
         self.takeover: Any = None
+        #: True while the person's channel is gone but may come back (see :meth:`detach`)
+        self.detached = False
+        self._outbox: collections.deque[Message] = collections.deque(maxlen=500)
 
     # -- where the person is ----------------------------------------------
     def where(self) -> dict[str, Any]:
@@ -72,9 +75,15 @@ class Session:
 
     # -- input --------------------------------------------------------------
     def put(self, message: Message | dict | str) -> None:
-        """A service hands over what the person sent."""
+        """A service hands over what the person sent (the task's safety rules apply first)."""
         self.last_active = asyncio.get_event_loop().time()
-        self.inbox.put_nowait(Message.coerce(message))
+        msg = Message.coerce(message)
+        safety = getattr(self.runner, "safety", None)
+        if safety is not None:
+            msg = safety.incoming(self, msg)
+            if msg is None:  # blocked, or a command such as /report: handled, not queued
+                return
+        self.inbox.put_nowait(msg)
 
     def close(self) -> None:
         """The person left; whatever waits for their next message is woken."""
@@ -162,17 +171,57 @@ class Session:
 
     async def send(self, message: Message, role: str = "world") -> None:
         """Commit (if not yet) then deliver ``message`` to the person."""
+        safety = getattr(self.runner, "safety", None)
+        if safety is not None:
+            message = safety.outgoing(self, message)
         if message.uid not in self._committed:
             await self.commit([Record(message, agent=message.get("id"), role=role, **self.where())])
-        if self._deliver is not None and not self.closed:
+        if not self.closed:
             out = Message(message)
             out.uid = message.uid
-            result = self._deliver(out)
+            result = self._hand_over(out)
+            if result is not None:
+                await result
+
+    def notify(self, text: str) -> None:
+        """Tell the person something outside the conversation (not stored): a safety notice, say."""
+        self.emit("notice", text=text)
+        if not self.closed:
+            result = self._hand_over(Message(id="System", text=text))
             if asyncio.iscoroutine(result):
-                try:
-                    await result
-                except Exception:  # a broken channel must not break the world
-                    log.exception("delivering to %s failed", self.person)
+                asyncio.ensure_future(result)
+
+    def _hand_over(self, message: Message) -> Any:
+        if self._deliver is None:
+            if self.detached:
+                self._outbox.append(message)  # delivered when the person comes back
+            return None
+        result = self._deliver(message)
+        if asyncio.iscoroutine(result):
+            return self._await_delivery(result)
+        return None
+
+    async def _await_delivery(self, result: Awaitable[None]) -> None:
+        try:
+            await result
+        except Exception:  # a broken channel must not break the world
+            log.exception("delivering to %s failed", self.person)
+
+    # -- the channel comes and goes (websocket resume) ------------------------------
+    def detach(self) -> None:
+        """The person's channel dropped but they may come back: keep what they are sent."""
+        self._deliver = None
+        self.detached = True
+
+    async def attach(self, deliver: Deliver) -> None:
+        """Connect the person's (new) channel; what was sent while detached goes first."""
+        self._deliver = deliver
+        self.detached = False
+        self.last_active = asyncio.get_event_loop().time()
+        while self._outbox and self._deliver is deliver:
+            result = self._hand_over(self._outbox.popleft())
+            if result is not None:
+                await result
 
     def emit(self, kind: str, **fields: Any) -> None:
         if self.runner is not None:
