@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from workbench.agents import BotAgent, Disconnected, HumanAgent
 from workbench.message import Message
+from workbench.safety import Safety
 from workbench.session import Deliver, Session
 from workbench.store import Store, new_id
 from workbench.worlds.base import EXIT, build_world
@@ -52,6 +53,8 @@ class Runner:
         self.max_workers = max_workers or task.spec.max_workers
         #: a person must send this before anything else (ParlAI's --password)
         self.password = password if password is not None else task.spec.password
+        #: the task's safety rules; sessions apply them to what people send and receive
+        self.safety = Safety.for_task(task)
         self.sessions: dict[str, Session] = {}
         self._pools: dict[str, list[_Waiting]] = {}
         self._listeners: list[Callable[[Event], None]] = []
@@ -227,15 +230,23 @@ class Runner:
             await self._end(session)
 
     async def _check_password(self, session: Session, agent: HumanAgent) -> None:
-        await session.send(Message(id="System", text="Please send the password to continue."), role="system")
+        # as in ParlAI, a first message that is the password lets the person straight in
+        msg = await agent.act(0)
+        if msg is None or msg.text.strip() != self.password:
+            await session.send(Message(id="System", text="Please send the password to continue."), role="system")
         while True:
-            msg = await agent.act(None)
-            if msg is not None and msg.text.strip() == self.password:
-                session.data["_password_ok"] = True
-                session.save_data()
-                await session.flush()
-                return
-            await session.send(Message(id="System", text="That is not the password. Please try again."), role="system")
+            if msg is None:
+                msg = await agent.act(None)
+            if msg is not None:
+                ok = msg.text.strip() == self.password
+                msg["text"] = "[password]" if ok else "[not the password]"  # never stored as typed
+                if ok:
+                    session.data["_password_ok"] = True
+                    session.save_data()
+                    await session.flush()
+                    return
+                await session.send(Message(id="System", text="That is not the password. Please try again."), role="system")
+            msg = None
 
     def _eligible(self, name: str, spec: Any, agent: HumanAgent) -> bool:
         """ParlAI's per-world ``eligibility_function(agent)`` in worlds.py, when defined."""
