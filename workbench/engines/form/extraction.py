@@ -2,7 +2,8 @@
 
 Every slot's mappings are tried on every message (Rasa 3's rule); the first
 mapping of a slot that applies and yields a value wins. ``conditions`` limit a
-mapping to an active form and/or a requested slot.
+mapping to an active form and/or a requested slot. In Rasa's notation,
+``/intent{"slot": "value"}``, a name no mapping used fills the slot of that name.
 """
 
 from __future__ import annotations
@@ -68,6 +69,13 @@ def extract(
             if cand is not None:
                 out.append(cand)
                 break
+    if parse.source == "notation":
+        # /intent{"slot": "value"} names slots: what no mapping took fills the slot of that name
+        taken = {c.slot for c in out}
+        for e in parse.entities:
+            if e.entity in forms.slots and e.entity not in taken and (only is None or e.entity in only):
+                out.append(Candidate(e.entity, e.value, "notation"))
+                taken.add(e.entity)
     return out
 
 

@@ -313,6 +313,26 @@ def _merge(name: str, *specs: SlotSpec | None) -> SlotDef:
     return out
 
 
+def _conventions(d: SlotDef, slot: str, form: str | None, responses: dict[str, Response]) -> None:
+    """Fill ask/clarify/corrected from response names, Rasa's and forms_bot's:
+    utter_ask_<form>_<slot>, utter_ask_<slot>; utter_explain_<slot>_<form>,
+    utter_explain_<form>_<slot>, utter_explain_<slot>; utter_correct_<slot>_<form>,
+    utter_correct_<slot>."""
+    own = form is not None
+    conventions = {
+        "ask": [f"utter_ask_{form}_{slot}"] * own + [f"utter_ask_{slot}"],
+        "clarify": [f"utter_explain_{slot}_{form}", f"utter_explain_{form}_{slot}"] * own + [f"utter_explain_{slot}"],
+        "corrected": [f"utter_correct_{slot}_{form}"] * own + [f"utter_correct_{slot}"],
+    }
+    for key, names in conventions.items():
+        if getattr(d, key):
+            continue
+        for candidate in names:
+            if candidate in responses:
+                setattr(d, key, [candidate])
+                break
+
+
 def resolve(spec: FormsFile, file: Path, lines: Lines) -> tuple[FormsDef, list[Problem]]:
     """Turn a validated file into definitions; cross-references become problems."""
     problems: list[Problem] = []
@@ -334,6 +354,9 @@ def resolve(spec: FormsFile, file: Path, lines: Lines) -> tuple[FormsDef, list[P
                     if s not in names:
                         names.append(s)
     shared = {n: _merge(n, top.get(n)) for n in names}
+    for n, d in shared.items():
+        # outside any form (or added by a hook) a slot is asked with utter_ask_<slot>
+        _conventions(d, n, None, responses)
 
     forms: dict[str, FormDef] = {}
     for fname, f in spec.forms.items():
@@ -347,22 +370,7 @@ def resolve(spec: FormsFile, file: Path, lines: Lines) -> tuple[FormsDef, list[P
         slots = {s: _merge(s, top.get(s), local.get(s)) for s in slot_names}
         for s, d in slots.items():
             loc = base + ("slots", s) if s in local else ("slots", s) if s in top else base
-            # the question: explicit, or Rasa's utter_ask_<form>_<slot> / utter_ask_<slot>
-            if not d.ask:
-                for candidate in (f"utter_ask_{fname}_{s}", f"utter_ask_{s}"):
-                    if candidate in responses:
-                        d.ask = [candidate]
-                        break
-            if not d.clarify:
-                for candidate in (f"utter_explain_{s}_{fname}", f"utter_explain_{fname}_{s}", f"utter_explain_{s}"):
-                    if candidate in responses:
-                        d.clarify = [candidate]
-                        break
-            if not d.corrected:
-                for candidate in (f"utter_correct_{s}_{fname}", f"utter_correct_{s}"):
-                    if candidate in responses:
-                        d.corrected = [candidate]
-                        break
+            _conventions(d, s, fname, responses)
             if not d.ask and not d.follow_up_action:
                 bad(loc, f"slot {s!r} of form {fname!r} has no question: add `ask:` or a response utter_ask_{s}")
         rules: dict[str, dict[Any, tuple[list[str], list[str]]]] = {}
