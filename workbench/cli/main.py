@@ -156,9 +156,23 @@ def serve(
 ) -> None:
     """Run the task's worlds headless: HTTP, websocket and the REST API on one server."""
     t = load(task)
+    import signal
+
     from workbench.server import run_server
 
-    raise typer.Exit(run_server(t, host=host, port=port, password=password, log_level=log_level))
+    def stop(sig: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the
+    # handler it found: with Python's defaults the process would die by the signal (143,
+    # 130) after a clean shutdown. A stop that was asked for ends with exit code 0.
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = run_server(t, host=host, port=port, password=password, log_level=log_level)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    raise typer.Exit(code)
 
 
 def _mount_optional() -> None:
