@@ -320,6 +320,8 @@ class Env:
 
     def __post_init__(self) -> None:
         self._low = self.text.lower()
+        # text-only atoms repeat across states (many rules test "account"): score each once per turn
+        self._memo: dict[tuple[str, str], tuple[float, str | None]] = {}
 
 
 def evaluate(node: Node, env: Env) -> float:
@@ -361,26 +363,31 @@ def _note(env: Env, atom: Atom, detail: str) -> None:
         env.why.append(f"{atom}: {detail}")
 
 
-def _atom(atom: Atom, env: Env) -> float:
+def _text_atom(atom: Atom, env: Env) -> tuple[float, str | None]:
+    """keyword / vOneKeyword / regex: (score, reason), depending on the text only."""
     name = atom.name
     if name == "keyword":
         found = atom.compiled.findall(env._low)
         if not found:
-            return 0.0
-        _note(env, atom, f"found {found[0]!r}")
-        return min(1.0, len(found) / max(1, len(env.tokens)))
+            return 0.0, None
+        return min(1.0, len(found) / max(1, len(env.tokens))), f"found {found[0]!r}"
     if name == "vOneKeyword":
         m = atom.compiled.search(env._low)
-        if m is None:
-            return 0.0
-        _note(env, atom, f"found {m.group(0)!r}")
-        return 1.0
-    if name == "regex":
-        m = atom.compiled.search(env.text)
-        if not m:
-            return 0.0
-        _note(env, atom, f"matched {m.group(0)!r}")
-        return 1.0
+        return (1.0, f"found {m.group(0)!r}") if m else (0.0, None)
+    m = atom.compiled.search(env.text)  # regex
+    return (1.0, f"matched {m.group(0)!r}") if m else (0.0, None)
+
+
+def _atom(atom: Atom, env: Env) -> float:
+    name = atom.name
+    if name in ("keyword", "vOneKeyword", "regex"):
+        key = (name, atom.args[0])
+        got = env._memo.get(key)
+        if got is None:
+            got = env._memo[key] = _text_atom(atom, env)
+        if got[1] is not None:
+            _note(env, atom, got[1])
+        return got[0]
     if name == "search":
         target = atom.args[0] if atom.args else env.state
         score = float(env.search(target))

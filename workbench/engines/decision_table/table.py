@@ -47,8 +47,9 @@ from workbench.index.base import Document
 
 log = logging.getLogger(__name__)
 
-#: how many retrieval hits a turn looks at (states are the groups of these hits)
-SEARCH_DEPTH = 100
+#: how many retrieval hits a turn looks at (states are the groups of these hits); a
+#: search() of a state outside them asks the index about that state alone
+SEARCH_DEPTH = 30
 
 
 @dataclass
@@ -391,7 +392,10 @@ class DecisionTable:
         """state -> (best retrieval score of its queries, the query that scored it)."""
         if self.index is None or not self._with_queries or not text.strip():
             return {}
-        hits = self.index.search(self.collection, text, k=k, filters={"evaluation_class": evaluation_class})
+        # a filter costs a query clause; it is needed only when the table has several classes
+        single = self._class_count.get(evaluation_class, 0) == len(self._compiled)
+        filters = None if single else {"evaluation_class": evaluation_class}
+        hits = self.index.search(self.collection, text, k=k, filters=filters)
         best: dict[str, tuple[float, str]] = {}
         for h in hits:
             name = h.group or h.id.split("\x1f", 1)[0]
@@ -449,15 +453,26 @@ class DecisionTable:
         retrieval = self.search_scores(utterance, cls)
         tokens = tokenize(utterance)
 
+        exact: dict[str, float] = {}
+
         def search(name: str) -> float:
             got = retrieval.get(name)
-            return got[0] if got else 0.0
+            if got is not None:
+                return got[0]
+            if name not in self._with_queries or self.index is None:
+                return 0.0
+            if name not in exact:  # beyond the top hits: score this state's queries alone
+                hits = self.index.search(self.collection, utterance, k=1, groups=[name])
+                exact[name] = float(hits[0].score) if hits else 0.0
+            return exact[name]
 
         names = self.prefiltered(utterance) if prefilter else {n for n, c in self._compiled.items() if c.ast is not None}
         names |= {n for n in retrieval if n in self._compiled and self._compiled[n].ast is None}
         exhausted: list[str] = []
         scored: list[tuple[float, int, str]] = []
         considered = 0
+        # one Env for the turn, so text-only atoms are evaluated once however many rules share them
+        env = Env(utterance, tokens, search=search, data=data, traversed=traversed, visited=visited)
         for name in names:
             c = self._compiled.get(name)
             if c is None or c.state.evaluation_class != cls:
@@ -470,7 +485,9 @@ class DecisionTable:
             if c.ast is None:
                 score = search(name)
             else:
-                env = Env(utterance, tokens, state=name, search=search, data=data, traversed=traversed, visited=visited)
+                env.state = name
+                if env.extracted:
+                    env.extracted = {}
                 score = evaluate(c.ast, env)
             if score > 0:
                 scored.append((score, c.state.execution_order, name))
@@ -484,8 +501,7 @@ class DecisionTable:
                 why = [f"queries: closest is {self._query_text(doc)!r} (retrieval score {score:.2f})"] if explain else []
                 out.append(Candidate(name, score, "search", why))
                 continue
-            env = Env(utterance, tokens, state=name, search=search, data=data, traversed=traversed, visited=visited,
-                      why=[] if explain else None)
+            env.state, env.extracted, env.why = name, {}, ([] if explain else None)
             evaluate(c.ast, env)  # again, to collect reasons and extracted variables
             out.append(Candidate(name, score, "analyzer", env.why or [], dict(env.extracted)))
         return Ranking(out, evaluated=considered, considered=self._class_count.get(cls, 0),
