@@ -13,7 +13,9 @@ class MessageItem(ListItem):
 
     def __init__(self, entry: dict[str, Any]) -> None:
         self.entry = entry
-        super().__init__(Label(self._render_text(), markup=False), classes=f"msg role-{entry.get('role', 'bot')}")
+        # kept, not queried: the acknowledgement may arrive before the item is mounted
+        self._label = Label(self._render_text(), markup=False)
+        super().__init__(self._label, classes=f"msg role-{entry.get('role', 'bot')}")
 
     def _render_text(self) -> Text:
         e = self.entry
@@ -33,7 +35,7 @@ class MessageItem(ListItem):
 
     def mark_stored(self) -> None:
         self.entry["stored"] = True
-        self.query_one(Label).update(self._render_text())
+        self._label.update(self._render_text())
 
 
 class Transcript(ListView):
