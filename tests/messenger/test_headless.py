@@ -1,0 +1,45 @@
+"""The Messenger service and the live server stay headless: no textual, no rich."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from workbench.services.messenger import MessengerSettings, incoming_message, quick_replies
+
+
+@pytest.mark.parametrize("module", ["workbench.services.messenger", "workbench.live_server", "workbench.takeover"])
+def test_module_imports_neither_textual_nor_rich(module: str) -> None:
+    code = f"import sys, {module}; bad = [m for m in ('textual', 'rich') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_secrets_come_only_from_the_environment(caplog) -> None:
+    s = MessengerSettings.load({"page_token": "in-a-file", "graph_version": "v19.0", "typing": False, "colour": "red"},
+                               env={"WORKBENCH_FB_APP_SECRET": "s3"})
+    assert s.page_token is None and s.app_secret == "s3" and s.graph_version == "v19.0" and s.typing is False
+    assert "WORKBENCH_FB_PAGE_TOKEN" in caplog.text and "colour" in caplog.text
+    env = MessengerSettings.load({"graph_version": "v19.0"}, env={"WORKBENCH_FB_GRAPH_VERSION": "v23.0",
+                                                                  "WORKBENCH_FB_GRAPH_URL": "http://127.0.0.1:9/"})
+    assert (env.graph_version, env.graph_url) == ("v23.0", "http://127.0.0.1:9")
+
+
+def test_quick_reply_shapes() -> None:
+    assert quick_replies(["Yes", "", {"content_type": "user_email"}, {"title": "A very long title indeed", "payload": "P"}]) == [
+        {"content_type": "text", "title": "Yes", "payload": "Yes"},
+        {"content_type": "user_email"},
+        {"content_type": "text", "title": "A very long title i…", "payload": "P"},
+    ]
+
+
+def test_incoming_message_kinds() -> None:
+    assert incoming_message({"sender": {"id": "1"}, "read": {"watermark": 1}}) is None
+    msg = incoming_message({"sender": {"id": "1"}, "message": {"mid": "m", "text": "Yes, plea…", "quick_reply": {"payload": "Yes, please"}}})
+    assert msg.text == "Yes, please" and msg["meta"]["title"] == "Yes, plea…" and msg["meta"]["kind"] == "quick_reply"
+    two = incoming_message({"sender": {"id": "1"}, "message": {"mid": "n", "attachments": [
+        {"type": "image", "payload": {"url": "https://a/1.png"}}, {"type": "location", "payload": {"coordinates": {"lat": 1, "long": 2}}}]}})
+    assert two["payload"] == {"type": "image", "url": "https://a/1.png"}
+    assert two["attachments"][1] == {"type": "location", "coordinates": {"lat": 1, "long": 2}}
