@@ -48,7 +48,8 @@ class ChatScreen(Screen):
 
     BINDINGS = [
         Binding("ctrl+n", "restart", "New chat", id="chat.restart", tooltip="Start a new conversation from the first world"),
-        Binding("ctrl+w", "switch_world", "Worlds", id="chat.switch_world", tooltip="Start a conversation in another world"),
+        # priority: the composer (an Input, nearly always focused) binds ctrl+w to delete a word
+        Binding("ctrl+w", "switch_world", "Worlds", id="chat.switch_world", tooltip="Start a conversation in another world", priority=True),
         Binding("ctrl+o", "conversations", "History", id="chat.conversations", tooltip="Browse past conversations in the store"),
         Binding("ctrl+t", "add_person", "Add person", id="chat.add_person", tooltip="Join as another person (for multi-person worlds)"),
         Binding("f3", "next_person", "Next person", id="chat.next_person", tooltip="Type as the next person"),
