@@ -26,7 +26,11 @@ def show_message(msg: dict[str, Any], me: str | None = None) -> None:
     payload = msg.get("payload")
     if isinstance(payload, dict) and payload:
         kind = payload.get("type", "attachment")
-        where = payload.get("url") or payload.get("mime_type") or ""
+        if isinstance(payload.get("fields"), dict):
+            # a form the bot wants filled: name the fields and their types
+            where = ", ".join(f"{k} ({v})" for k, v in payload["fields"].items())
+        else:
+            where = payload.get("url") or payload.get("mime_type") or ""
         console.print(f"[dim]  [{escape(str(kind))}] {escape(str(where))}[/dim]")
     qr = msg.get("quick_replies") or []
     if qr:
