@@ -213,11 +213,14 @@ class Session:
         self._deliver = None
         self.detached = True
 
-    async def attach(self, deliver: Deliver) -> None:
-        """Connect the person's (new) channel; what was sent while detached goes first."""
+    async def attach(self, deliver: Deliver, replay: bool = True) -> None:
+        """Connect the person's (new) channel; what was sent while detached goes first
+        (``replay=False`` drops it: the channel re-sends the stored history instead)."""
         self._deliver = deliver
         self.detached = False
         self.last_active = asyncio.get_event_loop().time()
+        if not replay:
+            self._outbox.clear()
         while self._outbox and self._deliver is deliver:
             result = self._hand_over(self._outbox.popleft())
             if result is not None:
