@@ -1,0 +1,1 @@
+"""Services: channels that carry people in and out of the runtime (websocket, browser, Messenger, REST)."""

@@ -1,0 +1,35 @@
+"""The browser chat page at ``/``: plain HTML, CSS and JS shipped in ``services/web/``.
+
+The page speaks the websocket protocol of :mod:`workbench.services.websocket`
+with the opt-in ``hello`` (so a reload or a dropped connection resumes the
+same conversation); nothing is built or bundled.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+WEB = Path(__file__).with_name("web")
+
+
+def routes(ctx: Any) -> list:
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    page = (WEB / "index.html").read_text(encoding="utf-8").replace("{{title}}", html.escape(ctx.task.name))
+
+    async def index(request: Any) -> HTMLResponse:
+        host = request.headers.get("host", "")
+        policy = (
+            "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; "
+            f"connect-src 'self' ws://{host} wss://{host}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        )
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache", "Content-Security-Policy": policy})
+
+    return [
+        Route("/", index, methods=["GET"]),
+        Mount("/web", app=StaticFiles(directory=str(WEB)), name="web"),
+    ]

@@ -1,0 +1,235 @@
+// The browser chat page: one websocket to /websocket, ParlAI's frames plus the opt-in hello,
+// so a dropped connection or a reload comes back to the same conversation.
+(function () {
+  "use strict";
+
+  const SESSION_KEY = "workbench.session";
+  const TYPING_TIMEOUT_MS = 20000;
+  const MAX_BACKOFF_MS = 8000;
+
+  const $ = (id) => document.getElementById(id);
+  const transcript = $("transcript");
+  const status = $("status");
+  const typing = $("typing");
+  const quickReplies = $("quick-replies");
+  const composer = $("composer");
+  const input = $("message");
+  const imageInput = $("image");
+  const sendButton = $("send");
+  const ended = $("ended");
+
+  let ws = null;
+  let sessionId = sessionStorage.getItem(SESSION_KEY);
+  // a reload of a page that had a conversation: ask the server to repaint it
+  let wantHistory = Boolean(sessionId);
+  let ready = false;
+  let finished = false;
+  let attempts = 0;
+  let typingTimer = null;
+  let limits = { max_frame_bytes: 65536 };
+
+  function setStatus(text) {
+    status.textContent = text;
+  }
+
+  function setReady(value) {
+    ready = value;
+    input.disabled = !value;
+    imageInput.disabled = !value;
+    sendButton.disabled = !value;
+    for (const b of quickReplies.querySelectorAll("button")) b.disabled = !value;
+    if (value && !finished) input.focus();
+  }
+
+  function showTyping(on) {
+    clearTimeout(typingTimer);
+    typing.hidden = !on;
+    if (on) typingTimer = setTimeout(() => { typing.hidden = true; }, TYPING_TIMEOUT_MS);
+  }
+
+  function imageSource(payload) {
+    if (!payload || payload.type !== "image") return null;
+    if (typeof payload.url === "string" && /^(https?:|data:image\/)/.test(payload.url)) return payload.url;
+    if (typeof payload.data === "string" && /^image\/[\w.+-]+$/.test(payload.mime_type || "")) {
+      return "data:" + payload.mime_type + ";base64," + payload.data;
+    }
+    return null;
+  }
+
+  // Every message is added as text (textContent), never as HTML.
+  function addMessage(kind, who, text, payload) {
+    const item = document.createElement("li");
+    item.className = "message " + kind;
+    if (who) {
+      const name = document.createElement("span");
+      name.className = "who";
+      name.textContent = who;
+      item.appendChild(name);
+    }
+    if (text) item.appendChild(document.createTextNode(text));
+    const src = imageSource(payload);
+    if (src) {
+      const img = document.createElement("img");
+      img.src = src;
+      img.alt = "Image from " + (who || "you");
+      item.appendChild(img);
+    }
+    transcript.appendChild(item);
+    transcript.scrollTop = transcript.scrollHeight;
+    return item;
+  }
+
+  function setQuickReplies(options) {
+    quickReplies.replaceChildren();
+    const list = Array.isArray(options) ? options : [];
+    quickReplies.hidden = list.length === 0;
+    for (const option of list) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = String(option);
+      button.disabled = !ready;
+      button.addEventListener("click", () => sendText(String(option)));
+      quickReplies.appendChild(button);
+    }
+  }
+
+  function send(frame) {
+    const raw = JSON.stringify(frame);
+    if (new Blob([raw]).size > limits.max_frame_bytes) {
+      addMessage("error", "", "That is too large to send (the limit is " + limits.max_frame_bytes + " bytes).");
+      return false;
+    }
+    if (!ws || ws.readyState !== WebSocket.OPEN || !ready) {
+      addMessage("error", "", "Not connected; please wait a moment and try again.");
+      return false;
+    }
+    ws.send(raw);
+    return true;
+  }
+
+  function sendText(text) {
+    if (!text.trim() || !send({ text: text })) return false;
+    addMessage("mine", "", text);
+    setQuickReplies([]);
+    showTyping(true);
+    return true;
+  }
+
+  function sendImage(file) {
+    if (!file || !file.type.startsWith("image/")) return;
+    const reader = new FileReader();
+    reader.onload = () => {
+      const data = String(reader.result).split(",", 2)[1] || "";
+      const payload = { type: "image", data: data, mime_type: file.type };
+      if (send({ text: "", payload: payload })) {
+        addMessage("mine", "", "", payload);
+        showTyping(true);
+      }
+    };
+    reader.readAsDataURL(file);
+  }
+
+  function onFrame(frame) {
+    if (frame === null || typeof frame !== "object") return;
+    if (typeof frame.session === "string") {
+      // the answer to our hello
+      if (sessionId && frame.session !== sessionId && transcript.children.length) {
+        addMessage("system", "", "The earlier conversation could not be resumed; this is a new one.");
+      }
+      sessionId = frame.session;
+      sessionStorage.setItem(SESSION_KEY, sessionId);
+      if (frame.limits) limits = frame.limits;
+      wantHistory = false;
+      attempts = 0;
+      setStatus(frame.resumed ? "Connected (conversation resumed)" : "Connected");
+      setReady(true);
+      return;
+    }
+    if (frame.debug) return;
+    if (frame.error) {
+      showTyping(false);
+      addMessage("error", "", frame.text || frame.error.message);
+      return;
+    }
+    if (frame.history) {
+      const mine = frame.role === "human";
+      addMessage(mine ? "mine" : (frame.role === "system" ? "system" : "theirs"), mine ? "" : frame.id, frame.text, frame.payload);
+      setQuickReplies(frame.quick_replies);
+      return;
+    }
+    showTyping(false);
+    const system = frame.id === "System";
+    addMessage(system ? "system" : "theirs", system ? "" : frame.id, frame.text, frame.payload);
+    setQuickReplies(frame.quick_replies);
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    ws = new WebSocket(scheme + location.host + "/websocket");
+    setStatus(attempts ? "Reconnecting…" : "Connecting…");
+    ws.addEventListener("open", () => {
+      const hello = { client: "browser" };
+      if (sessionId) hello.session = sessionId;
+      if (wantHistory) hello.history = 100;
+      ws.send(JSON.stringify({ hello: hello }));
+    });
+    ws.addEventListener("message", (event) => {
+      let frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      onFrame(frame);
+    });
+    ws.addEventListener("close", (event) => {
+      setReady(false);
+      showTyping(false);
+      if (event.code === 1000 && event.reason === "conversation ended") {
+        finish();
+        return;
+      }
+      if (event.code === 4001) {
+        setStatus("This conversation continued in another window.");
+        return;
+      }
+      attempts += 1;
+      const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(attempts, 6));
+      setStatus("Disconnected; reconnecting in " + Math.round(delay / 100) / 10 + " s…");
+      setTimeout(connect, delay);
+    });
+  }
+
+  function finish() {
+    finished = true;
+    sessionStorage.removeItem(SESSION_KEY);
+    sessionId = null;
+    setQuickReplies([]);
+    setStatus("Conversation ended");
+    ended.hidden = false;
+    $("restart").focus();
+  }
+
+  composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (sendText(input.value)) input.value = "";
+  });
+
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      composer.requestSubmit();
+    }
+  });
+
+  imageInput.addEventListener("change", () => {
+    sendImage(imageInput.files[0]);
+    imageInput.value = "";
+  });
+
+  $("restart").addEventListener("click", () => {
+    finished = false;
+    ended.hidden = true;
+    transcript.replaceChildren();
+    attempts = 0;
+    connect();
+  });
+
+  connect();
+})();
