@@ -153,9 +153,16 @@ def serve(
     port: Annotated[int, typer.Option(help="Port (34596 is ParlAI's default).")] = 34596,
     password: Annotated[Optional[str], typer.Option(help="A password people must send first.")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    allow_origin: Annotated[Optional[list[str]], typer.Option("--allow-origin", help="A browser origin allowed to open the websocket besides the server's own (repeatable; * for any); adds to serve.allowed_origins.", show_default=False)] = None,
+    max_frame_bytes: Annotated[Optional[int], typer.Option(help="Largest websocket frame accepted, in bytes (default: serve.max_frame_bytes, 65536).", show_default=False)] = None,
+    rate_limit: Annotated[Optional[float], typer.Option(help="Messages per second one connection may send, 0 for no limit (default: serve.rate_limit).", show_default=False)] = None,
+    idle_timeout: Annotated[Optional[float], typer.Option(help="Seconds without a frame before a websocket is closed, 0 for never (default: serve.idle_timeout).", show_default=False)] = None,
 ) -> None:
-    """Run the task's worlds headless: HTTP, websocket and the REST API on one server."""
+    """Run the task's worlds headless: HTTP, websocket, browser page and the REST API on one server."""
     t = load(task)
+    settings: dict = {"max_frame_bytes": max_frame_bytes, "rate_limit": rate_limit, "idle_timeout": idle_timeout}
+    if allow_origin:
+        settings["allowed_origins"] = [*t.spec.serve.allowed_origins, *allow_origin]
     import signal
 
     from workbench.server import run_server
@@ -168,7 +175,7 @@ def serve(
     # 130) after a clean shutdown. A stop that was asked for ends with exit code 0.
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        code = run_server(t, host=host, port=port, password=password, log_level=log_level)
+        code = run_server(t, host=host, port=port, password=password, log_level=log_level, settings=settings)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
