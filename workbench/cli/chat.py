@@ -127,60 +127,108 @@ def run_remote(url: str, record: Path | None = None) -> int:
         return 130
 
 
+def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue:
+    """Lines of standard input on a queue (``None`` at the end), read by a daemon thread
+    so a server that closes the connection is noticed while we wait for the person."""
+    import threading
+
+    lines: asyncio.Queue = asyncio.Queue()
+
+    def put(item: str | None) -> None:
+        try:
+            loop.call_soon_threadsafe(lines.put_nowait, item)
+        except RuntimeError:  # the loop has closed: nobody is listening any more
+            pass
+
+    def pump() -> None:
+        for line in sys.stdin:
+            put(line.rstrip("\r\n"))
+        put(None)
+
+    threading.Thread(target=pump, name="stdin", daemon=True).start()
+    return lines
+
+
+def _parlai_text(frame: dict[str, Any]) -> dict[str, Any]:
+    """ParlAI's server sends newlines as <br />; show them as newlines."""
+    text = frame.get("text")
+    if isinstance(text, str) and "<br />" in text:
+        frame = dict(frame, text=text.replace("<br />", "\n"))
+    return frame
+
+
 async def _remote(url: str, record: Path | None) -> int:
+    """Chat with a server that speaks ParlAI's websocket protocol (workbench's or ParlAI's own).
+
+    Only ParlAI's frames are used: ``{"text": ...}`` out; ``text``, ``quick_replies``
+    and ``payload`` in. A bare number picks a quick reply, as in local chat.
+    """
     import websockets
 
     rec = _Recorder(record)
     offered: list[str] = []
     arrived = asyncio.Event()
     try:
-        ws = await websockets.connect(url, max_size=2**22)
-    except (OSError, websockets.InvalidURI, websockets.InvalidHandshake) as exc:
-        err_console.print(f"[red]error:[/red] cannot connect to {url}: {exc}")
+        ws = await asyncio.wait_for(websockets.connect(url, max_size=2**22), 15)
+    except (OSError, asyncio.TimeoutError, websockets.InvalidURI, websockets.InvalidHandshake) as exc:
+        err_console.print(f"[red]error:[/red] cannot connect to {url}: {exc or type(exc).__name__}")
         return 1
 
     async def reader() -> None:
         nonlocal offered
         async for raw in ws:
             try:
-                msg = json.loads(raw)
+                frame = json.loads(raw)
             except (TypeError, ValueError):
-                err_console.print(f"[yellow]server sent a frame that is not JSON: {str(raw)[:80]!r}[/yellow]")
+                err_console.print(f"[yellow]the server sent a frame that is not JSON: {str(raw)[:80]!r}[/yellow]")
                 continue
-            if not isinstance(msg, dict):
+            if not isinstance(frame, dict):
                 continue
-            if msg.get("text") or msg.get("payload") or msg.get("quick_replies") or msg.get("error"):
-                show_message(msg)
-                if msg.get("text"):
-                    rec.add("bot", msg["text"])
-                offered = [str(q) for q in (msg.get("quick_replies") or [])]
+            if frame.get("error"):
+                err = frame["error"] if isinstance(frame["error"], dict) else {}
+                err_console.print(f"[red]error {err.get('code', '')}:[/red] {frame.get('text') or err.get('message', '')}", markup=True, highlight=False)
+            elif frame.get("text") or frame.get("payload") or frame.get("quick_replies"):
+                frame = _parlai_text(frame)
+                show_message(frame)
+                if frame.get("text"):
+                    rec.add("bot", frame["text"])
+                offered = [str(q) for q in (frame.get("quick_replies") or [])]
             arrived.set()
 
     async def settle(first_wait: float = 10.0, quiet: float = 0.4) -> None:
-        """Wait for the server's answer: the first frame, then a quiet spell."""
-        try:
-            await asyncio.wait_for(arrived.wait(), first_wait)
-        except asyncio.TimeoutError:
+        """Wait for the server's answer: a first frame, then a quiet spell."""
+        waiter = asyncio.ensure_future(arrived.wait())
+        done, _ = await asyncio.wait([waiter, read_task], timeout=first_wait, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if waiter not in done:
             return
-        while True:
+        while not read_task.done():
             arrived.clear()
             try:
                 await asyncio.wait_for(arrived.wait(), quiet)
             except asyncio.TimeoutError:
                 return
 
-    read_task = asyncio.create_task(reader())
+    read_task = asyncio.ensure_future(reader())
+    lines = _stdin_lines(asyncio.get_running_loop())
     interactive = is_interactive()
     try:
-        # as ParlAI's client does, the first frame starts the conversation
+        # as ParlAI's clients do: the first frame starts the conversation (it is not an answer)
         await ws.send(json.dumps({"text": ""}))
         await settle()
         while not read_task.done():
             if interactive:
                 console.print("[bold]>[/bold] ", end="")
-            line = await _read_line()
+            next_line = asyncio.ensure_future(lines.get())
+            done, _ = await asyncio.wait([next_line, read_task], return_when=asyncio.FIRST_COMPLETED)
+            if next_line not in done:
+                next_line.cancel()
+                break
+            line = next_line.result()
             if line is None:
                 break
+            if not line.strip() and not interactive:
+                continue
             text, clicked = _pick(line, offered)
             rec.add("click" if clicked else "user", text)
             arrived.clear()
@@ -190,6 +238,15 @@ async def _remote(url: str, record: Path | None) -> int:
         pass
     finally:
         read_task.cancel()
-        await ws.close()
+        try:
+            await asyncio.wait_for(ws.close(), 5)
+        except (asyncio.TimeoutError, websockets.ConnectionClosed, OSError):
+            pass
         rec.save("remote")
+    code = ws.close_code
+    if code not in (None, 1000, 1001, 1005):
+        err_console.print(f"[yellow]the server closed the connection: {code} {ws.close_reason or ''}[/yellow]")
+        return 1
+    if code is not None and ws.close_reason and ws.close_reason != "conversation ended":
+        err_console.print(f"[dim]connection closed: {ws.close_reason}[/dim]")
     return 0
