@@ -4,7 +4,10 @@ How a chain decides who answers a message:
 
 1. A bot that *holds the floor* goes first: an engine with ``holds(state)``
    returning true (a form bot with a form active) gets the message before the
-   others, whatever the order.
+   others, whatever the order. When it cannot use the message (a form that
+   would only ask its question again says ``handled: false``), the others are
+   tried, and the holder's question follows the answer, as a Rasa 3 form
+   resumes after a rule answered.
 2. Otherwise the bots are tried in the configured order. A bot *answers* when
    its turn has replies and its trace does not say ``handled: false`` (a form
    bot says so when no form is active and no intent matched; a decision table
@@ -12,11 +15,13 @@ How a chain decides who answers a message:
    answers is the one the person hears; later bots are not asked.
 3. When no bot answers, the first reply any of them produced (typically a
    fallback) is sent, so the person is never left without a word.
-4. Hand-off: when the answering bot's turn asks for a form (``activate_form:
-   NAME`` in its trace, or newly in its state; a decision-table state does
-   this), the chain activates that form in the first form bot that defines it
-   and appends its first question. From then on the form bot holds the floor
-   until the form ends.
+4. Hand-off: when the answering bot's turn asks for a form, the chain
+   activates that form in the first form bot that defines it and appends its
+   first question; from then on the form bot holds the floor until the form
+   ends. A turn asks for a form with ``activate_form: NAME`` in its trace, or
+   newly in its state, or, for a decision table, by running the server action
+   ``activate_form`` (``action_input: {"form": NAME}``), which the chain
+   registers unless the task has its own.
 
 Every bot that was asked keeps its new state (it saw the message). The trace
 lists who was asked, who answered and why, and each bot's own trace.
@@ -54,21 +59,50 @@ async def _call(engine: Engine, fn: Any, *args: Any) -> Any:
     return result
 
 
+#: a decision table's routes that mean "nothing matched" (it has no ``handled`` key)
+UNANSWERED_ROUTES = ("no_answer",)
+
+
 def answered(turn: Turn | None) -> bool:
     """A turn answers the message: it has replies and does not say ``handled: false``."""
     if turn is None:
         return False
-    if (turn.trace or {}).get("handled") is False:
+    trace = turn.trace or {}
+    if trace.get("handled") is False or trace.get("route") in UNANSWERED_ROUTES:
         return False
     return bool(turn.replies)
 
 
+def activate_form_action(inputs: dict[str, Any], data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The server action a decision-table state runs to hand the person to a form.
+
+    ``action: activate_form``, ``action_input: {"form": "restaurant"}``; the
+    chain sees it ran and activates the form. Registered by the chain unless the
+    task's worlds.py registers its own ``activate_form``.
+    """
+    name = inputs.get("form") or inputs.get("name")
+    if not name:
+        return {"status": False}
+    return {"activate_form": str(name)}
+
+
 def form_request(turn: Turn, before: dict[str, Any]) -> str | None:
-    """The form a turn asks for: ``activate_form`` in its trace, or newly in its state."""
-    asked = (turn.trace or {}).get("activate_form")
+    """The form a turn asks for, if any.
+
+    ``activate_form: NAME`` in the turn's trace; or the ``activate_form`` server
+    action among the trace's ``actions`` (a decision table's), the name then in
+    the state's ``data``; or ``activate_form`` newly set in the state.
+    """
+    trace, state = turn.trace or {}, turn.state or {}
+    asked = trace.get("activate_form")
     if asked:
         return str(asked)
-    now = (turn.state or {}).get("activate_form")
+    for entry in trace.get("actions") or []:
+        if isinstance(entry, dict) and entry.get("action") == "activate_form" and entry.get("ok", True):
+            name = (state.get("data") or {}).get("activate_form") or state.get("activate_form")
+            if name:
+                return str(name)
+    now = state.get("activate_form")
     if now and now != (before or {}).get("activate_form"):
         return str(now)
     return None
@@ -121,6 +155,7 @@ class ChainEngine(Engine):
         traces: dict[str, Any] = {}
         chosen: tuple[str, Turn] | None = None
         spare: tuple[str, Turn] | None = None
+        resume: list[Message] = []
         for name in order:
             eng = self.engines[name]
             before = self._state(state, name)
@@ -139,12 +174,17 @@ class ChainEngine(Engine):
                 break
             if spare is None and turn.replies:
                 spare = (name, turn)
+            if name == holder and turn.replies:
+                resume = turn.replies  # the holder's question, asked again after another bot answers
         trace: dict[str, Any] = {"engine": "chain", "order": order, "tried": tried, "traces": traces}
         replies: list[Message] = []
         if chosen is not None:
             name, turn = chosen
             trace["answered_by"] = name
             replies = list(turn.replies)
+            if resume and name != holder:
+                replies += resume
+                trace["resumed"] = holder
         elif spare is not None:
             name, turn = spare
             trace["answered_by"] = None
@@ -188,5 +228,8 @@ def create(config: Config, task: Any, name: str) -> ChainEngine:
         problems.append(Problem(file, None, f"bots.{name}.greeting", f"{config.greeting!r} is not one of this chain's bots"))
     if problems:
         raise TaskError(problems)
+    actions = getattr(getattr(task, "registry", None), "actions", None)
+    if actions is not None and "activate_form" not in actions:
+        actions["activate_form"] = activate_form_action  # before the bots are built: they may copy the table
     engines = {bot: task.engine(bot) for bot in config.bots}
     return ChainEngine(engines, list(config.bots), config.greeting)

@@ -79,7 +79,7 @@ def _response(value: Any, warn, loc: tuple) -> Any:
     return out[0] if len(out) == 1 else out
 
 
-def _stories(root: Path) -> list[tuple[Path, list[list[tuple[str, str]]]]]:
+def markdown_stories(root: Path) -> list[tuple[Path, list[list[tuple[str, str]]]]]:
     """Markdown stories: each a list of ("intent", name) / ("action", name) / ("slot", json)."""
     files = sorted({*root.glob("*.md"), *root.glob("data/*.md"), *root.glob("data/core/*.md")})
     out = []
@@ -302,7 +302,7 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
                                   "forms_bot's plans probably added it by rules, which are Python")
 
     # -- stories: triggers, required slots, finish/exit replies, switches, other replies ----
-    story_files = _stories(root)
+    story_files = markdown_stories(root)
     seen = _read_stories([st for _, ss in story_files for st in ss], set(forms))
     for intent, votes in seen.triggers.items():
         target = votes.most_common(1)[0][0]

@@ -427,12 +427,17 @@ class _Run:
             self.say(clarify)
             self.advance()
             return
+        changed: list[str] = []
         if intent in f.ignored_intents:
             self.note(f"intent {intent!r} is ignored by form {name!r}: no slot filled")
         else:
-            self.fill(name, requested, skip=skip)
+            changed = self.fill(name, requested, skip=skip)
         if st["form"] == name:
             self.advance()
+        if not (skip or changed or self.trace["rejected"]) and st["form"] == name and st["requested_slot"] == requested:
+            # the form could not use the message: in a chain another bot may answer it first
+            self.handled = False
+            self.note("nothing in the message for the form: the same question again")
 
     def outside(self) -> None:
         intent = self.intent

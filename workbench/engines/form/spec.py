@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal, Optional, Union
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+from typing_extensions import Annotated
 
 from workbench.task.errors import Problem, TaskError
 from workbench.task.yamlpos import Lines, line_of, load_yaml
@@ -26,7 +27,29 @@ RESET = ("never", "after_finish", "always")
 #: actions every forms file has; ``activate_<form>`` exists for each form
 BUILTIN_ACTIONS = ("deactivate_form", "restart", "listen")
 
-Action = Union[str, list[str]]
+def _one_or_many(what: str):
+    """``x`` and ``[x, y]`` are both accepted where a list of names is meant."""
+
+    def normalise(value: Any) -> Any:
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        raise ValueError(f"expected {what} or a list of them")
+
+    return normalise
+
+
+def _slot_names(value: Any) -> Any:
+    """A form's ``slots`` may be a plain list of names."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return {v: None for v in value}
+    return value
+
+
+#: one action or a list of them (actions run in order)
+Action = Annotated[list[str], BeforeValidator(_one_or_many("an action (a response name, a built-in or a Python action)"))]
+Names = Annotated[list[str], BeforeValidator(_one_or_many("an intent name"))]
 Scalar = Union[str, int, float, bool]
 
 
@@ -41,7 +64,13 @@ class ResponseSpec(_Strict):
     quick_replies: list[Union[str, dict[str, str]]] = Field(default_factory=list, validation_alias=AliasChoices("quick_replies", "buttons"))
 
 
-ResponseValue = Union[str, ResponseSpec, list[Union[str, ResponseSpec]]]
+def _variants(value: Any) -> Any:
+    """A response is text, ``{text, quick_replies}``, or a list of either (variants)."""
+    items = value if isinstance(value, list) else [value]
+    return [{"text": v} if isinstance(v, (str, int, float)) else v for v in items]
+
+
+ResponseValue = Annotated[list[ResponseSpec], BeforeValidator(_variants)]
 
 
 class Condition(_Strict):
@@ -57,9 +86,9 @@ class MappingSpec(_Strict):
     role: Union[str, None] = None
     group: Union[str, int, None] = None
     #: only for messages with one of these intents
-    intent: Union[str, list[str], None] = None
+    intent: Names = Field(default_factory=list)
     #: never for messages with one of these intents
-    not_intent: Union[str, list[str], None] = None
+    not_intent: Names = Field(default_factory=list)
     #: the value a from_intent / from_trigger_intent mapping sets (``false`` is a value)
     value: Any = None
     #: any one of these must hold (none given: always)
@@ -107,14 +136,15 @@ class FormSpec(_Strict):
     #: Rasa 3: the slots to fill, in order
     required_slots: list[str] | None = None
     #: plans: slot -> how it is asked (all required unless ``required_slots`` says otherwise)
-    slots: Union[dict[str, Union[SlotSpec, None]], list[str]] = Field(default_factory=dict, validation_alias=AliasChoices("slots", "slot_dict"))
+    slots: Annotated[dict[str, Optional[SlotSpec]], BeforeValidator(_slot_names)] = Field(
+        default_factory=dict, validation_alias=AliasChoices("slots", "slot_dict"))
     finish_action: Action | None = None
     #: intent -> action; the form ends first
     exit: dict[str, Action] = Field(default_factory=dict, validation_alias=AliasChoices("exit", "exit_dict"))
     #: intent -> action; then the pending question is asked again
     chitchat: dict[str, Action] = Field(default_factory=dict, validation_alias=AliasChoices("chitchat", "chitchat_dict"))
     #: the intent(s) asking what the pending question means
-    details_intent: Union[str, list[str], None] = None
+    details_intent: Names = Field(default_factory=list)
     #: said for the details intent when the pending slot has no clarify of its own
     clarify: Action | None = None
     #: slot -> value -> {need, lose}
@@ -137,7 +167,7 @@ class FormsFile(_Strict):
     version: Union[str, int, float, None] = None
     #: response name -> text, {text, quick_replies}, or a list of variants (used in turn)
     responses: dict[str, ResponseValue] = Field(default_factory=dict, validation_alias=AliasChoices("responses", "templates"))
-    slots: dict[str, Union[SlotSpec, None]] = Field(default_factory=dict)
+    slots: dict[str, Optional[SlotSpec]] = Field(default_factory=dict)
     #: intent -> action, when no form is active
     on_intent: dict[str, Action] = Field(default_factory=dict)
     #: said when no form is active and nothing else answers (omit to stay silent, e.g. in a chain)
@@ -344,7 +374,7 @@ def resolve(spec: FormsFile, file: Path, lines: Lines) -> tuple[FormsDef, list[P
     top = {name: s or SlotSpec() for name, s in spec.slots.items()}
     names: list[str] = list(top)
     for form in spec.forms.values():
-        local = form.slots if isinstance(form.slots, dict) else {s: None for s in form.slots}
+        local = form.slots
         for s in [*(form.required_slots or []), *local]:
             if s not in names:
                 names.append(s)
@@ -361,7 +391,7 @@ def resolve(spec: FormsFile, file: Path, lines: Lines) -> tuple[FormsDef, list[P
     forms: dict[str, FormDef] = {}
     for fname, f in spec.forms.items():
         base = ("forms", fname)
-        local = f.slots if isinstance(f.slots, dict) else {s: None for s in f.slots}
+        local = f.slots
         required = list(f.required_slots) if f.required_slots is not None else list(local)
         slot_names = list(dict.fromkeys([*required, *local]))
         for eff_map in f.rules.values():
@@ -426,7 +456,7 @@ def resolve(spec: FormsFile, file: Path, lines: Lines) -> tuple[FormsDef, list[P
     for fname, f in forms.items():
         local = spec.forms[fname].slots
         for s, d in f.slots.items():
-            own = local.get(s) if isinstance(local, dict) else None
+            own = local.get(s)
             if own is not None and own.model_fields_set & {"mappings", "type", "choices"}:
                 check_slot(("forms", fname, "slots", s), d)
     triggers: dict[str, str] = {}
@@ -468,13 +498,17 @@ def check_actions(forms: FormsDef, registry: Any, file: Path, lines: Lines) -> l
                 f"or use a built-in ({', '.join(BUILTIN_ACTIONS)}, activate_<form>)",
             ))
 
-    def slot_checks(loc: tuple, d: SlotDef) -> None:
-        need(loc + ("ask",), d.ask, text_ok=True)
-        need(loc + ("clarify",), d.clarify, text_ok=True)
-        need(loc + ("invalid",), d.invalid, text_ok=True)
-        need(loc + ("corrected",), d.corrected, text_ok=True)
-        need(loc + ("follow_up_action",), d.follow_up_action)
-        if d.validator and d.validator not in validators:
+    def slot_checks(loc: tuple, d: SlotDef, shared: SlotDef | None = None) -> None:
+        # a form's slot repeats what it inherits from the shared one: check only what differs
+        def own(key: str) -> bool:
+            return shared is None or getattr(d, key) != getattr(shared, key)
+
+        for key in ("ask", "clarify", "invalid", "corrected"):
+            if own(key):
+                need(loc + (key,), getattr(d, key), text_ok=True)
+        if own("follow_up_action"):
+            need(loc + ("follow_up_action",), d.follow_up_action)
+        if d.validator and d.validator not in validators and own("validator"):
             problems.append(Problem(str(file), line_of(lines, loc + ("validator",)), ".".join(map(str, loc + ("validator",))),
                                     f"no validator {d.validator!r} registered with @workbench.registry.validator "
                                     f"(registered: {', '.join(sorted(validators)) or 'none'})"))
@@ -484,9 +518,10 @@ def check_actions(forms: FormsDef, registry: Any, file: Path, lines: Lines) -> l
     for fname, f in forms.forms.items():
         base = ("forms", fname)
         for s, d in f.slots.items():
-            slot_checks(base + ("slots", s), d)
+            slot_checks(base + ("slots", s), d, forms.slots.get(s))
         need(base + ("finish_action",), f.finish_action)
-        need(base + ("failure_action",), f.failure_action)
+        if f.failure_action != f.finish_action:  # the default is the finish action, checked above
+            need(base + ("failure_action",), f.failure_action)
         need(base + ("clarify",), f.clarify, text_ok=True)
         for key in ("exit", "chitchat", "after_finish"):
             for intent, acts in getattr(f, key).items():
