@@ -376,3 +376,54 @@ def test_activate_from_outside_fills_from_the_message(build):
     turn = chat.engine.activate(chat.state, "pizza", chat.context, Message(text='/inform{"size": "medium"}'))
     assert [m.text for m in turn.replies] == ["Which topping?"]
     assert turn.state["slots"]["size"] == "medium"
+
+
+TRIP = """
+responses:
+  utter_ask_origin: From where?
+  utter_ask_destination: To where?
+  utter_ask_first_size: What size is the first pizza?
+  utter_done: "{origin} to {destination}; pizzas: {first_size} {first_topping}, {second_size} {second_topping}; stops: {stops}"
+slots:
+  origin:
+    mappings: [{type: from_entity, entity: city, role: from}]
+  destination:
+    mappings: [{type: from_entity, entity: city, role: to}]
+  first_size:
+    mappings: [{type: from_entity, entity: size, group: 1}]
+  first_topping:
+    mappings: [{type: from_entity, entity: topping, group: 1}]
+  second_size:
+    mappings: [{type: from_entity, entity: size, group: 2}]
+  second_topping:
+    mappings: [{type: from_entity, entity: topping, group: 2}]
+  stops:
+    type: list
+    mappings: [{type: from_entity, entity: stop}]
+forms:
+  trip:
+    triggers: [travel]
+    required_slots: [origin, destination, first_size]
+    finish_action: utter_done
+"""
+
+TRIP_NLU = """
+intents:
+  travel: [I want to travel, book a trip]
+entities:
+  city: {lookup: [berlin, paris, rome], roles: {from: [from, leaving], to: [to, towards]}}
+  size: {lookup: [small, large], groups: true}
+  topping: {lookup: [ham, olives], groups: true}
+  stop: {lookup: [lyon, basel, milan]}
+"""
+
+
+def test_from_entity_with_role_group_and_list_slots_through_nlu(build):
+    chat = build(TRIP, nlu=TRIP_NLU)
+    assert chat.say("I want to travel") == ["From where?"]
+    replies = chat.say("to Rome from Berlin via lyon and basel, a large pizza with ham and a small one with olives")
+    assert replies == ["berlin to rome; pizzas: large ham, small olives; stops: lyon, basel"]
+    ents = chat.trace["parse"]["entities"]
+    assert {"entity": "city", "value": "rome", "start": 3, "end": 7, "text": "Rome", "extractor": "lookup",
+            "role": "to", "confidence": 1.0} in ents
+    assert chat.slots["stops"] == ["lyon", "basel"]

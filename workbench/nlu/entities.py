@@ -54,7 +54,7 @@ class EntityRule:
     date: bool = False
     #: role -> cue words that, just before the entity, give it that role
     roles: dict[str, list[str]] = field(default_factory=dict)
-    #: number entities by the clause they are in
+    #: number entities by the clause they are in (1 for the first clause holding one, 2...)
     groups: bool = False
 
 
@@ -134,12 +134,17 @@ class EntityExtractor:
                 for n in numbers:
                     found.append(Entity(rule.name, n.value, n.start, n.end, n.text, "number"))
         found = _resolve_overlaps(found)
+        clauses: dict[int, list[Entity]] = {}
         for e in found:
             rule = self.rules[e.entity]
             if rule.roles:
                 e.role = _role(text, e.start or 0, rule.roles)
             if rule.groups:
-                e.group = str(len(_CLAUSE_RE.findall(text[: e.start or 0])) + 1)
+                clauses.setdefault(len(_CLAUSE_RE.findall(text[: e.start or 0])), []).append(e)
+        # groups are numbered 1, 2... over the clauses that hold grouped entities
+        for number, clause in enumerate(sorted(clauses), start=1):
+            for e in clauses[clause]:
+                e.group = str(number)
         found.sort(key=lambda e: (e.start or 0, e.entity))
         return found
 
