@@ -427,3 +427,16 @@ def test_from_entity_with_role_group_and_list_slots_through_nlu(build):
     assert {"entity": "city", "value": "rome", "start": 3, "end": 7, "text": "Rome", "extractor": "lookup",
             "role": "to", "confidence": 1.0} in ents
     assert chat.slots["stops"] == ["lyon", "basel"]
+
+
+def test_a_failing_python_action_is_traced_not_fatal(build):
+    reg = _yes_no_registry()
+
+    def broken(ctx):
+        raise ConnectionError("the booking service is down")
+
+    reg.actions["parse_yes_no"] = broken
+    chat = build(FOLLOW_UP, registry=reg)
+    chat.say("/checkout")
+    assert chat.say("/affirm") == ["Do you want a receipt?"]
+    assert chat.trace["errors"] == [{"action": "parse_yes_no", "error": "ConnectionError: the booking service is down"}]

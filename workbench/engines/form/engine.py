@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import logging
 from typing import Any
 
 from workbench.engines.base import Context, Engine, Turn
@@ -27,6 +28,8 @@ from workbench.message import Message
 from workbench.nlu.notation import is_notation, parse_notation
 from workbench.nlu.parse import Parse
 from workbench.nlu.pipeline import NLU
+
+log = logging.getLogger(__name__)
 
 #: activation inside an action inside an activation... stops here
 MAX_DEPTH = 4
@@ -256,7 +259,13 @@ class _Run:
         self.note(f"unknown action {name!r} skipped")
 
     def python_action(self, name: str, fn: Any) -> None:
-        result = fn(self.context())
+        try:
+            result = fn(self.context())
+        except Exception as exc:  # an action may call services that fail; the conversation goes on
+            log.warning("form action %s failed: %s", name, exc, exc_info=True)
+            self.trace.setdefault("errors", []).append({"action": name, "error": f"{type(exc).__name__}: {exc}"})
+            self.note(f"action {name!r} failed: {type(exc).__name__}: {exc}")
+            return
         if result is None:
             return
         if isinstance(result, str):
@@ -286,7 +295,7 @@ class _Run:
             "how": how, "by": by,
         }
         self.trace["slots_changed"].append({"slot": slot, "old": old, "new": value, "how": how})
-        if old is not None and value is not None and slot in self.forms.slots:
+        if by == "user" and old is not None and value is not None and slot in self.forms.slots:
             d = self.forms.slot(slot, self.st["form"])
             if d.corrected:
                 self.note(f"{slot} changed from {old!r} to {value!r}")
