@@ -189,7 +189,8 @@ class ChatScreen(Screen):
         bar = self.query_one("#quick-replies", Horizontal)
         bar.remove_children()
         if offered:
-            bar.mount_all(Button(label, id=f"qr-{i}", classes="quick-reply", compact=True) for i, label in enumerate(offered))
+            # no ids: the old buttons may still be mounted while the new ones mount
+            bar.mount_all(Button(label, classes="quick-reply", compact=True) for label in offered)
         bar.display = bool(offered)
 
     def _refresh_inspector(self) -> None:
