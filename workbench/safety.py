@@ -56,8 +56,8 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-# digits with single spaces or hyphens between them, not glued to other digits
-_DIGIT_RUN = re.compile(r"(?<![\d])\d(?:[ \-]?\d)+(?![\d])")
+# digits with single spaces or hyphens between them, not glued to other digits (+ starts a phone number)
+_DIGIT_RUN = re.compile(r"(?<![\d+])\d(?:[ \-]?\d)+(?![\d])")
 _GROUP = re.compile(r"\d+")
 
 
@@ -122,7 +122,7 @@ def _emails(text: str) -> Iterable[Finding]:
 
 # an optional +country code, then digit groups split by spaces, dots, hyphens or (area code)
 _PHONE = re.compile(
-    r"(?<![\w+.\-])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,5}\)[ .\-]?)?\d{1,5}(?:[ .\-]\d{1,5}){0,5}(?![\w.\-]?\d)"
+    r"(?<![\w+.\-])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,5}\)[ .\-]?)?\d{1,14}(?:[ .\-]\d{1,14}){0,5}(?![\w.\-]?\d)"
 )
 _DATE = re.compile(r"^\d{4}[-.]\d{1,2}[-.]\d{1,2}$|^\d{1,2}[-.]\d{1,2}[-.]\d{2,4}$")
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
