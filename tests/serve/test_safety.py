@@ -1,0 +1,173 @@
+"""Safety utilities: detection on real-looking samples, the rules in the runtime (every channel),
+and /report."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from workbench.safety import Safety, blocklist_pattern, find, luhn_ok, mask
+from workbench.task.schema import SafetySpec
+
+from .helpers import connect, write_task
+
+
+def kinds(text: str) -> list[tuple[str, str]]:
+    return [(f.kind, f.text) for f in find(text)]
+
+
+@pytest.mark.parametrize("number", [
+    "4111 1111 1111 1111",      # Visa test number, in groups of four
+    "4111-1111-1111-1111",
+    "4012888888881881",
+    "5555 5555 5555 4444",      # Mastercard
+    "2223 0031 2200 3222",      # Mastercard 2-series
+    "3782 822463 10005",        # American Express, 4-6-5
+    "6011 1111 1111 1117",      # Discover
+])
+def test_valid_card_numbers_are_found_anywhere_in_the_text(number) -> None:
+    assert kinds(f"my card is {number}, expires 12/27") == [("card_number", number)]
+    assert kinds(f"{number}") == [("card_number", number)]
+
+
+@pytest.mark.parametrize("text", [
+    "4111 1111 1111 1112",          # fails the Luhn check
+    "order 1234567890123 shipped",  # 13 digits, not Luhn-valid
+    "tracking 1Z 999 AA1 01 2345 6784",
+    "call 0800 1111 111",
+    "pi is 3.14159265358979",
+    "9111 1111 1111 1119",          # Luhn-valid but no card starts with 9 here
+])
+def test_numbers_that_are_not_cards_are_left_alone(text) -> None:
+    assert not [k for k, _ in kinds(text) if k == "card_number"]
+
+
+def test_a_card_followed_by_more_digits_is_still_found() -> None:
+    assert kinds("5555555555554444 2027") == [("card_number", "5555555555554444")]
+    assert luhn_ok("79927398713") and not luhn_ok("79927398710")
+
+
+@pytest.mark.parametrize("phone", [
+    "+1 (555) 123-4567", "555-123-4567", "(555) 123 4567", "555.123.4567",
+    "+44 20 7946 0958", "+33 1 23 45 67 89", "020 7946 0958", "+4915112345678",
+])
+def test_phone_numbers_in_their_usual_shapes(phone) -> None:
+    assert kinds(f"reach me on {phone} after six") == [("phone", phone)]
+
+
+@pytest.mark.parametrize("text", [
+    "the meeting is on 2024-01-15", "server 192.168.100.200", "version 1.2.3", "it costs 1,299.99",
+    "order 12345678", "room 101 at 10.30",
+])
+def test_dates_addresses_and_amounts_are_not_phones(text) -> None:
+    assert kinds(text) == []
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("write to jane.doe+orders@example.co.uk please", "jane.doe+orders@example.co.uk"),
+    ("ops@mail.example.com.", "ops@mail.example.com"),
+])
+def test_email_addresses(text, found) -> None:
+    assert kinds(text) == [("email", found)]
+
+
+def test_not_email_addresses() -> None:
+    assert kinds("twitter handle @jane and a@b") == []
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("SSN 123-45-6789", "123-45-6789"),
+    ("ssn: 078 05 1120", "078 05 1120"),
+    ("SIN 130 692 544", "130 692 544"),              # Canadian SIN, Luhn-valid
+    ("NI number AB 12 34 56 C", "AB 12 34 56 C"),    # UK National Insurance
+    ("nino AB123456C", "AB123456C"),
+])
+def test_national_ids(text, found) -> None:
+    assert kinds(text) == [("national_id", found)]
+
+
+@pytest.mark.parametrize("text", ["000-12-3456", "666-12-3456", "123-00-4567", "QQ 12 34 56 C"])
+def test_invalid_national_ids_are_not_ids(text) -> None:
+    assert "national_id" not in [k for k, _ in kinds(text)]
+
+
+def test_mask_replaces_each_finding_with_its_label() -> None:
+    text = "card 4111 1111 1111 1111, phone +1 (555) 123-4567, mail a.b@example.org"
+    assert mask(text, find(text)) == "card [card number], phone [phone number], mail [e-mail]"
+
+
+def test_blocklist_whole_words_phrases_and_wildcards() -> None:
+    pattern = blocklist_pattern(["darn", "heck*", "bad  word", "# a comment", ""])
+    found = find("Darn it! What the HECKIN bad word, said the darnedest man", ["blocklist"], pattern)
+    assert [f.text for f in found] == ["Darn", "HECKIN", "bad word"]
+
+
+def test_the_rules_mask_warn_or_block_per_kind() -> None:
+    spec = SafetySpec.model_validate({"incoming": {"card_number": "block", "phone": "mask", "email": "warn"}})
+    safety = Safety(spec)
+    v = safety.check("call +44 20 7946 0958 or mail x@example.com", "incoming")
+    assert v.action == "warn" and v.text == "call [phone number] or mail x@example.com"
+    v = safety.check("4111 1111 1111 1111 and +44 20 7946 0958", "incoming")
+    assert v.action == "block" and v.blocked == ["card_number"]
+    assert safety.check("4111 1111 1111 1111", "outgoing").action == "pass"
+    assert safety.is_report("/report the bot was rude") == "the bot was rude"
+    assert safety.is_report("/REPORT") == ""
+    assert safety.is_report("/reporter") is None
+
+
+SAFE_TASK = """
+name: safe
+bots:
+  echo: {engine: echo, greeting: "Hello."}
+worlds:
+  echo: {type: bot_chat, bot: echo}
+safety:
+  incoming: {card_number: block, phone: mask, email: warn, national_id: block, blocklist: mask}
+  outgoing: {email: mask}
+  blocklist: [darn]
+  blocklist_file: blocklist.txt
+"""
+
+
+async def test_rules_apply_to_what_people_send_and_receive(serve, tmp_path) -> None:
+    task = write_task(tmp_path / "safe", SAFE_TASK, files={"blocklist.txt": "# words\nheck*\n"})
+    server = await serve(task)
+    async with connect(server.ws_url) as c:
+        sid = (await c.hello())["session"]
+        await c.text("Hello.")
+        # mask: the bot (and the store) only ever see the masked text
+        await c.say("call me on +1 (555) 123-4567, darn it", "call me on [phone number], **** it")
+        # block: nothing reaches the bot; the person is told why
+        await c.send({"text": "my card: 4111 1111 1111 1111"})
+        note = await c.text("was not sent")
+        assert "a card number" in note["text"] and note["id"] == "System"
+        await c.send({"text": "SSN 123-45-6789 and heckin 5555 5555 5555 4444"})
+        await c.text("was not sent")
+        # warn: the message goes through (the outgoing rule then masks the bot's echo of it)
+        await c.send({"text": "mail me at jo@example.com"})
+        await c.text("Please do not share it here")
+        await c.text("mail me at [e-mail]")
+        assert not any("4111" in f["text"] or "5555" in f["text"] for f in c.frames)
+    rows = sqlite3.connect(server.db).execute("SELECT role, text, act FROM messages WHERE conversation_id = ?", (sid,)).fetchall()
+    stored = " ".join(t or "" for _, t, _ in rows)
+    assert "555) 123" not in stored and "4111" not in stored and "123-45-6789" not in stored
+    assert "call me on [phone number], **** it" in stored
+    # the person's warned message is stored as sent, flagged; the bot's reply as the bot said it
+    assert "jo@example.com" in stored
+    assert any('"safety"' in act for role, _, act in rows if role == "human")
+
+
+async def test_report_flags_the_conversation_for_review(serve, tmp_path) -> None:
+    task = write_task(tmp_path / "safe", SAFE_TASK, files={"blocklist.txt": ""})
+    server = await serve(task)
+    async with connect(server.ws_url) as c:
+        sid = (await c.hello())["session"]
+        await c.text("Hello.")
+        await c.say("/report the bot repeats everything", "flagged for review")
+        await c.say("still works", "still works")
+    meta = server.store.conversation(sid)["meta"]
+    assert meta["flagged"] is True
+    assert meta["reports"][0]["reason"] == "the bot repeats everything" and meta["reports"][0]["world"] == "echo"
+    humans = [m["text"] for m in server.store.messages(sid) if m["role"] == "human"]
+    assert "/report the bot repeats everything" not in humans  # a command, not a message to the bot
