@@ -9,11 +9,14 @@ split, never on the test split). With the fallback threshold, the share of
 test utterances answered and the accuracy on those is reported too.
 
 Latency: the restaurant sample's form bot (real NLU over the same kind of
-index, entity rules, slot mappings, validation) steps through scripted
-booking conversations; p50/p99 of one ``step`` in milliseconds. Also the
-BANKING77-sized NLU alone (one ``parse``), the cost a 77-intent bot adds.
+index, entity rules, slot mappings, validation) goes through scripted booking
+conversations; p50/p99 in milliseconds of one engine ``step``, and of a whole
+turn through the runtime: from the person's message put on their channel to
+the first reply delivered, with the messages and the new state committed to a
+SQLite store on disk first. Also the BANKING77-sized NLU alone (one ``parse``),
+the cost a 77-intent bot adds.
 
-    .venv/bin/python benchmarks/nlu.py [--intents DIR] [--turns 3000] [--json]
+    .venv/bin/python benchmarks/nlu.py [--intents DIR] [--turns 3000] [--runtime-turns 300] [--json]
 """
 
 from __future__ import annotations
@@ -116,17 +119,64 @@ def latency(turns: int) -> dict:
             "mean_ms": statistics.fmean(times)}
 
 
+def runtime_latency(turns: int) -> dict:
+    """Message in, first reply out, through the Runner and a store on disk."""
+    import asyncio
+    import tempfile
+
+    from workbench.runner import Runner
+    from workbench.store import Store
+    from workbench.task.loader import load_task
+
+    async def run(folder: Path) -> list[float]:
+        task = load_task(ROOT / "sample_tasks" / "restaurant")
+        store = Store(folder / "bench.db")
+        task.use_store(store)
+        runner = Runner(task, store)
+        times: list[float] = []
+        n = 0
+        try:
+            while len(times) < turns:
+                for script in CONVERSATIONS:
+                    arrived = asyncio.Event()
+
+                    async def deliver(msg, arrived=arrived):
+                        arrived.set()
+
+                    n += 1
+                    session = await runner.connect(deliver, person=f"p{n}", channel="bench")
+                    await runner.wait_idle(timeout=10)
+                    for text in script:
+                        arrived.clear()
+                        t0 = time.perf_counter()
+                        session.put(Message(text=text))
+                        await asyncio.wait_for(arrived.wait(), timeout=10)
+                        times.append((time.perf_counter() - t0) * 1000)
+                        await runner.wait_idle(timeout=10)
+        finally:
+            await runner.stop(wait=2.0)
+            store.close()
+        return times
+
+    with tempfile.TemporaryDirectory(prefix="workbench-bench-") as tmp:
+        times = asyncio.run(run(Path(tmp)))
+    return {"turns": len(times), "p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99),
+            "mean_ms": statistics.fmean(times)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--intents", type=Path, default=DEFAULT_INTENTS, help="folder with banking77_train.csv and banking77_test.csv")
     ap.add_argument("--turns", type=int, default=3000, help="form-engine turns to time")
+    ap.add_argument("--runtime-turns", type=int, default=300, help="turns to time through the runtime and store")
     ap.add_argument("--threshold", type=float, default=0.3, help="fallback intent threshold")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args()
     acc = accuracy(args.intents, args.threshold)
     lat = latency(args.turns)
+    rt = runtime_latency(args.runtime_turns)
     if args.json:
-        print(json.dumps({"banking77": acc, "form_turn": lat}, indent=2))
+        print(json.dumps({"banking77": acc, "form_step": lat, "runtime_turn": rt}, indent=2))
         return 0
     print(f"BANKING77: {acc['train']} examples, {acc['test']} test utterances, {acc['intents']} intents")
     for label, name in (("nearest_example", "nearest example (plain BM25)"), ("bm25_vote", "bm25 ranker (20-NN vote)")):
@@ -134,8 +184,10 @@ def main() -> int:
         print(f"  {name:32s} top-1 {r['top1']:.1%}   above threshold {acc['threshold']}: {r['answered']:.1%} "
               f"answered, {r['accuracy_when_answered']:.1%} right   parse p50 {r['parse_p50_ms']:.2f} ms "
               f"p99 {r['parse_p99_ms']:.2f} ms   index {r['index_s']:.2f} s")
-    print(f"form engine turn with NLU (restaurant sample, {lat['turns']} turns): p50 {lat['p50_ms']:.2f} ms, "
+    print(f"form engine step with NLU (restaurant sample, {lat['turns']} turns): p50 {lat['p50_ms']:.2f} ms, "
           f"p99 {lat['p99_ms']:.2f} ms, mean {lat['mean_ms']:.2f} ms")
+    print(f"whole turn through the runtime, store on disk ({rt['turns']} turns): p50 {rt['p50_ms']:.2f} ms, "
+          f"p99 {rt['p99_ms']:.2f} ms, mean {rt['mean_ms']:.2f} ms")
     return 0
 
 
