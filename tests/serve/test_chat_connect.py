@@ -1,0 +1,68 @@
+"""`workbench chat --connect` against a running `workbench serve`, both real subprocesses."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import subprocess
+import threading
+import time
+
+from .helpers import WORKBENCH, copy_sample
+
+
+def chat(url: str, lines: str, timeout: float = 90.0) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NO_COLOR="1", COLUMNS="200", PYTHONUNBUFFERED="1")
+    return subprocess.run([*WORKBENCH, "chat", "--connect", url], input=lines, capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
+def test_chat_connect_walks_the_overworld_demo(serve_process, tmp_path) -> None:
+    server = serve_process(copy_sample("overworld_demo", tmp_path))
+    # a bare host:port gets ws:// and /websocket; "1" picks the first quick reply, as in local chat
+    done = chat(f"127.0.0.1:{server.port}", "1\nhello over the wire\n[DONE]\nonboard data\nAda\nteal\n4\n")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.splitlines()
+    assert out[0] == "Overworld: Welcome to the overworld demo. Pick a demo from the quick replies."
+    assert out[1].split() == ["[1]", "echo", "[2]", "onboard", "data", "[3]", "chat", "[4]", "EXIT"]
+    assert "World: hello over the wire" in out
+    assert "World: Your name is Ada and your favourite colour is teal. Back to the menu!" in out
+    assert out[-1] == "Overworld: Goodbye!"
+
+
+def test_chat_connect_reports_a_server_that_is_not_there(tmp_path) -> None:
+    done = chat("ws://127.0.0.1:9/websocket", "hello\n", timeout=60)
+    assert done.returncode == 1
+    assert "cannot connect to ws://127.0.0.1:9/websocket" in done.stderr
+
+
+def test_chat_connect_hears_the_shutdown_and_ends(serve_process, tmp_path) -> None:
+    server = serve_process(copy_sample("overworld_demo", tmp_path))
+    env = dict(os.environ, NO_COLOR="1", COLUMNS="200", PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([*WORKBENCH, "chat", "--connect", server.ws_url], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    out: list[str] = []
+
+    def wait_for(text: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in out):
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {text!r} from the client within {timeout} s: {out}"
+            with contextlib.suppress(queue.Empty):
+                out.append(lines.get(timeout=left).rstrip("\n"))
+
+    try:
+        wait_for("Welcome to the overworld demo")
+        proc.stdin.write("echo\n")
+        proc.stdin.flush()
+        wait_for("Echo demo")
+        assert server.terminate() == 0
+        wait_for("System: The server is shutting down")
+        assert proc.wait(30) == 0  # ends without more input: the server closed the connection
+        assert "connection closed: server shutting down" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
