@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
-from typing_extensions import Annotated
 
 from workbench.task.errors import Problem, TaskError
 from workbench.task.yamlpos import Lines, line_of, load_yaml
