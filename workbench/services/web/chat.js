@@ -88,7 +88,10 @@
       button.type = "button";
       button.textContent = String(option);
       button.disabled = !ready;
-      button.addEventListener("click", () => sendText(String(option)));
+      button.addEventListener("click", () => {
+        sendText(String(option));
+        input.focus(); // the buttons go away: keep keyboard users in the composer
+      });
       quickReplies.appendChild(button);
     }
   }
