@@ -91,8 +91,24 @@ def chat(
 def validate(task: TaskArg) -> None:
     """Check a task: exit 0 when valid (warnings allowed), 2 when invalid."""
     t = load(task)
-    from workbench.cli.render import console
+    from workbench.cli.render import console, show_problems
+    from workbench.store import Store
+    from workbench.task import TaskError
 
+    # build every bot on a throw-away store: tables, forms and NLU files are checked too
+    t.use_store(Store(":memory:"))
+    failed = False
+    for name in t.bot_configs:
+        try:
+            t.engine(name)
+        except TaskError as exc:
+            show_problems(exc)
+            failed = True
+        except Exception as exc:  # an engine that cannot start is invalid input, not a crash
+            show_problems(ValueError(f"{t.file}: bots.{name}: cannot start this bot: {exc}"))
+            failed = True
+    if failed:
+        raise typer.Exit(2)
     bots = ", ".join(f"{n} ({c.engine})" for n, c in t.bot_configs.items()) or "none"
     console.print(f"[green]ok[/green] {t.name} ({t.format}: {t.file}) worlds: {', '.join(t.worlds)}; bots: {bots}")
 
