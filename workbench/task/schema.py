@@ -137,6 +137,31 @@ class SafetySpec(Strict):
     withheld_text: str = "[A message was withheld: it contained {what}.]"
 
 
+class MessengerPersona(Strict):
+    name: str
+    #: an https URL of the persona's picture
+    profile_picture_url: str
+
+
+class MessengerSpec(Strict):
+    """The Messenger channel (docs/messenger.md). Tokens and secrets are environment-only."""
+
+    #: the Graph API version (WORKBENCH_FB_GRAPH_VERSION wins)
+    graph_version: str = "v23.0"
+    #: send typing_on before each reply
+    typing: bool = True
+    #: mark a person's message seen when it arrives
+    mark_seen: bool = True
+    #: retries after the first attempt for 5xx, 429 and network errors
+    retries: int = Field(3, ge=0)
+    #: seconds before the first retry, doubled each time
+    backoff: float = Field(0.5, ge=0)
+    #: seconds per Graph API request
+    timeout: float = Field(10.0, gt=0)
+    #: speaker (a bot's name) -> the persona its messages are sent as
+    personas: dict[str, MessengerPersona] = Field(default_factory=dict)
+
+
 class ServeSpec(Strict):
     """Limits and options of `workbench serve` (docs/serve.md)."""
 
@@ -160,6 +185,8 @@ class ServeSpec(Strict):
     max_strikes: int = Field(10, ge=1)
     #: the most stored messages a ``hello`` may ask to be sent again
     max_history: int = Field(200, ge=0)
+    #: the Messenger webhook and Send API (docs/messenger.md)
+    messenger: MessengerSpec = Field(default_factory=MessengerSpec)
 
 
 class TaskSpec(Strict):
