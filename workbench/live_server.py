@@ -62,12 +62,15 @@ class AppServer:
     """An ASGI app served by uvicorn as a task of the running loop."""
 
     def __init__(self, app: Any, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 log_level: str = "info", graceful: float = 5.0) -> None:
+                 log_level: str = "info", graceful: float = 5.0,
+                 make_server: Callable[..., Any] | None = None) -> None:
         self.app = app
         self.host = host
         self.port = port
         self.log_level = log_level
         self.graceful = graceful
+        #: builds the uvicorn server from (app, **config); :func:`workbench.server.make_server` for a task
+        self.make_server = make_server
         self.server: Any = None
         self.task: asyncio.Task | None = None
         #: why the server stopped, when it was not asked to
@@ -87,18 +90,16 @@ class AppServer:
         """Bind, start uvicorn and return once it accepts connections (its lifespan ran)."""
         import uvicorn
 
-        class _Embedded(uvicorn.Server):
-            @contextlib.contextmanager
-            def capture_signals(self):  # the host process owns SIGINT/SIGTERM
-                yield
-
         sock = bind_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app, log_config=None, log_level=self.log_level, access_log=False,
-            lifespan="on", timeout_graceful_shutdown=self.graceful,
-        )
-        self.server = _Embedded(config)
+        config = dict(log_config=None, log_level=self.log_level, access_log=False,
+                      lifespan="on", timeout_graceful_shutdown=self.graceful)
+        if self.make_server is not None:
+            self.server = self.make_server(self.app, **config)
+        else:
+            self.server = uvicorn.Server(uvicorn.Config(self.app, **config))
+        # the host process (the TUI, a test) owns SIGINT/SIGTERM, not this server
+        self.server.capture_signals = contextlib.nullcontext
         self.failure, self.stopping = None, False
         self.task = asyncio.ensure_future(self._run(sock))
         loop = asyncio.get_running_loop()
@@ -277,10 +278,12 @@ class LiveServer:
             from workbench.server import create_app
 
             app = create_app(self.task, store=self.store, password=self.password)
+        from workbench.server import make_server
+
         self._set_state("starting")
         self.error = None
         self._capture_logs()
-        self.app_server = AppServer(app, host, port)
+        self.app_server = AppServer(app, host, port, make_server=make_server if hasattr(app.state, "ctx") else None)
         try:
             await self.app_server.start()
         except ServeError as exc:

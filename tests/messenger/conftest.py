@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from workbench.live_server import AppServer
-from workbench.server import create_app
+from workbench.server import create_app, make_server
 from workbench.store import Store
 from workbench.task import load_task
 
@@ -99,7 +99,7 @@ async def serve(fb_env, tmp_path):
         app = create_app(task, store=store)
         ctx = app.state.ctx
         ctx.settings["messenger"] = {"backoff": 0.01, **(settings or {})}
-        server = AppServer(app, "127.0.0.1", 0, log_level="warning")
+        server = AppServer(app, "127.0.0.1", 0, log_level="warning", make_server=make_server)
         await server.start()
         client = httpx.AsyncClient(timeout=10)
         running.append((server, client, store))

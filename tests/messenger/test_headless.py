@@ -43,3 +43,39 @@ def test_incoming_message_kinds() -> None:
         {"type": "image", "payload": {"url": "https://a/1.png"}}, {"type": "location", "payload": {"coordinates": {"lat": 1, "long": 2}}}]}})
     assert two["payload"] == {"type": "image", "url": "https://a/1.png"}
     assert two["attachments"][1] == {"type": "location", "coordinates": {"lat": 1, "long": 2}}
+
+
+def test_task_yml_serve_messenger_is_validated_and_secrets_are_refused(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from workbench.services.messenger import _task_options
+    from workbench.task import TaskError, load_task
+
+    from .helpers import write_task
+
+    good = write_task(tmp_path / "good", """
+        name: good
+        bots: {echo: {engine: echo}}
+        worlds: {echo: {type: bot_chat, bot: echo}}
+        serve:
+          messenger:
+            graph_version: v19.0
+            typing: false
+            personas: {echo: {name: Echo, profile_picture_url: "https://example.com/e.png"}}
+    """)
+    task = load_task(good)
+    ctx = SimpleNamespace(task=task, settings={"messenger": {"retries": 1}})
+    s = MessengerSettings.load(_task_options(ctx), env={})
+    assert (s.graph_version, s.typing, s.retries, s.backoff) == ("v19.0", False, 1, 0.5)
+    assert s.personas == {"echo": {"name": "Echo", "profile_picture_url": "https://example.com/e.png"}}
+
+    bad = write_task(tmp_path / "bad", """
+        name: bad
+        bots: {echo: {engine: echo}}
+        worlds: {echo: {type: bot_chat, bot: echo}}
+        serve:
+          messenger: {page_token: EAAG-oops}
+    """)
+    with pytest.raises(TaskError) as err:
+        load_task(bad)
+    assert "page_token" in str(err.value) or any("page_token" in str(p) for p in getattr(err.value, "problems", []))

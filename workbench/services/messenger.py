@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from workbench.message import Message
+from workbench.task.schema import MessengerSpec
 
 log = logging.getLogger(__name__)
 
 PATH = "/webhook/messenger"
 CHANNEL = "messenger"
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
-DEFAULT_GRAPH_VERSION = "v23.0"
 
 #: Messenger's limits (Send API reference)
 MAX_TEXT_CHARS = 2000
@@ -54,27 +54,27 @@ SEEN_MIDS = 4096
 
 # -- settings ---------------------------------------------------------------------
 
+#: the defaults of task.yml's ``serve.messenger`` (one source of truth)
+_DEFAULTS = MessengerSpec()
+
+
 @dataclass
 class MessengerSettings:
-    """Where the Send API is and how replies go out; secrets only from the environment."""
+    """Where the Send API is and how replies go out; secrets only from the environment.
+    The other fields are task.yml's ``serve.messenger`` (MessengerSpec)."""
 
     page_token: str | None = None
     app_secret: str | None = None
     verify_token: str | None = None
     graph_url: str = DEFAULT_GRAPH_URL
-    graph_version: str = DEFAULT_GRAPH_VERSION
-    #: send ``typing_on`` before each reply
-    typing: bool = True
-    #: send ``mark_seen`` when a person's message arrives
-    mark_seen: bool = True
+    graph_version: str = _DEFAULTS.graph_version
+    typing: bool = _DEFAULTS.typing
+    mark_seen: bool = _DEFAULTS.mark_seen
     #: speaker (a message's ``id``, e.g. a bot's name) -> {name, profile_picture_url}
     personas: dict[str, dict[str, str]] = field(default_factory=dict)
-    #: attempts after the first for 5xx answers, 429 and network errors
-    retries: int = 3
-    #: seconds before the first retry; doubled each time
-    backoff: float = 0.5
-    #: seconds per Graph API request
-    timeout: float = 10.0
+    retries: int = _DEFAULTS.retries
+    backoff: float = _DEFAULTS.backoff
+    timeout: float = _DEFAULTS.timeout
 
     @classmethod
     def load(cls, options: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> "MessengerSettings":
@@ -101,14 +101,11 @@ class MessengerSettings:
 
 
 def _task_options(ctx: Any) -> dict[str, Any]:
-    """``serve.messenger`` from task.yml when the schema has it, then the server's settings."""
+    """task.yml's ``serve.messenger``, then the server's ``settings["messenger"]`` on top."""
     out: dict[str, Any] = {}
-    serve = getattr(getattr(ctx.task, "spec", None), "serve", None)
-    section = serve.get("messenger") if isinstance(serve, dict) else getattr(serve, "messenger", None)
-    if hasattr(section, "model_dump"):
-        section = section.model_dump(exclude_none=True)
-    if isinstance(section, dict):
-        out.update(section)
+    section = getattr(getattr(getattr(ctx.task, "spec", None), "serve", None), "messenger", None)
+    if section is not None:
+        out.update(section.model_dump())
     extra = (ctx.settings or {}).get("messenger")
     if isinstance(extra, dict):
         out.update(extra)
@@ -535,7 +532,7 @@ class MessengerService:
             log.debug("messenger: dropped a redelivered message %s", msg["meta"].get("mid"))
             return
         runner = self.ctx.runner
-        if runner is None or runner.stopping:
+        if runner is None or runner.stopping or getattr(self.ctx, "stopping", False):
             log.warning("messenger: a message from %s arrived while the server is not running; dropped", psid)
             return
         person = self.people.get(psid)
