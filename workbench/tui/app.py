@@ -25,6 +25,7 @@ class WorkbenchApp(App):
     TITLE = "workbench"
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Leave workbench", priority=True),
+        Binding("ctrl+s", "serve", "Serve", show=False, id="app.serve", tooltip="Serve the task and watch its live conversations"),
     ]
 
     def __init__(self, task: Any, conversation_id: str | None = None, store: Any = None) -> None:
@@ -33,6 +34,8 @@ class WorkbenchApp(App):
         self.conversation_id = conversation_id
         self._store = store
         self.runner: Any = None
+        #: the serve screen, once opened (installed, so its server outlives a visit to the chat)
+        self.serve_screen: Any = None
         #: seconds from process start to the first paint (for the start-up benchmark)
         self.first_paint: float | None = None
 
@@ -78,7 +81,20 @@ class WorkbenchApp(App):
     def _store_failed(self, message: StoreFailed) -> None:
         self.notify(f"Could not open the store: {message.error}", severity="error", timeout=30)
 
+    def action_serve(self) -> None:
+        """Open the serve screen (kept installed, so the server outlives a visit to the chat)."""
+        from workbench.screens.serve import ServeScreen
+
+        if self.serve_screen is None:
+            store = self.runner.store if self.runner is not None else self._store
+            self.serve_screen = ServeScreen(self.wb_task, store=store)
+            self.install_screen(self.serve_screen, "serve")
+        if self.screen is not self.serve_screen:
+            self.push_screen("serve")
+
     async def on_unmount(self) -> None:
+        if self.serve_screen is not None:
+            await self.serve_screen.live.stop()
         if self.runner is not None:
             await self.runner.stop()
 
