@@ -43,7 +43,7 @@ async def test_a_websocket_client_watched_taken_over_and_handed_back(tmp_path) -
             await pilot.press("f6")
             await until(pilot, lambda: screen.live.takeovers.get(cid) is not None)
             await ws.send(json.dumps({"text": "who is this?"}))
-            await until(pilot, lambda: "the person is waiting" in shown(screen.query_one("#serve-title", Static)))
+            await until(pilot, lambda: "the person waits for your answer" in shown(screen.query_one("#serve-title", Static)))
             await type_reply(pilot, screen, "A developer.")
             frame = await recv(ws)
             assert frame["text"] == "A developer." and frame["id"] == "echo"
@@ -99,7 +99,7 @@ async def test_a_messenger_person_watched_and_taken_over(tmp_path, graph) -> Non
         await pilot.press("f6")
         await until(pilot, lambda: screen.live.takeovers.get(cid) is not None)
         await say(client, "a human please")
-        await until(pilot, lambda: "the person is waiting" in shown(screen.query_one("#serve-title", Static)))
+        await until(pilot, lambda: "the person waits for your answer" in shown(screen.query_one("#serve-title", Static)))
         await type_reply(pilot, screen, "Hello from the developer.")
         await until(pilot, lambda: graph.texts("4242")[-1:] == ["Hello from the developer."])
 

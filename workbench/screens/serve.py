@@ -22,6 +22,13 @@ from workbench.widgets.session_table import SessionTable
 from workbench.widgets.transcript import Transcript
 
 
+def _source(logger: str) -> str:
+    """A short name for where a log line came from: ``uvicorn``, ``services.messenger``…"""
+    if logger.startswith("uvicorn"):
+        return "uvicorn"
+    return logger.removeprefix("workbench.")
+
+
 class ServeScreen(Screen):
     """Server controls, live sessions, the open conversation (read-only unless taken over), the log."""
 
@@ -72,7 +79,9 @@ class ServeScreen(Screen):
                 yield Static("Select a session to watch its conversation.", id="serve-title")
                 yield Transcript(id="serve-transcript")
                 yield Input(placeholder="Take over (F6) to answer in the bot's place", id="serve-reply", disabled=True)
-        yield ServerLog(id="serve-log")
+        log = ServerLog(id="serve-log")
+        log.border_title = "Server log"
+        yield log
         yield Footer()
 
     def on_mount(self) -> None:
@@ -134,7 +143,7 @@ class ServeScreen(Screen):
             self.notify(str(fields.get("error")), title="Server", severity="error", timeout=10)
             self._render_state()
         elif kind == "log":
-            log.add(fields.get("level", "info"), f"{fields.get('logger')}: {fields.get('text')}")
+            log.add(fields.get("level", "info"), f"{_source(str(fields.get('logger')))}: {fields.get('text')}")
         elif kind == "error":
             text = f"conversation {cid}: {fields.get('error')}" if cid else str(fields.get("error"))
             log.add("error", text)
@@ -202,14 +211,14 @@ class ServeScreen(Screen):
             state = "ended"
         elif takeover is not None and takeover.active:
             if takeover.waiting is not None:
-                state = "YOU answer: the person is waiting (F6 hands back to the bot)"
+                state = "YOUR TURN: the person waits for your answer (F6 hands back)"
             elif not takeover.supported:
                 state = "taken over; you answer once they are in a bot_chat world (F6 hands back)"
             else:
                 state = "taken over: you answer for the bot (F6 hands back)"
         else:
             state = "watching, read-only (F6 takes over)"
-        title.update(f"conversation {cid} · {where} · {state}")
+        title.update(f"{state} · conversation {cid} · {where}")
         reply.disabled = not (live and takeover is not None and takeover.active)
         reply.placeholder = ("Type the bot's answer and press Enter" if not reply.disabled
                              else "Take over (F6) to answer in the bot's place")

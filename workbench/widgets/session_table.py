@@ -7,7 +7,7 @@ from typing import Any, Iterable
 from textual.widgets import DataTable
 
 COLUMNS = (("conversation", "Conversation"), ("channel", "Channel"), ("person", "Person"),
-           ("world", "World"), ("idle", "Idle"), ("bot", "Bot side"))
+           ("world", "World"), ("idle", "Idle"), ("bot", "Bot"))
 
 
 def format_idle(seconds: float) -> str:
@@ -47,7 +47,7 @@ class SessionTable(DataTable):
             if cid in {k.value for k in self.rows}:
                 for column, value in cells.items():
                     if self.get_cell(cid, column) != value:
-                        self.update_cell(cid, column, value)
+                        self.update_cell(cid, column, value, update_width=True)
             else:
                 self.add_row(*(cells[k] for k, _ in COLUMNS), key=cid)
 
