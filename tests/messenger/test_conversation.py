@@ -272,3 +272,24 @@ async def test_conversations_resume_after_a_restart(serve, tmp_path) -> None:
     await second.until(lambda: first.graph.texts("900")[-1] == "still echoing?")
     [session] = second.ctx.runner.sessions.values()
     assert session.conversation_id == cid and session.world == "echo"
+
+
+LOCKED = """
+name: locked
+password: open sesame
+bots:
+  echo: {engine: echo}
+worlds:
+  overworld: {type: menu, text: Pick one, options: {Echo: echo}}
+  echo: {type: bot_chat, bot: echo}
+"""
+
+
+async def test_a_first_message_may_be_the_password(serve, tmp_path) -> None:
+    s = await serve(write_task(tmp_path / "locked", LOCKED))
+    await s.say(ev.text("950", "open sesame"))  # straight in, as in ParlAI
+    await s.until(lambda: s.graph.texts("950") == ["Pick one"])
+    await s.say(ev.text("951", "let me in"))
+    await s.until(lambda: len(s.graph.texts("951")) == 2)
+    prompt, refusal = s.graph.texts("951")
+    assert prompt == "Please send the password to continue." and "not the password" in refusal

@@ -544,8 +544,10 @@ class MessengerService:
             session, new = person.session, False
             if session is None or session.closed:
                 session, new = await self._connect(person)
-            if new and not self._takes_first_message():
-                return  # as in ParlAI, a first message starts the overworld and is not a choice
+            if new and not self._takes_first_message() and not (runner.password and msg.text.strip()):
+                # as in ParlAI, a first message starts the overworld and is not a choice
+                # (but a first message that may be the password goes to the password gate)
+                return
             session.put(msg)
 
     def _takes_first_message(self) -> bool:
