@@ -12,6 +12,7 @@ import collections
 import logging
 from typing import Any, Awaitable, Callable
 
+from workbench.group_commit import GroupCommit
 from workbench.message import Message
 from workbench.store import Commit, Record, Store
 
@@ -50,6 +51,8 @@ class Session:
         self.waiting = False
         #: True while the person waits in a pool for others to join
         self.pooled = False
+        #: commits of this conversation waiting for their (group) transaction
+        self.committing = 0
         self._closed_event: asyncio.Event | None = None
         self.last_active = asyncio.get_event_loop().time()
         self.task: asyncio.Task | None = None
@@ -134,7 +137,7 @@ class Session:
     @property
     def idle(self) -> bool:
         """Nothing in flight: the world waits for the person and their inbox is empty."""
-        return self.closed or ((self.waiting or self.pooled) and self.inbox.empty())
+        return self.closed or ((self.waiting or self.pooled) and self.inbox.empty() and not self.committing)
 
     def hold(self, record: Record) -> None:
         """Keep a received message until the turn it belongs to commits."""
@@ -156,7 +159,12 @@ class Session:
                 records={self.conversation_id: batch},
                 states=[(self.conversation_id, bot, st) for bot, st in (states or [])],
             )
-            self.store.commit(commit)
+            # with the turns of every other conversation of this loop pass, in one transaction
+            self.committing += 1
+            try:
+                await GroupCommit.of(self.store).commit(commit)
+            finally:
+                self.committing -= 1
         for rec in batch:
             self.mark_committed(rec.message)
             if rec.role != "human":

@@ -181,6 +181,11 @@ class Store:
 
     def commit(self, commit: Commit) -> None:
         """Write a turn atomically. When this returns, its messages are acknowledged."""
+        self.commit_many([commit])
+
+    def commit_many(self, commits: list[Commit]) -> None:
+        """Write several turns in one transaction, all or none (a group commit: see
+        workbench/group_commit.py). When this returns, every one is acknowledged."""
         now = time.time()
         with self._lock:
             saved_seq = dict(self._seq)
@@ -191,28 +196,34 @@ class Store:
                 self.conn.execute("BEGIN IMMEDIATE")
             try:
                 rows = []
-                for cid, records in commit.records.items():
-                    for rec in records:
-                        rows.append((
-                            cid, self._next_seq(cid), rec.world, rec.world_instance,
-                            rec.agent if rec.agent is not None else rec.message.get("id"),
-                            rec.role, now, rec.message.get("text"), rec.message.to_json(),
-                            json.dumps(rec.trace, default=str) if rec.trace is not None else None,
-                        ))
+                states = []
+                touched: dict[str, dict[str, Any]] = {}
+                for commit in commits:
+                    for cid, records in commit.records.items():
+                        for rec in records:
+                            rows.append((
+                                cid, self._next_seq(cid), rec.world, rec.world_instance,
+                                rec.agent if rec.agent is not None else rec.message.get("id"),
+                                rec.role, now, rec.message.get("text"), rec.message.to_json(),
+                                json.dumps(rec.trace, default=str) if rec.trace is not None else None,
+                            ))
+                    for cid, bot, state in commit.states:
+                        states.append((cid, bot, json.dumps(state, default=str), now))
+                    for cid in (*commit.records, *(c for c, _, _ in commit.states), *commit.locations):
+                        touched.setdefault(cid, {}).update(commit.locations.get(cid, {}))
                 if rows:
                     self.conn.executemany(
                         "INSERT INTO messages (conversation_id, seq, world, world_instance, agent, role,"
                         " created, text, act, trace) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         rows,
                     )
-                for cid, bot, state in commit.states:
-                    self.conn.execute(
+                if states:
+                    self.conn.executemany(
                         "INSERT OR REPLACE INTO engine_state (conversation_id, bot, state, updated) VALUES (?, ?, ?, ?)",
-                        (cid, bot, json.dumps(state, default=str), now),
+                        states,
                     )
-                touched = set(commit.records) | {c for c, _, _ in commit.states} | set(commit.locations)
-                for cid in touched:
-                    self._update(cid, commit.locations.get(cid, {}))
+                for cid, columns in touched.items():
+                    self._update(cid, columns)
                 self.conn.commit()
             except BaseException:
                 self.conn.rollback()
