@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import uuid
+import os
 from typing import Any
+
+# uids only need to be unique within this process: a per-process prefix and a
+# counter cost a fraction of uuid4 (which reads os.urandom for every message)
+_UID_PREFIX = os.urandom(4).hex()
+_uid_counter = itertools.count(1)
 
 KNOWN_KEYS = ("text", "id", "episode_done", "quick_replies", "payload", "data", "meta")
 
@@ -25,7 +31,7 @@ class Message(dict):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.uid = uuid.uuid4().hex
+        self.uid = f"{_UID_PREFIX}{next(_uid_counter):08x}"
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> "Message":
