@@ -68,11 +68,15 @@ class Served:
     async def until(self, predicate, what: str = "the Graph API double to receive it", timeout: float = 10.0) -> None:
         await wait_for(predicate, timeout, what)
 
+    @property
+    def service(self) -> Any:
+        return _service(self.ctx)
+
     async def settle(self) -> None:
         """Wait until every conversation waits for its person and every reply is out."""
         runner = self.ctx.runner
         assert await runner.wait_idle(timeout=10)
-        service = _service(self.ctx)
+        service = self.service
         await wait_for(lambda: all(p.outbox.empty() and (p.worker is None or p.worker.done())
                                    for p in service.people.values()), 10, "the outboxes to drain")
 
@@ -105,7 +109,6 @@ async def serve(fb_env, tmp_path):
         running.append((server, client, store))
         return Served(server, ctx, client, fb_env)
 
-    start.service = _service
     yield start
     for server, client, store in reversed(running):
         await client.aclose()

@@ -293,3 +293,19 @@ async def test_a_first_message_may_be_the_password(serve, tmp_path) -> None:
     await s.until(lambda: len(s.graph.texts("951")) == 2)
     prompt, refusal = s.graph.texts("951")
     assert prompt == "Please send the password to continue." and "not the password" in refusal
+
+
+async def test_after_exit_the_next_message_starts_a_new_conversation(serve, tmp_path) -> None:
+    s = await serve(copy_sample("overworld_demo", tmp_path))
+    await s.say(ev.text("960", "hi"))
+    await s.until(lambda: len(s.graph.messages("960")) == 1)
+    first = next(iter(s.ctx.runner.sessions))
+    await s.say(ev.quick_reply("960", "EXIT", "EXIT"))
+    await s.until(lambda: s.graph.texts("960")[-1] == "Goodbye!")
+    await s.until(lambda: s.ctx.runner.sessions == {}, what="the conversation to end")
+    await s.until(lambda: "960" not in s.service.people, what="the person to be forgotten")
+    await s.say(ev.text("960", "hello again"))
+    await s.until(lambda: len([t for t in s.graph.texts("960") if t.startswith("Welcome")]) == 2)
+    [again] = s.ctx.runner.sessions
+    assert again != first
+    assert s.ctx.store.conversation(first)["status"] == "ended"

@@ -600,6 +600,7 @@ class MessengerService:
         """A session ended: the person's next message starts afresh, unless the server is stopping."""
         if person.session is session:
             person.session = None
+        self._forget_if_idle(person)
         runner, store = self.ctx.runner, self.ctx.store
         if session is not None and runner is not None and runner.stopping and store is not None:
             try:
@@ -609,6 +610,14 @@ class MessengerService:
                 store.update_conversation(session.conversation_id, meta=meta)
             except Exception:
                 log.exception("messenger: could not mark %s as interrupted", session.conversation_id)
+
+    def _forget_if_idle(self, person: _Person) -> None:
+        """Drop a person with no session and nothing to send, so memory follows live people."""
+        worker = person.worker
+        if (person.session is None and person.outbox.empty() and not person.lock.locked()
+                and (worker is None or worker.done() or worker is asyncio.current_task())
+                and self.people.get(person.psid) is person):
+            del self.people[person.psid]
 
     # -- outgoing -------------------------------------------------------------------
     def _queue(self, person: _Person, item: tuple[str, Any]) -> None:
@@ -632,6 +641,7 @@ class MessengerService:
                 log.exception("messenger: could not send to %s", person.psid)
             finally:
                 person.outbox.task_done()
+        self._forget_if_idle(person)
 
     def _report(self, exc: GraphError, what: str, psid: str) -> None:
         if exc.status == 0 and "WORKBENCH_FB_PAGE_TOKEN" in exc.message:
