@@ -31,7 +31,7 @@ def show_message(msg: dict[str, Any], me: str | None = None) -> None:
             where = ", ".join(f"{k} ({v})" for k, v in payload["fields"].items())
         else:
             where = payload.get("url") or payload.get("mime_type") or ""
-        console.print(f"[dim]  [{escape(str(kind))}] {escape(str(where))}[/dim]")
+        console.print(f"[dim]  {escape(f'[{kind}]')} {escape(str(where))}[/dim]")  # [image] is not a style
     qr = msg.get("quick_replies") or []
     if qr:
         choices = "  ".join(f"[bold][{i}][/bold] {escape(str(q))}" for i, q in enumerate(qr, 1))
