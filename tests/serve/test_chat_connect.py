@@ -66,3 +66,50 @@ def test_chat_connect_hears_the_shutdown_and_ends(serve_process, tmp_path) -> No
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+async def test_chat_connect_speaks_only_parlais_protocol(tmp_path) -> None:
+    """Against a server that behaves like ParlAI's websocket service (no id, <br /> for
+    newlines, a payload frame with empty text), the client needs nothing else."""
+    import asyncio
+    import json
+
+    import websockets
+
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNg+M/AwAAFAAIBpfG9mwAAAABJRU5ErkJggg=="
+    received: list[dict] = []
+
+    async def parlai(ws) -> None:
+        received.append(json.loads(await ws.recv()))
+        await ws.send(json.dumps({"text": "Welcome to the overworld!<br />Pick one.", "quick_replies": ["echo", "EXIT"]}))
+        async for raw in ws:
+            msg = json.loads(raw)
+            received.append(msg)
+            if msg["text"] == "EXIT":
+                await ws.send(json.dumps({"text": "Bye", "quick_replies": None}))
+                await ws.close()
+                return
+            await ws.send(json.dumps({"text": msg["text"], "quick_replies": None}))
+            if msg["text"] == "picture":
+                await ws.send(json.dumps({"text": "", "payload": {"type": "image", "data": png, "mime_type": "image/png"}, "quick_replies": None}))
+
+    async with websockets.serve(parlai, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        env = dict(os.environ, NO_COLOR="1", COLUMNS="200", PYTHONUNBUFFERED="1")
+        proc = await asyncio.create_subprocess_exec(
+            *WORKBENCH, "chat", "--connect", f"ws://127.0.0.1:{port}/websocket",
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        )
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(b"1\npicture\nEXIT\n"), 90)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+    assert proc.returncode == 0, err.decode()
+    # ParlAI's first frame, then plain {"text": ...} frames and nothing else
+    assert received == [{"text": ""}, {"text": "echo"}, {"text": "picture"}, {"text": "EXIT"}]
+    lines = out.decode().splitlines()
+    assert lines[:3] == ["bot: Welcome to the overworld!", "Pick one.", "  [1] echo  [2] EXIT"]
+    assert "bot: echo" in lines and "bot: picture" in lines
+    assert "  [image] image/png" in lines
+    assert lines[-1] == "bot: Bye"
