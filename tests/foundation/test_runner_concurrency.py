@@ -1,0 +1,149 @@
+"""The Runner under load: max_workers bounds concurrent task worlds; idle conversations cost no thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from workbench.runner import Runner
+from workbench.store import Store
+from workbench.task import load_task
+
+from .helpers import Person, wait_for
+
+BUSY = "All our workers are busy; you will be connected shortly."
+
+TASK = """
+name: workers
+max_workers: 2
+worlds:
+  overworld:
+    type: menu
+    text: Pick
+    options: {sync: counted_sync, async: counted_async}
+  counted_sync: {type: python, world: CountedSync}
+  counted_async: {type: python, world: CountedAsync}
+"""
+
+WORLDS = '''
+import threading
+
+from workbench.worlds import World
+
+LOCK = threading.Lock()
+COUNT = {"now": 0, "max": 0, "served": 0}
+
+
+def _enter():
+    with LOCK:
+        COUNT["now"] += 1
+        COUNT["served"] += 1
+        COUNT["max"] = max(COUNT["max"], COUNT["now"])
+
+
+def _leave():
+    with LOCK:
+        COUNT["now"] -= 1
+
+
+class CountedSync(World):
+    """Stays in its world until the person speaks once (a thread while it runs)."""
+
+    def parley(self):
+        _enter()
+        try:
+            self.agent.observe({"id": "W", "text": "in"})
+            self.agent.act()
+        finally:
+            _leave()
+        self.episodeDone = True
+
+
+class CountedAsync(World):
+    async def parley(self):
+        _enter()
+        try:
+            await self.agent.observe({"id": "W", "text": "in"})
+            await self.agent.act()
+        finally:
+            _leave()
+        self.episodeDone = True
+'''
+
+
+@pytest.mark.parametrize("choice", ["sync", "async"])
+async def test_max_workers_bounds_concurrent_task_worlds(task_dir, tmp_path, choice) -> None:
+    task = load_task(task_dir(TASK, WORLDS))
+    count = task.python_module.COUNT
+    store = Store(tmp_path / "wb.db")
+    runner = Runner(task, store)
+    people = [Person(f"p{i}") for i in range(4)]
+    try:
+        for p in people:
+            p.session = await runner.connect(p.deliver, person=p.name)
+        assert await runner.wait_idle(timeout=5)
+        for p in people:
+            p.put(choice)
+        await wait_for(lambda: sum("in" in p.texts for p in people) == 2, what="two task worlds")
+        await wait_for(lambda: sum(BUSY in p.texts for p in people) == 2, what="two people told to wait")
+        inside = [p for p in people if "in" in p.texts]
+        waiting = [p for p in people if p not in inside]
+        # the waiting ones stay out while the first two hold their slots
+        await asyncio.sleep(0.2)
+        assert count["served"] == 2 and count["max"] == 2
+        # two task worlds run; the two people waiting for a slot run none
+        assert runner.running_worlds == 2
+        assert all("in" not in p.texts for p in waiting)
+
+        # one world ends: exactly one waiting person gets its slot, the other still waits
+        inside[0].put("bye")
+        await wait_for(lambda: sum("in" in p.texts for p in waiting) == 1, what="a freed slot to be used")
+        assert count["max"] == 2
+        for p in people:
+            if "in" in p.texts and p.texts[-1] == "in":
+                p.put("bye")
+        await wait_for(lambda: count["served"] == 4, what="all four to be served")
+        for p in people:
+            if p.texts[-1] == "in":
+                p.put("bye")
+        await wait_for(lambda: count["now"] == 0 and all(p.texts[-1] == "Pick" for p in people), what="everyone back")
+        assert count["max"] == 2
+        # only the four menus (the start world) run now
+        assert runner.running_worlds == 4
+    finally:
+        await runner.stop(wait=2)
+        store.close()
+
+
+async def test_a_thousand_idle_conversations_add_no_threads(task_dir, tmp_path) -> None:
+    # the bot world is the start world, which holds no max_workers slot (a task world
+    # would: max_workers bounds task worlds, idle or not, as in ParlAI)
+    task = load_task(task_dir("bots: {echo: {engine: echo, greeting: Hi}}\nworlds: {echo: {type: bot_chat, bot: echo}}\n"))
+    store = Store(tmp_path / "wb.db")
+    runner = Runner(task, store)
+    try:
+        first = Person("first")
+        first.session = await runner.connect(first.deliver, person="first")
+        assert await runner.wait_idle(timeout=5)
+        before = threading.active_count()
+
+        people = [Person(f"p{i}") for i in range(1000)]
+        for p in people:
+            p.session = await runner.connect(p.deliver, person=p.name)
+        assert await runner.wait_idle(timeout=60)
+        assert threading.active_count() <= before
+        assert all(p.texts == ["Hi"] for p in people)
+
+        # every one of them is live: each gets an answer, and then waits again
+        for i, p in enumerate(people):
+            p.put(f"hi {i}")
+        assert await runner.wait_idle(timeout=60)
+        assert all(p.texts == ["Hi", f"hi {i}"] for i, p in enumerate(people))
+        assert threading.active_count() <= before
+        assert len(runner.sessions) == 1001
+        assert store.state(people[-1].session.conversation_id, "echo") == {"turns": 1}
+    finally:
+        await runner.stop(wait=10)
+        store.close()
