@@ -101,7 +101,7 @@ async def test_opens_in_the_chat_on_the_first_world_with_the_composer_focused(tm
         status = shown(app.chat.query_one("#status", Static))
         assert f"conversation {session(app).conversation_id}" in status and f"world: {world}" in status
         await until(pilot, lambda: app.first_paint is not None, what="the first paint")
-        assert app.first_paint > 0  # seconds since workbench.tui.app was imported
+        assert 0 < app.first_paint < 30  # seconds from the app's creation to its first paint
     store.close()
 
 
