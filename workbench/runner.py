@@ -21,7 +21,7 @@ from workbench.agents import BotAgent, Disconnected, HumanAgent
 from workbench.message import Message
 from workbench.safety import Safety
 from workbench.session import Deliver, Session
-from workbench.store import Store, new_id
+from workbench.store import Record, Store, new_id
 from workbench.worlds.base import EXIT, build_world
 from workbench.worlds.sync import SyncAgent
 
@@ -35,6 +35,10 @@ class Event:
     kind: str  # message | acknowledged | state | world | session_start | session_end | error
     session: Session | None
     fields: dict[str, Any] = field(default_factory=dict)
+
+
+#: told to a person who writes while waiting in a pool (ParlAI's words)
+POOL_WAIT_TEXT = "Please wait while we pair you with another person. If you wish to exit, type EXIT."
 
 
 @dataclass
@@ -304,14 +308,34 @@ class Runner:
             waiting = getattr(spec, "waiting_text", None) or "Waiting for other people to join..."
             await session.send(Message(id="System", text=waiting), role="system")
         closed = asyncio.ensure_future(session.wait_closed())
+        deadline = loop.time() + spec.max_time_in_pool if spec.max_time_in_pool else None
+        reader: asyncio.Future | None = None
         session.pooled = True  # idle while in the pool
         try:
-            done, _ = await asyncio.wait(
-                [me.future, closed], timeout=spec.max_time_in_pool or None, return_when=asyncio.FIRST_COMPLETED
-            )
+            while True:
+                # as in ParlAI, what a waiting person sends is not for the world: EXIT leaves the pool
+                reader = asyncio.ensure_future(session.receive())
+                left = None if deadline is None else max(0.0, deadline - loop.time())
+                done, _ = await asyncio.wait([me.future, closed, reader], timeout=left, return_when=asyncio.FIRST_COMPLETED)
+                if me.future.done() or reader not in done or reader.exception() is not None:
+                    break
+                msg = reader.result()
+                reader = None
+                session.hold(Record(msg, agent=agent.id, role="human", **session.where()))
+                if msg.text.strip().upper() == EXIT:
+                    if me in pool:
+                        pool.remove(me)
+                    await session.send(Message(id="System", text="You left the queue."), role="system")
+                    return "left", None
+                await session.send(Message(id="System", text=POOL_WAIT_TEXT), role="system")
         finally:
             session.pooled = False
             closed.cancel()
+            if reader is not None:
+                if not reader.done():
+                    reader.cancel()
+                elif not reader.cancelled() and reader.exception() is None:
+                    session.inbox.put_nowait(reader.result())  # it came with the match: the world's now
         if not me.future.done():
             if me in pool:
                 pool.remove(me)
