@@ -64,3 +64,24 @@ async def test_a_chat_between_two_people(serve, tmp_path) -> None:
         await a.text("ended the chat")
         await a.text("Welcome to the overworld demo")
         await b.text("Welcome to the overworld demo")
+
+
+async def test_a_person_waiting_for_a_partner_can_leave_with_exit(serve, tmp_path) -> None:
+    server = await serve(copy_sample("overworld_demo", tmp_path))
+    async with connect(server.ws_url) as a, connect(server.ws_url) as b:
+        await a.send({"text": ""})
+        await a.text("Welcome to the overworld demo")
+        await a.say("chat", "Waiting for other people")
+        # as in ParlAI: what a waiting person says is answered, not kept for the chat
+        await a.say("anyone?", "Please wait while we pair you with another person. If you wish to exit, type EXIT.")
+        await a.say("EXIT", "You left the queue.")
+        await a.text("Welcome to the overworld demo")
+        # nobody is left in the pool: b waits alone, then a comes back and they are paired
+        await b.send({"text": ""})
+        await b.text("Welcome to the overworld demo")
+        await b.say("chat", "Waiting for other people")
+        await a.say("chat", "You are connected")
+        await b.text("You are connected")
+        await a.send({"text": "hi b"})
+        assert (await b.text("hi b"))["text"] == "hi b"
+        assert not any("anyone?" in f["text"] for f in b.frames)
