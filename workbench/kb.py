@@ -408,6 +408,25 @@ class KnowledgeBase:
         # a hit the store no longer has (an index out of step) is dropped, not invented
         return [KBHit(by_id[h.id], h.score) for h in hits if h.id in by_id]
 
+    def browse(self, text: str = "", *, verified: bool | None = None, doctype: str | None = None,
+               limit: int = 200) -> list[KBHit]:
+        """Q/As as a browser lists them; ``verified`` and ``doctype`` filter (None: any, hidden too).
+
+        With ``text``: the best ``limit`` by search, scores 0..1. Without: every Q/A
+        in the order they were added, score 0.
+        """
+        if text.strip():
+            filters = {"verified": verified, "doctype": doctype if doctype else list(DOCTYPES)}
+            return self.search(text, k=limit, filters=filters)
+        where, args = "", []
+        if verified is not None:
+            where += " AND verified = ?"
+            args.append(int(_boolean(verified)))
+        if doctype:
+            where += " AND doctype = ?"
+            args.append(_doctype(doctype))
+        return [KBHit(qa, 0.0) for qa in self._rows(where, args)]
+
     def answer(self, question: str, threshold: float = DEFAULT_THRESHOLD) -> KBHit | None:
         """The best *verified* Q/A whose score reaches ``threshold`` (and is above 0), else None.
 

@@ -21,7 +21,7 @@ from workbench.agents import BotAgent, Disconnected, HumanAgent
 from workbench.message import Message
 from workbench.safety import Safety
 from workbench.session import Deliver, Session
-from workbench.store import Record, Store, new_id
+from workbench.store import Commit, Record, Store, new_id
 from workbench.worlds.base import EXIT, build_world
 from workbench.worlds.sync import SyncAgent
 
@@ -67,6 +67,8 @@ class Runner:
         self._overworld_executor: ThreadPoolExecutor | None = None
         self.running_worlds = 0
         self.stopping = False
+        #: (conversation, bot) -> the BotAgent speaking in that conversation's world now
+        self._live_bots: dict[tuple[str, str], BotAgent] = {}
 
     # -- observers ------------------------------------------------------------
     def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
@@ -82,6 +84,30 @@ class Runner:
                 listener(event)
             except Exception:  # an observer's bug must not stop a conversation
                 log.exception("event listener failed")
+
+    # -- engine state of live conversations ------------------------------------
+    def bot_state(self, conversation_id: str, bot: str) -> dict[str, Any] | None:
+        """``bot``'s engine state in a conversation: the live bot's, else the stored one."""
+        agent = self._live_bots.get((conversation_id, bot))
+        if agent is not None:
+            return agent.state
+        return self.store.state(conversation_id, bot) if self.store is not None else None
+
+    async def set_bot_state(self, conversation_id: str, bot: str, state: dict[str, Any]) -> bool:
+        """Replace ``bot``'s engine state in a conversation (a developer trying a path).
+
+        The state is committed at once; a bot speaking in the conversation's world
+        now continues from it at its next turn (a turn already running finishes
+        with its own). Emits a ``state`` event with ``by_hand=True`` and no trace.
+        Returns True when a live bot took the state, False when only the store did.
+        """
+        if self.store is not None:
+            self.store.commit(Commit(states=[(conversation_id, bot, state)]))
+        agent = self._live_bots.get((conversation_id, bot))
+        if agent is not None:
+            agent.state = state
+        self.emit("state", self.sessions.get(conversation_id), bot=bot, state=state, trace=None, by_hand=True)
+        return agent is not None
 
     # -- people come and go ---------------------------------------------------
     def _ensure_started(self) -> None:
@@ -387,6 +413,7 @@ class Runner:
             a.timed_out = False
         is_start = name == self.task.start_world and spec.agents_required == 1
         bots = self._bots_for(spec, sessions[0])
+        live = {(sessions[0].conversation_id, n): b for n, b in bots.items()}
         world, sync = self._make_world(name, spec, agents, bots, loop)
         result: str | None = None
         slot = None if is_start else self._slots
@@ -394,6 +421,7 @@ class Runner:
             for s in sessions:
                 await s.send(Message(id="System", text="All our workers are busy; you will be connected shortly."), role="system")
         acquired = running = False
+        self._live_bots.update(live)
         try:
             if slot is not None:
                 await slot.acquire()
@@ -417,6 +445,9 @@ class Runner:
                 if a.timed_out and not a.session.closed:
                     await a.session.send(Message(id="System", text="This conversation timed out."), role="system")
         finally:
+            for key, bot in live.items():
+                if self._live_bots.get(key) is bot:
+                    del self._live_bots[key]
             if running:
                 self.running_worlds -= 1
             try:

@@ -244,6 +244,15 @@ class Store:
                 out.append(row)
             return out
 
+    def last_trace(self, cid: str, bot: str) -> dict[str, Any] | None:
+        """The trace of ``bot``'s latest turn in a conversation (None before its first)."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT trace FROM messages WHERE conversation_id = ? AND agent = ? AND trace IS NOT NULL"
+                " ORDER BY seq DESC LIMIT 1", (cid, bot),
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
     def state(self, cid: str, bot: str) -> dict[str, Any] | None:
         with self._lock:
             row = self.conn.execute(

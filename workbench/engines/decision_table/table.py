@@ -14,6 +14,7 @@ every conversation.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -50,6 +51,18 @@ log = logging.getLogger(__name__)
 #: how many retrieval hits a turn looks at (states are the groups of these hits); a
 #: search() of a state outside them asks the index about that state alone
 SEARCH_DEPTH = 30
+
+
+def _locked(method: Any) -> Any:
+    """Run ``method`` holding the table's lock: a write from another thread (the TUI's
+    workers, the REST API) must not change the compiled table while it is read."""
+
+    @functools.wraps(method)
+    def locked(self: "DecisionTable", *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 @dataclass
@@ -314,10 +327,12 @@ class DecisionTable:
         self.sync()
         return name in self._compiled
 
+    @_locked
     def names(self) -> list[str]:
         self.sync()
         return list(self._order)
 
+    @_locked
     def list(self, evaluation_class: str | None = None) -> list[State]:
         """Every state in table order (optionally only one evaluation class)."""
         self.sync()
@@ -425,6 +440,7 @@ class DecisionTable:
                         names |= hit
         return names
 
+    @_locked
     def rank(
         self,
         utterance: str,

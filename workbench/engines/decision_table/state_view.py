@@ -1,0 +1,165 @@
+"""What a live state panel shows of a decision-table conversation, from its state and last trace.
+
+:func:`state_view` reads the engine state (``current``, ``traversed``, ``counts``,
+``data``, ``pending``, ``turns``) and the trace of the last turn (``route``,
+``candidates``, ``unfilled``, ``actions``, ``kb``, ``errors``); the table, when
+given, adds each visited state's ``max_state_count`` and the template variables
+of the current state. Nothing here renders: the TUI does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+from workbench.engines.decision_table.templates import VARIABLE
+
+#: traversed states a view keeps (the most recent ones)
+TRAVERSED_SHOWN = 20
+
+
+@dataclass
+class CandidateRow:
+    state: str
+    score: float
+    by: str
+    why: list[str] = field(default_factory=list)
+    #: the state the turn went to
+    chosen: bool = False
+    #: reached the engine's threshold (None when the threshold is not known)
+    passed: bool | None = None
+
+
+@dataclass
+class VisitRow:
+    """How often a state was reached in the conversation, against its limit (0: none)."""
+
+    state: str
+    count: int
+    max_state_count: int = 0
+
+    @property
+    def exhausted(self) -> bool:
+        return bool(self.max_state_count) and self.count >= self.max_state_count
+
+
+@dataclass
+class VariableRow:
+    """A ``%name%`` of the current state's bubble or action_input, and its value (None: unfilled)."""
+
+    name: str
+    value: Any = None
+    #: where it is used: bubble, action_input
+    used_in: str = "bubble"
+
+    @property
+    def filled(self) -> bool:
+        return self.value is not None
+
+
+@dataclass
+class StateView:
+    bot: str
+    current: str | None
+    turn: int
+    #: how the last turn was decided: match, button, form, knowledge_base, fallback_state, no_answer...
+    route: str | None = None
+    threshold: float | None = None
+    #: the quick reply that named the next state, when one did
+    button: str | None = None
+    #: the states entered in the last turn, in order
+    entered: list[str] = field(default_factory=list)
+    candidates: list[CandidateRow] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    variables: list[VariableRow] = field(default_factory=list)
+    #: variables the last turn could not fill (removed from what was said)
+    unfilled: list[str] = field(default_factory=list)
+    traversed: list[str] = field(default_factory=list)
+    visits: list[VisitRow] = field(default_factory=list)
+    #: what the conversation waits for: buttons or a form, with its options or fields
+    pending: dict[str, Any] | None = None
+    knowledge_base: dict[str, Any] | None = None
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _variables_of(state: Any) -> list[tuple[str, str]]:
+    """(name, where) of every ``%name%`` in a State's bubble and action_input, first use first."""
+    found: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    texts = [("bubble", state.bubble)] + [("action_input", v) for v in state.action_input.values()]
+    for where, text in texts:
+        for name in VARIABLE.findall(text or ""):
+            if name not in seen:
+                seen.add(name)
+                found.append((name, where))
+    return found
+
+
+def _lookup(name: str, sources: list[Mapping[str, Any]]) -> Any:
+    for source in sources:
+        if name in source:
+            return source[name]
+        # dotted names reach into nested data (user.email)
+        value: Any = source
+        for part in name.split("."):
+            if isinstance(value, Mapping) and part in value:
+                value = value[part]
+            else:
+                value = None
+                break
+        if value is not None:
+            return value
+    return None
+
+
+def state_view(bot: str, state: Mapping[str, Any] | None, trace: Mapping[str, Any] | None = None,
+               table: Any = None, variables: Mapping[str, Any] | None = None,
+               threshold: float | None = None) -> StateView:
+    """The panel's view of one bot's conversation.
+
+    ``table`` (a :class:`~workbench.engines.decision_table.table.DecisionTable`)
+    supplies limits and template variables; ``variables`` is the task's and the
+    person's data, looked up after the conversation's own ``data``.
+    """
+    st = dict(state or {})
+    tr = dict(trace or {})
+    if tr.get("engine") not in (None, "decision_table"):
+        tr = {}  # another engine's trace says nothing about this table
+    current = st.get("current")
+    data = dict(st.get("data") or {})
+    threshold = tr.get("threshold", threshold)
+    entered = list(tr.get("states") or [])
+    chosen = entered[0] if entered and tr.get("route") == "match" else None
+    candidates = []
+    for c in tr.get("candidates") or []:
+        score = float(c.get("score") or 0.0)
+        candidates.append(CandidateRow(
+            state=str(c.get("state")), score=score, by=str(c.get("by") or ""), why=list(c.get("why") or []),
+            chosen=c.get("state") == chosen, passed=None if threshold is None else score >= float(threshold),
+        ))
+    counts = {str(k): int(v) for k, v in (st.get("counts") or {}).items()}
+    visits = []
+    for name, count in counts.items():
+        limit = 0
+        if table is not None:
+            s = table.get(name)
+            limit = s.max_state_count if s is not None else 0
+        visits.append(VisitRow(name, count, limit))
+    visits.sort(key=lambda v: (not v.exhausted, -v.count, v.state))
+    rows: list[VariableRow] = []
+    if table is not None and current:
+        s = table.get(current)
+        if s is not None:
+            sources = [data, variables or {}]
+            rows = [VariableRow(name, _lookup(name, sources), where) for name, where in _variables_of(s)]
+    traversed = list(st.get("traversed") or [])[-TRAVERSED_SHOWN:]
+    return StateView(
+        bot=bot, current=current, turn=int(st.get("turns") or 0), route=tr.get("route"), threshold=threshold,
+        button=tr.get("button") or None, entered=entered, candidates=candidates, data=data, variables=rows,
+        unfilled=list(tr.get("unfilled") or []), traversed=traversed, visits=visits, pending=st.get("pending"),
+        knowledge_base=tr.get("kb"), actions=list(tr.get("actions") or []), errors=list(tr.get("errors") or []),
+    )
