@@ -58,7 +58,7 @@ async def test_turn_is_committed_before_its_reply_is_delivered(task, tmp_path) -
             session.put(text)
             assert await runner.wait_idle(timeout=5)
         assert [t for t, _, _ in seen] == ["Pick", "E: one", "E: two"]
-        for n, (text, msgs, states) in enumerate(seen):
+        for text, msgs, _ in seen:
             assert ("world", text) in msgs or ("bot", text) in msgs, (text, msgs)
         # the person's message and the bot's reply, and the state after that turn, together
         _, msgs, states = seen[1]
