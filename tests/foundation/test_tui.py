@@ -374,8 +374,3 @@ async def test_a_conversation_id_given_at_start_is_resumed(tmp_path) -> None:
         await until(pilot, lambda: texts(again) == ["kept", "kept"], what="the stored transcript")
     store.close()
 
-
-def test_quick_reply_buttons_are_compact_buttons() -> None:
-    # guards the selector the chat screen's click handler listens on
-    b = Button("x", classes="quick-reply", compact=True)
-    assert b.has_class("quick-reply")
