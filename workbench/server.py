@@ -142,11 +142,28 @@ def make_server(app: Any, **config: Any) -> Any:
     return WorkbenchServer(uvicorn.Config(app, **config))
 
 
+def tune_gc() -> None:
+    """Make the cyclic garbage collector cheap for a process holding thousands of conversations.
+
+    With 5,000 open conversations the collector's passes over every live object took
+    nearly half of the server's time (benchmarks/serve.py: 3.2k msgs/s before, 5.7k after).
+    What was loaded at start-up (the task, engines, libraries) is frozen out of its
+    passes, and young-object passes run every 50,000 allocations instead of 700; most
+    garbage is freed by reference counting anyway.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def run_server(
     task: Any, host: str = "127.0.0.1", port: int = 34596, password: str | None = None, log_level: str = "info",
     settings: dict[str, Any] | None = None,
 ) -> int:
     app = create_app(task, password=password, settings=settings)
     server = make_server(app, host=host, port=port, log_level=log_level)
+    tune_gc()
     server.run()  # SIGTERM/SIGINT: stop accepting, tell live people, close their channels, store everything
     return 0
