@@ -76,7 +76,10 @@ def bare_server(port: int) -> None:
             pass
 
     app = Starlette(routes=[WebSocketRoute("/websocket", echo)])
-    # the same uvicorn settings as workbench.server.make_server
+    # the same garbage-collector tuning and uvicorn settings as workbench.server.run_server
+    from workbench.server import tune_gc
+
+    tune_gc()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", backlog=4096,
                 ws_max_size=1 << 20, timeout_graceful_shutdown=10)
 

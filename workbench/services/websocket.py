@@ -274,7 +274,7 @@ class Connection:
             else:
                 self.error("hello_too_late", "A hello that resumes a conversation must be the first frame.")
             return
-        history = min(int(hello.get("history", 0) or 0), self.spec.max_history) if isinstance(hello, dict) else 0
+        history = max(0, min(int(hello.get("history", 0) or 0), self.spec.max_history)) if isinstance(hello, dict) else 0
         await self.service.open(self, wanted, history)
 
     def _hello_reply(self, resumed: bool) -> dict[str, Any]:
