@@ -95,11 +95,17 @@ def test_state_view_reads_state_trace_and_table(tmp_path) -> None:
     assert v.current == "send_password_generation_link" and v.turn == 3 and v.route == "match"
     assert [(c.state, c.chosen, c.passed) for c in v.candidates] == [
         ("forgot_password", True, True), ("further_details_access_question", False, False)]
-    assert {r.name: r.value for r in v.variables} == {"email": "a@b.c", "link": "https://x"}
+    assert v.variables == []  # forgot_password, entered, has no template
     assert v.unfilled == ["nickname"]
     locked = next(r for r in v.visits if r.state == "account_locked")
     assert (locked.count, locked.max_state_count, locked.exhausted) == (2, 2, True)
     assert v.visits[0].state == "account_locked"  # exhausted states first
+    # the template variables of every state the turn entered, filled from the data, then the task's
+    form = {"engine": "decision_table", "route": "form", "states": ["send_password_generation_link", "any_further"]}
+    v = state_view("desk", {**state, "data": {}}, form, engine.table, {"link": "https://x"})
+    assert [(r.name, r.value, r.state) for r in v.variables] == [
+        ("email", None, "send_password_generation_link"), ("link", "https://x", "send_password_generation_link")]
+    assert not v.variables[0].filled and v.candidates == []
     # another engine's trace says nothing; no state yet is fine
     empty = state_view("desk", None, {"engine": "form", "candidates": [{"state": "x"}]})
     assert empty.current is None and empty.candidates == [] and empty.visits == []

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
+from workbench.tui import bot_tools
 from workbench.tui.messages import RuntimeEvent
 from workbench.widgets.inspector import Inspector
 from workbench.widgets.transcript import Transcript
@@ -55,6 +56,11 @@ class ChatScreen(Screen):
         Binding("f3", "next_person", "Next person", id="chat.next_person", tooltip="Type as the next person"),
         Binding("f2", "toggle_inspector", "Inspector", id="chat.toggle_inspector", tooltip="Show or hide the inspector"),
         Binding("escape", "focus_composer", "Composer", show=False, id="chat.focus_composer", tooltip="Focus the message box"),
+        # priority: the composer binds ctrl+d (delete right); ctrl+b is free but kept alike
+        Binding("ctrl+d", "decision_table", "Tables", id="chat.decision_table", tooltip="Browse, edit and try the decision table of this world's bot", priority=True),
+        Binding("ctrl+b", "knowledge_base", "Knowledge base", id="chat.knowledge_base", tooltip="Browse, search and edit the bot's knowledge base", priority=True),
+        Binding("f6", "add_to_knowledge_base", "Add this conversation to the knowledge base", show=False, id="chat.add_to_knowledge_base", tooltip="Its question/answer exchanges become unverified Q/As"),
+        Binding("f7", "set_slot", "Set a slot by hand", show=False, id="chat.set_slot", tooltip="Set or clear a slot of this world's form bot to try a path"),
     ]
 
     def __init__(self, task: Any, conversation_id: str | None = None) -> None:
@@ -169,6 +175,8 @@ class ChatScreen(Screen):
             if visible:
                 self._refresh_inspector()
                 self._status()
+                if ev.kind == "state":
+                    bot_tools.feed_panel(self.query_one(Inspector), person.session.conversation_id, ev.fields, person.session.data)
         elif ev.kind == "session_end":
             if visible:
                 self._status()
@@ -220,6 +228,9 @@ class ChatScreen(Screen):
         inspector = self.query_one(Inspector)
         inspector.show_world(info)
         inspector.show_state(self.runner.store.states(s.conversation_id) if self.runner.store else {})
+        # the live panels of the world's decision-table and form bots
+        self.run_worker(bot_tools.show_panels(inspector, self.wb_task, self.runner, s.conversation_id, s.world),
+                        group="bot-panels", exit_on_error=False)
 
     # -- input ----------------------------------------------------------------
     def send(self, text: str) -> bool:
@@ -305,6 +316,67 @@ class ChatScreen(Screen):
 
     def action_focus_composer(self) -> None:
         self.query_one("#composer", Input).focus()
+
+    # -- engine tools: decision tables, knowledge bases, slots --------------------------
+    #: action -> (engine, config key) a bot needs for the action to apply
+    ENGINE_ACTIONS = {
+        "decision_table": ("decision_table", None), "knowledge_base": ("decision_table", "knowledge_base"),
+        "add_to_knowledge_base": ("decision_table", "knowledge_base"), "set_slot": ("form", None),
+    }
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Engine tools are left out of the footer of tasks without such a bot."""
+        if action in self.ENGINE_ACTIONS:
+            return bool(bot_tools.bots_for(self.wb_task, *self.ENGINE_ACTIONS[action]))
+        return True
+
+    def _bot_for(self, engine: str, need: str | None = None) -> str | None:
+        world = self.person.session.world if self.person and self.person.session else None
+        bots = bot_tools.bots_for(self.wb_task, engine, world, need)
+        if not bots:
+            what = {"decision_table": "decision-table bot", "form": "form bot"}.get(engine, f"{engine} bot")
+            self.notify(f"This task has no {what}{' with a ' + need.replace('_', ' ') if need else ''}.", severity="warning")
+        return bots[0] if bots else None
+
+    def action_decision_table(self) -> None:
+        bot = self._bot_for("decision_table")
+        if bot is None:
+            return
+        from workbench.screens.decision_table import DecisionTableScreen
+
+        s = self.person.session if self.person else None
+        data = {**(getattr(self.wb_task.spec, "data", None) or {}), **(s.data if s else {})}
+        self.app.push_screen(DecisionTableScreen(self.wb_task, bot, data))
+
+    def action_knowledge_base(self) -> None:
+        bot = self._bot_for("decision_table", "knowledge_base")
+        if bot is not None:
+            from workbench.screens.knowledge_base import KnowledgeBaseScreen
+
+            self.app.push_screen(KnowledgeBaseScreen(self.wb_task, bot))
+
+    def action_add_to_knowledge_base(self) -> None:
+        s = self.person.session if self.person else None
+        bot = self._bot_for("decision_table", "knowledge_base")
+        if bot is not None and s is not None:
+            self.add_to_knowledge_base(bot, s.conversation_id)
+
+    @work(thread=True, exit_on_error=False, group="knowledge-base", name="add-conversation-to-kb")
+    def add_to_knowledge_base(self, bot: str, conversation_id: str) -> None:
+        from workbench.screens.knowledge_base import add_conversation
+
+        try:
+            self.notify(add_conversation(self.wb_task, bot, conversation_id))
+        except Exception as exc:  # said to the person, never a traceback
+            self.notify(f"Could not add the conversation: {exc}", severity="error", timeout=10)
+
+    def action_set_slot(self) -> None:
+        bot = self._bot_for("form")
+        panel = bot_tools.panel_of(self.query_one(Inspector), bot) if bot else None
+        if bot is not None and panel is None:
+            self.notify(f"{bot} does not speak in this world.", severity="warning")
+        elif panel is not None:
+            panel.action_set_slot()
 
     def on_unmount(self) -> None:
         if self._unsubscribe:

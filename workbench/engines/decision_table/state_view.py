@@ -4,7 +4,7 @@
 ``data``, ``pending``, ``turns``) and the trace of the last turn (``route``,
 ``candidates``, ``unfilled``, ``actions``, ``kb``, ``errors``); the table, when
 given, adds each visited state's ``max_state_count`` and the template variables
-of the current state. Nothing here renders: the TUI does.
+of the states the last turn entered (or of the current state). Nothing here renders: the TUI does.
 """
 
 from __future__ import annotations
@@ -45,10 +45,12 @@ class VisitRow:
 
 @dataclass
 class VariableRow:
-    """A ``%name%`` of the current state's bubble or action_input, and its value (None: unfilled)."""
+    """A ``%name%`` in a state's bubble or action_input, and its value now (None: unfilled)."""
 
     name: str
     value: Any = None
+    #: the state using it
+    state: str = ""
     #: where it is used: bubble, action_input
     used_in: str = "bubble"
 
@@ -151,11 +153,12 @@ def state_view(bot: str, state: Mapping[str, Any] | None, trace: Mapping[str, An
         visits.append(VisitRow(name, count, limit))
     visits.sort(key=lambda v: (not v.exhausted, -v.count, v.state))
     rows: list[VariableRow] = []
-    if table is not None and current:
-        s = table.get(current)
-        if s is not None:
-            sources = [data, variables or {}]
-            rows = [VariableRow(name, _lookup(name, sources), where) for name, where in _variables_of(s)]
+    if table is not None:
+        sources = [data, variables or {}]
+        for name in dict.fromkeys(entered or ([current] if current else [])):
+            s = table.get(name)
+            if s is not None:
+                rows += [VariableRow(var, _lookup(var, sources), name, where) for var, where in _variables_of(s)]
     traversed = list(st.get("traversed") or [])[-TRAVERSED_SHOWN:]
     return StateView(
         bot=bot, current=current, turn=int(st.get("turns") or 0), route=tr.get("route"), threshold=threshold,

@@ -1,0 +1,278 @@
+"""KnowledgeBaseScreen: browse, search and filter a bot's Q/As; add, edit, verify, delete.
+
+The bot's :class:`~workbench.kb.KnowledgeBase` is the decision-table engine's
+``kb`` (``task.engine(bot).kb``): every change is in the store and the index at
+once, so the next turn of a conversation already answers from it. Searching
+ranks by the question's retrieval score; without a search every Q/A is listed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+
+from workbench.kb import DOCTYPES
+
+CELL = 56
+VERIFIED = [("any", "any"), ("verified", "yes"), ("unverified", "no")]
+
+
+def _short(text: str, width: int = CELL) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def add_conversation(task: Any, bot: str, conversation_id: str) -> str:
+    """Add a conversation's exchanges to ``bot``'s knowledge base (unverified); says what it did.
+
+    Blocking (it may build the engine): call it from a worker.
+    """
+    kb = getattr(task.engine(bot), "kb", None)
+    if kb is None:
+        raise LookupError(f"bot {bot!r} has no knowledge base (give it knowledge_base: in task.yml)")
+    qas = kb.add_exchanges(conversation_id)
+    if not qas:
+        return "Nothing to add yet: the conversation has no question answered by the bot."
+    return (f"Added {len(qas)} Q/A(s) from conversation {conversation_id} to {bot}'s knowledge base, "
+            "unverified (verify them in the knowledge-base browser).")
+
+
+def qa_detail(qa: Any, score: float | None) -> Table:
+    table = Table(box=None, show_header=False, expand=True, pad_edge=False)
+    table.add_column("field", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for key, value in qa.to_dict().items():
+        if value not in ("", None):
+            table.add_row(key, Text(str(value)))
+    if score:
+        table.add_row("score", f"{score:.3f}")
+    return table
+
+
+class KnowledgeBaseScreen(Screen[None]):
+    """The Q/As of one bot's knowledge base."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Back", id="kb.close", tooltip="Back to the chat (from the search box: back to the list)"),
+        Binding("n", "add", "Add", id="kb.add", tooltip="Add a Q/A"),
+        Binding("e", "edit", "Edit", id="kb.edit", tooltip="Edit the highlighted Q/A"),
+        Binding("v", "toggle_verified", "Verify", id="kb.verify", tooltip="Mark the highlighted Q/A verified or not"),
+        Binding("delete", "delete", "Delete", id="kb.delete", tooltip="Delete the highlighted Q/A"),
+        Binding("slash", "focus_search", "Search", id="kb.search", tooltip="Search the questions"),
+    ]
+
+    class Opened(Message):
+        def __init__(self, kb: Any) -> None:
+            super().__init__()
+            self.kb = kb
+
+    class Listed(Message):
+        def __init__(self, query: tuple, hits: list[Any]) -> None:
+            super().__init__()
+            self.query = query
+            self.hits = hits
+
+    class Changed(Message):
+        """A write finished: ``note`` says what happened."""
+
+        def __init__(self, note: str) -> None:
+            super().__init__()
+            self.note = note
+
+    class Failed(Message):
+        def __init__(self, what: str, error: str) -> None:
+            super().__init__()
+            self.what = what
+            self.error = error
+
+    def __init__(self, task: Any, bot: str) -> None:
+        super().__init__()
+        self.wb_task = task
+        self.bot = bot
+        self.kb: Any = None
+        self._hits: dict[str, Any] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="kb-toolbar"):
+            yield Input(placeholder="Search the questions (empty: list every Q/A)", id="kb-search")
+            yield Select(VERIFIED, value="any", allow_blank=False, id="kb-verified")
+            yield Select([("any doctype", "any"), *[(d, d) for d in DOCTYPES]], value="any", allow_blank=False, id="kb-doctype")
+            yield Static("loading…", id="kb-count")
+        with Horizontal(id="kb-body"):
+            yield DataTable(id="kb-table", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="kb-side"):
+                yield Static("", id="kb-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"workbench · knowledge base · {self.bot}"
+        table = self.query_one("#kb-table", DataTable)
+        for key, label in (("question", "question"), ("answer", "answer"), ("verified", "verified"),
+                           ("doctype", "doctype"), ("state", "state"), ("score", "score")):
+            table.add_column(label, key=key)
+        table.focus()
+        self.open()
+
+    # -- loading and querying --------------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="kb-open", name="open-knowledge-base")
+    def open(self) -> None:
+        try:
+            kb = getattr(self.wb_task.engine(self.bot), "kb", None)
+        except Exception as exc:
+            self.post_message(self.Failed(f"open the knowledge base of {self.bot}", f"{type(exc).__name__}: {exc}"))
+            return
+        if kb is None:
+            self.post_message(self.Failed(f"open a knowledge base of {self.bot}",
+                                          "this bot has none (give it knowledge_base: in task.yml)"))
+            return
+        self.post_message(self.Opened(kb))
+
+    @on(Opened)
+    def _opened(self, message: Opened) -> None:
+        self.kb = message.kb
+        self.requery()
+
+    def current_query(self) -> tuple:
+        verified = self.query_one("#kb-verified", Select).value
+        doctype = self.query_one("#kb-doctype", Select).value
+        return (
+            self.query_one("#kb-search", Input).value.strip(),
+            None if verified == "any" else verified == "yes",
+            None if doctype == "any" else str(doctype),
+        )
+
+    @on(Input.Changed, "#kb-search")
+    @on(Select.Changed)
+    def requery(self) -> None:
+        if self.kb is not None:
+            self.query_kb(self.current_query())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="kb-query", name="query-knowledge-base")
+    def query_kb(self, query: tuple) -> None:
+        text, verified, doctype = query
+        try:
+            hits = self.kb.browse(text, verified=verified, doctype=doctype)
+        except Exception as exc:
+            self.post_message(self.Failed("search the knowledge base", f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(self.Listed(query, hits))
+
+    @on(Listed)
+    def _listed(self, message: Listed) -> None:
+        if message.query != self.current_query():
+            return  # the search changed since: a newer list is coming
+        table = self.query_one("#kb-table", DataTable)
+        keep = self.highlighted_id()
+        table.clear()
+        self._hits = {}
+        for hit in message.hits:
+            qa = hit.qa
+            self._hits[qa.id] = hit
+            table.add_row(_short(qa.question), _short(qa.answer), "yes" if qa.verified else "no", qa.doctype,
+                          qa.state, f"{hit.score:.2f}" if hit.score else "", key=qa.id)
+        if keep is not None and keep in table.rows:
+            table.move_cursor(row=table.get_row_index(keep))
+        total = len(self.kb) if self.kb is not None else 0
+        self.query_one("#kb-count", Static).update(f"{len(message.hits)} of {total} Q/As")
+        self._show_detail()
+
+    def highlighted_id(self) -> str | None:
+        table = self.query_one("#kb-table", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+
+    @on(DataTable.RowHighlighted, "#kb-table")
+    def _show_detail(self) -> None:
+        hit = self._hits.get(self.highlighted_id() or "")
+        self.query_one("#kb-detail", Static).update(qa_detail(hit.qa, hit.score) if hit else "")
+
+    @on(DataTable.RowSelected, "#kb-table")
+    def _selected(self) -> None:
+        self.action_edit()
+
+    # -- writing -----------------------------------------------------------------------------
+    def action_add(self) -> None:
+        if self.kb is None:
+            return
+        from workbench.screens.qa_form import QAFormScreen
+
+        self.app.push_screen(QAFormScreen(None), lambda qa: qa is not None and self.write("add", qa))
+
+    def action_edit(self) -> None:
+        hit = self._hits.get(self.highlighted_id() or "")
+        if hit is None:
+            return
+        from workbench.screens.qa_form import QAFormScreen
+
+        self.app.push_screen(QAFormScreen(hit.qa), lambda qa: qa is not None and self.write("update", qa))
+
+    def action_toggle_verified(self) -> None:
+        hit = self._hits.get(self.highlighted_id() or "")
+        if hit is not None:
+            self.write("verify", hit.qa)
+
+    def action_delete(self) -> None:
+        hit = self._hits.get(self.highlighted_id() or "")
+        if hit is None:
+            return
+        from workbench.screens.confirm import ConfirmScreen
+
+        question = _short(hit.qa.question, 60)
+        self.app.push_screen(ConfirmScreen(f"Delete the Q/A {question!r}?"),
+                             lambda yes: bool(yes) and self.write("delete", hit.qa))
+
+    @work(thread=True, exit_on_error=False, group="kb-write", name="write-knowledge-base")
+    def write(self, what: str, qa: Any) -> None:
+        from workbench.kb import KnowledgeBaseError
+
+        try:
+            if what == "add":
+                saved = self.kb.add(qa)
+                note = f"Q/A {saved.id} added."
+            elif what == "update":
+                saved = self.kb.update(qa.id, qa.to_dict())
+                note = f"Q/A {saved.id} saved."
+            elif what == "verify":
+                saved = self.kb.update(qa.id, {"verified": not qa.verified})
+                note = f"Q/A {saved.id} {'verified' if saved.verified else 'no longer verified'}."
+            else:
+                self.kb.delete(qa.id)
+                note = f"Q/A {qa.id} deleted."
+        except (KnowledgeBaseError, KeyError, ValueError) as exc:
+            self.post_message(self.Failed(f"{what} the Q/A", str(exc)))
+            return
+        self.post_message(self.Changed(note))
+
+    @on(Changed)
+    def _changed(self, message: Changed) -> None:
+        self.notify(message.note)
+        self.requery()
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        self.notify(f"Could not {message.what}: {message.error}", severity="error", timeout=10)
+        if self.kb is None:
+            self.query_one("#kb-count", Static).update("not loaded")
+
+    def action_focus_search(self) -> None:
+        self.query_one("#kb-search", Input).focus()
+
+    def action_close(self) -> None:
+        if isinstance(self.focused, Input):
+            self.query_one("#kb-table", DataTable).focus()
+            return
+        self.dismiss(None)
