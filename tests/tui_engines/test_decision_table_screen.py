@@ -260,3 +260,19 @@ async def test_try_an_utterance_ranks_states_with_scores_and_reasons(tmp_path) -
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, ChatScreen), what="back in the chat")
     store.close()
+
+
+async def test_every_binding_of_the_engine_screens_is_a_palette_command(tmp_path) -> None:
+    from workbench.screens.knowledge_base import KnowledgeBaseScreen
+
+    app, store = make_app(copy_sample("helpdesk", tmp_path), tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app, "help")
+        chat = app.chat
+        for screen in (chat, DecisionTableScreen(app.wb_task, "desk"), KnowledgeBaseScreen(app.wb_task, "desk")):
+            titles = {c.title for c in app.get_system_commands(screen)}
+            missing = [b.description for b in screen.BINDINGS if b.description not in titles]
+            assert missing == [], f"{type(screen).__name__}: {missing}"
+            assert all(b.id and b.tooltip for b in screen.BINDINGS)
+        assert "Add this conversation to the knowledge base" in {c.title for c in app.get_system_commands(chat)}
+    store.close()
