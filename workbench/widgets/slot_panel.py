@@ -167,6 +167,8 @@ class SlotPanel(BotPanel):
             self.notify(str(exc.args[0]), severity="error")
             return
         live = await runner.set_bot_state(cid, self.bot, new)
+        if not live:
+            self.feed(cid, new, None)  # no live bot: the runner's event may reach no chat
         what = f"{slot} = {value!r}" if value is not None else f"{slot} cleared"
         where = "the conversation continues from it" if live else "stored; the bot will load it when it next speaks"
         self.notify(f"{what} by hand: {where}.")
