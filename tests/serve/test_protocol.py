@@ -216,3 +216,23 @@ async def test_live_people_hear_the_shutdown_and_get_a_closing_frame(serve, tmp_
         assert await a.closed() == (1001, "server shutting down")
         # a socket that never started a conversation is closed too
         assert (await idle.closed())[0] == 1001
+
+
+async def test_a_world_timeout_ends_the_world_and_the_person_hears_it(serve, tmp_path) -> None:
+    task = write_task(tmp_path / "slow", """
+        name: timeouts
+        start: menu
+        bots:
+          echo: {engine: echo}
+        worlds:
+          menu: {type: menu, text: "Pick one.", options: {Talk: talk}}
+          talk: {type: bot_chat, bot: echo, timeout: 0.3}
+    """)
+    server = await serve(task)
+    async with connect(server.ws_url) as c:
+        await c.send({"text": ""})
+        await c.text("Pick one.")
+        await c.send({"text": "Talk"})
+        await c.say("quick", "quick")
+        await c.text("This conversation timed out.", timeout=5)
+        await c.text("Pick one.")

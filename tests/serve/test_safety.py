@@ -171,3 +171,31 @@ async def test_report_flags_the_conversation_for_review(serve, tmp_path) -> None
     assert meta["reports"][0]["reason"] == "the bot repeats everything" and meta["reports"][0]["world"] == "echo"
     humans = [m["text"] for m in server.store.messages(sid) if m["role"] == "human"]
     assert "/report the bot repeats everything" not in humans  # a command, not a message to the bot
+
+
+async def test_the_rules_belong_to_the_runtime_not_to_a_channel(tmp_path) -> None:
+    """The same rules without any server: a session driven directly, as the TUI and tests do."""
+    import asyncio
+
+    from workbench.runner import Runner
+    from workbench.store import Store
+    from workbench.task import load_task
+
+    task = load_task(write_task(tmp_path / "safe", SAFE_TASK, files={"blocklist.txt": ""}))
+    store = Store(tmp_path / "direct.db")
+    task.use_store(store)
+    runner = Runner(task, store)
+    got: list[str] = []
+    session = await runner.connect(lambda m: got.append(m.text), channel="terminal")
+    try:
+        assert await runner.wait_idle(timeout=5)
+        session.put("ring +44 20 7946 0958")
+        assert await runner.wait_idle(timeout=5)
+        session.put("card 4111-1111-1111-1111")
+        assert await runner.wait_idle(timeout=5)
+        await asyncio.sleep(0.05)
+        assert got[:2] == ["Hello.", "ring [phone number]"]
+        assert any("was not sent" in t for t in got[2:])
+    finally:
+        await runner.stop(wait=2)
+        store.close()
