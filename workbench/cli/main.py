@@ -179,6 +179,18 @@ def serve(
     settings: dict = {"max_frame_bytes": max_frame_bytes, "rate_limit": rate_limit, "idle_timeout": idle_timeout}
     if allow_origin:
         settings["allowed_origins"] = [*t.spec.serve.allowed_origins, *allow_origin]
+    from pydantic import ValidationError
+
+    from workbench.server import serve_spec
+
+    try:
+        serve_spec(t, settings)
+    except ValidationError as exc:
+        from workbench.cli.render import err_console
+
+        for e in exc.errors():
+            err_console.print(f"[red]error:[/red] --{str(e['loc'][0]).replace('_', '-')}: {e['msg']}", markup=True, highlight=False)
+        raise typer.Exit(2)
     import signal
 
     from workbench.server import run_server
