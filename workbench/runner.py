@@ -403,6 +403,30 @@ class Runner:
         world.task = self.task
         return world, sync
 
+    async def _acquire(self, slot: asyncio.Semaphore, sessions: list[Session]) -> None:
+        """Wait for a ``max_workers`` slot; a lone person who leaves meanwhile stops waiting.
+
+        (In a multi-person world the others still want the world, so all wait.)
+        """
+        if len(sessions) != 1 or not slot.locked():
+            await slot.acquire()  # a free slot is taken at once, before anyone else looks
+            return
+        acquire = asyncio.ensure_future(slot.acquire())
+        closed = asyncio.ensure_future(sessions[0].wait_closed())
+        try:
+            await asyncio.wait([acquire, closed], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed.cancel()
+        if not acquire.done():
+            acquire.cancel()  # asyncio's Semaphore gives nothing to a cancelled waiter
+            try:
+                await acquire
+            except asyncio.CancelledError:
+                pass
+        if acquire.done() and not acquire.cancelled():
+            return
+        raise Disconnected(sessions[0].person)
+
     async def _run_world(self, name: str, sessions: list[Session], agents: list[HumanAgent], want_world: bool = False):
         spec = self.task.worlds[name]
         loop = asyncio.get_running_loop()
@@ -424,7 +448,7 @@ class Runner:
         self._live_bots.update(live)
         try:
             if slot is not None:
-                await slot.acquire()
+                await self._acquire(slot, sessions)
                 acquired = True
             # counted once it runs: people waiting for a slot are not running worlds
             self.running_worlds += 1

@@ -117,6 +117,39 @@ async def test_max_workers_bounds_concurrent_task_worlds(task_dir, tmp_path, cho
         store.close()
 
 
+async def test_a_person_who_leaves_while_waiting_for_a_slot_stops_waiting(task_dir, tmp_path) -> None:
+    task = load_task(task_dir(TASK.replace("max_workers: 2", "max_workers: 1"), WORLDS))
+    count = task.python_module.COUNT
+    store = Store(tmp_path / "wb.db")
+    runner = Runner(task, store)
+    holder, waiter, later = Person("holder"), Person("waiter"), Person("later")
+    try:
+        for p in (holder, waiter):
+            p.session = await runner.connect(p.deliver, person=p.name)
+        assert await runner.wait_idle(timeout=5)
+        holder.put("async")
+        await wait_for(lambda: "in" in holder.texts, what="the holder's task world")
+        waiter.put("async")
+        await wait_for(lambda: BUSY in waiter.texts, what="the waiter told to wait")
+        ended = []
+        runner.subscribe(lambda ev: ended.append(ev.session) if ev.kind == "session_end" else None)
+        waiter.session.close()
+        # the waiter's conversation ends now, not when the holder frees the slot
+        await wait_for(lambda: waiter.session in ended, what="the waiter's conversation to end")
+        assert store.conversation(waiter.session.conversation_id)["status"] == "ended"
+        # and it took no slot: the next person gets the freed one
+        later.session = await runner.connect(later.deliver, person=later.name)
+        assert await runner.wait_idle(timeout=5)
+        later.put("async")
+        await wait_for(lambda: BUSY in later.texts, what="the newcomer told to wait")
+        holder.put("bye")
+        await wait_for(lambda: "in" in later.texts, what="the newcomer served")
+        assert count["max"] == 1
+    finally:
+        await runner.stop(wait=2)
+        store.close()
+
+
 async def test_a_thousand_idle_conversations_add_no_threads(task_dir, tmp_path) -> None:
     # the bot world is the start world, which holds no max_workers slot (a task world
     # would: max_workers bounds task worlds, idle or not, as in ParlAI)
