@@ -161,3 +161,21 @@ def test_images_typing_indicator_and_accessible_markup(serve_process, tmp_path, 
     box.press("Enter")
     expect(page.locator("#transcript li.theirs").last).to_have_text("slow<img src=x onerror=alert(1)>")
     expect(page.locator("#transcript li.theirs img")).to_have_count(1)
+
+
+def test_after_an_idle_timeout_the_page_waits_for_the_person(serve_process, tmp_path, page) -> None:
+    from playwright.sync_api import expect
+
+    server = serve_process(copy_sample("overworld_demo", tmp_path), args=("--idle-timeout", "1"))
+    page.goto(server.http_url + "/")
+    status = page.locator("#status")
+    expect(status).to_have_text("Connected")
+    page.get_by_role("button", name="echo", exact=True).click()
+    expect(page.locator("#transcript")).to_contain_text("Echo demo")
+    expect(status).to_contain_text("Paused after a while without messages")
+    page.keyboard.press("Shift")
+    expect(status).to_have_text("Connected (conversation resumed)")
+    box = page.get_by_label("Your message")
+    box.fill("awake again")
+    box.press("Enter")
+    expect(page.locator("#transcript li.theirs").last).to_have_text("Worldawake again")

@@ -192,6 +192,18 @@
         setStatus("This conversation continued in another window.");
         return;
       }
+      if (event.reason === "idle timeout") {
+        // the server closed a quiet connection: come back when the person does
+        setStatus("Paused after a while without messages; click or press a key to continue.");
+        const wake = () => {
+          document.removeEventListener("keydown", wake);
+          document.removeEventListener("pointerdown", wake);
+          connect();
+        };
+        document.addEventListener("keydown", wake);
+        document.addEventListener("pointerdown", wake);
+        return;
+      }
       attempts += 1;
       const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(attempts, 6));
       setStatus("Disconnected; reconnecting in " + Math.round(delay / 100) / 10 + " s…");
