@@ -166,7 +166,7 @@ def test_images_typing_indicator_and_accessible_markup(serve_process, tmp_path, 
 def test_after_an_idle_timeout_the_page_waits_for_the_person(serve_process, tmp_path, page) -> None:
     from playwright.sync_api import expect
 
-    server = serve_process(copy_sample("overworld_demo", tmp_path), args=("--idle-timeout", "1"))
+    server = serve_process(copy_sample("overworld_demo", tmp_path), args=("--idle-timeout", "3"))
     page.goto(server.http_url + "/")
     status = page.locator("#status")
     expect(status).to_have_text("Connected")

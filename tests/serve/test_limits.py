@@ -171,13 +171,13 @@ async def test_origins_other_than_the_servers_own_are_refused(echo_server) -> No
 
 
 async def test_idle_connections_are_closed(echo_server) -> None:
-    server = await echo_server(idle_timeout=0.3)
+    server = await echo_server(idle_timeout=1.0)
     async with connect(server.ws_url) as idle, connect(server.ws_url) as busy:
         await idle.send({"text": ""})
         await busy.send({"text": ""})
-        for i in range(6):
+        for i in range(8):
             await busy.say(f"ping {i}", f"ping {i}")
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.2)
         err = await idle.until(lambda f: "error" in f, timeout=5)
         assert error_of(err) == "idle_timeout"
         assert (await idle.closed())[0] == 1000
