@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from workbench.runner import Event
 from workbench.takeover import Takeover
+from workbench.transcript import entry_from_record, entry_from_row  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -158,24 +159,6 @@ class LiveSession:
     taken_over: bool
     #: a person's message waits for the developer's answer
     waiting: bool
-
-
-def entry_from_record(record: Any, stored: bool) -> dict[str, Any]:
-    """A transcript entry (the TUI's shape) for a message the runtime just held or committed."""
-    msg = record.message
-    return {
-        "uid": msg.uid, "act": dict(msg), "role": record.role, "agent": record.agent,
-        "world": record.world, "world_instance": record.world_instance,
-        "trace": record.trace, "stored": stored,
-    }
-
-
-def entry_from_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A transcript entry for a message read back from the store."""
-    return {
-        "uid": f"row-{row['id']}", "act": row["act"], "role": row["role"], "agent": row["agent"],
-        "world": row["world"], "world_instance": row["world_instance"], "trace": row["trace"], "stored": True,
-    }
 
 
 class _LogForwarder(logging.Handler):

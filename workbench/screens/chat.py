@@ -16,6 +16,7 @@ from workbench.tui import bot_tools
 from workbench.tui.messages import RuntimeEvent
 from workbench.widgets.inspector import Inspector
 from workbench.widgets.transcript import Transcript
+from workbench.transcript import entry_from_record, entry_from_row  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -26,22 +27,6 @@ class Person:
     session: Any = None
     entries: list[dict[str, Any]] = field(default_factory=list)
     offered: list[str] = field(default_factory=list)
-
-
-def entry_from_record(record: Any, stored: bool) -> dict[str, Any]:
-    msg = record.message
-    return {
-        "uid": msg.uid, "act": dict(msg), "role": record.role, "agent": record.agent,
-        "world": record.world, "world_instance": record.world_instance,
-        "trace": record.trace, "stored": stored,
-    }
-
-
-def entry_from_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "uid": f"row-{row['id']}", "act": row["act"], "role": row["role"], "agent": row["agent"],
-        "world": row["world"], "world_instance": row["world_instance"], "trace": row["trace"], "stored": True,
-    }
 
 
 class ChatScreen(Screen):
