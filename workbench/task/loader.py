@@ -266,47 +266,33 @@ def load_task(path: str | Path) -> Task:
 
     from workbench.engines import ENGINES, engine_module
 
-    raw_bots = raw.get("bots") if isinstance(raw.get("bots"), dict) else {}
-    raw_worlds = raw.get("worlds") if isinstance(raw.get("worlds"), dict) else {}
-    bot_configs: dict[str, BaseModel] = {}
-    for name, conf in raw_bots.items():
-        prefix = ("bots", name)
-        if not isinstance(conf, dict):
-            problems.append(Problem(str(file), line_of(lines, prefix), f"bots.{name}", "expected a mapping with an `engine:` key"))
-            continue
-        engine = conf.get("engine")
-        if engine not in ENGINES:
-            problems.append(Problem(
-                str(file), line_of(lines, prefix + ("engine",)), f"bots.{name}.engine",
-                f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}",
-            ))
-            continue
-        cfg = _validate(engine_module(engine).Config, conf, prefix, file, lines, problems)
-        if cfg is not None:
-            bot_configs[name] = cfg
+    def typed(section: str, tag: str, models: Callable[[str], type[BaseModel] | None], known: list[str]) -> dict[str, BaseModel]:
+        """Validate each entry of ``section`` with the model its ``tag`` key names."""
+        entries = raw.get(section) if isinstance(raw.get(section), dict) else {}
+        out: dict[str, BaseModel] = {}
+        for name, conf in entries.items():
+            prefix = (section, name)
+            if not isinstance(conf, dict):
+                continue  # TaskSpec has already said it must be a mapping
+            model = models(conf.get(tag)) if conf.get(tag) in known else None
+            if model is None:
+                problems.append(Problem(
+                    str(file), line_of(lines, prefix + (tag,)), f"{section}.{name}.{tag}",
+                    f"unknown {section[:-1]} {tag} {conf.get(tag)!r}; expected one of: {', '.join(known)}",
+                ))
+                continue
+            value = _validate(model, conf, prefix, file, lines, problems)
+            if value is not None:
+                out[name] = value
+        return out
 
-    worlds: dict[str, BaseModel] = {}
-    for name, conf in raw_worlds.items():
-        prefix = ("worlds", name)
-        if not isinstance(conf, dict):
-            problems.append(Problem(str(file), line_of(lines, prefix), f"worlds.{name}", "expected a mapping with a `type:` key"))
-            continue
-        kind = conf.get("type")
-        if kind not in WORLD_TYPES:
-            problems.append(Problem(
-                str(file), line_of(lines, prefix + ("type",)), f"worlds.{name}.type",
-                f"unknown world type {kind!r}; expected one of: {', '.join(WORLD_TYPES)}",
-            ))
-            continue
-        w = _validate(WORLD_TYPES[kind], conf, prefix, file, lines, problems)
-        if w is not None:
-            worlds[name] = w
+    bot_configs = typed("bots", "engine", lambda engine: engine_module(engine).Config, list(ENGINES))
+    worlds = typed("worlds", "type", WORLD_TYPES.get, list(WORLD_TYPES))
 
     if problems:
         raise TaskError(problems)
     task = Task(root, file, fmt.name, spec, worlds, bot_configs, registry, warnings, module)
-    if not problems:
-        problems.extend(_cross_check(task, lines))
+    problems.extend(_cross_check(task, lines))
     if problems:
         raise TaskError(problems)
     return task
