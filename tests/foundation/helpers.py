@@ -3,68 +3,18 @@ collect what they are sent, bounded waits, and the `workbench` command in a subp
 
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from support import Person, copy_sample, wait_for, write_task  # noqa: F401  (shared by this folder's tests)
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "sample_tasks"
 #: the same interpreter as the tests, so the subprocess sees the same workbench
 WORKBENCH = [sys.executable, "-m", "workbench"]
-
-
-def write_task(root: Path, task_yml: str, worlds_py: str | None = None, tests: dict[str, str] | None = None) -> Path:
-    """A task directory in ``root`` with the given task.yml (dedented) and optional worlds.py."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "task.yml").write_text(textwrap.dedent(task_yml), encoding="utf-8")
-    if worlds_py is not None:
-        (root / "worlds.py").write_text(textwrap.dedent(worlds_py), encoding="utf-8")
-    for name, text in (tests or {}).items():
-        (root / "tests").mkdir(exist_ok=True)
-        (root / "tests" / name).write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
-
-
-def copy_sample(name: str, dest: Path) -> Path:
-    """A copy of a sample task without its data/ folder, so nothing is written into the repo."""
-    target = dest / name
-    shutil.copytree(SAMPLES / name, target, ignore=shutil.ignore_patterns("data", "__pycache__", "exports"))
-    return target
-
-
-class Person:
-    """Stands for a service: collects every message delivered to one person."""
-
-    def __init__(self, name: str = "you") -> None:
-        self.name = name
-        self.received: list[Any] = []
-        self.session: Any = None
-
-    async def deliver(self, msg: Any) -> None:
-        self.received.append(msg)
-
-    @property
-    def texts(self) -> list[str]:
-        return [m.text for m in self.received]
-
-    def put(self, text: str | dict) -> None:
-        self.session.put(text)
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
-    """Poll ``predicate`` on the event loop until true; fail after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 async def say(runner: Any, person: Person, text: str | dict, timeout: float = 5.0) -> list[str]:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
 import json
-import shutil
-import textwrap
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from support import copy_sample, wait_for, write_task  # noqa: F401  (shared by this folder's tests)
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "sample_tasks"
@@ -20,21 +18,6 @@ VERIFY_TOKEN = "verify-me-please"
 PAGE_ID = "1234567890"
 
 _mids = itertools.count(1)
-
-
-def copy_sample(name: str, dest: Path) -> Path:
-    """A copy of a sample task without its data/, so nothing is written into the repo."""
-    target = dest / name
-    shutil.copytree(SAMPLES / name, target, ignore=shutil.ignore_patterns("data", "__pycache__", "exports"))
-    return target
-
-
-def write_task(root: Path, task_yml: str, worlds_py: str | None = None) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "task.yml").write_text(textwrap.dedent(task_yml), encoding="utf-8")
-    if worlds_py is not None:
-        (root / "worlds.py").write_text(textwrap.dedent(worlds_py), encoding="utf-8")
-    return root
 
 
 def sign(body: bytes, secret: str = APP_SECRET) -> str:
@@ -75,11 +58,3 @@ def echo_of_page(psid: str, value: str) -> dict[str, Any]:
 def encode(body: dict[str, Any]) -> bytes:
     return json.dumps(body).encode()
 
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.01)

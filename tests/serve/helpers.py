@@ -7,44 +7,20 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 import websockets
+from support import copy_sample, free_port, write_task  # noqa: F401  (shared by this folder's tests)
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "sample_tasks"
 WORKBENCH = [sys.executable, "-m", "workbench"]
-
-
-def copy_sample(name: str, dest: Path) -> Path:
-    """A copy of a sample task without its data/, so nothing is written into the repository."""
-    target = dest / name
-    shutil.copytree(SAMPLES / name, target, ignore=shutil.ignore_patterns("data", "__pycache__", "exports"))
-    return target
-
-
-def write_task(root: Path, task_yml: str, worlds_py: str | None = None, files: dict[str, str] | None = None) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "task.yml").write_text(textwrap.dedent(task_yml), encoding="utf-8")
-    if worlds_py is not None:
-        (root / "worlds.py").write_text(textwrap.dedent(worlds_py), encoding="utf-8")
-    for name, text in (files or {}).items():
-        (root / name).write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Client:

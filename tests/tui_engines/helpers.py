@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rich.console import Console
 from textual.widgets import Input, Static
@@ -17,17 +15,11 @@ from workbench.store import Store
 from workbench.task import load_task
 from workbench.tui.app import WorkbenchApp
 from workbench.widgets.transcript import MessageItem, Transcript
+from support import copy_sample, until  # noqa: F401  (shared by this folder's tests)
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "sample_tasks"
 SIZE = (150, 48)
-
-
-def copy_sample(name: str, dest: Path) -> Path:
-    """A copy of a sample task without its data/ folder, so nothing is written into the repo."""
-    target = dest / name
-    shutil.copytree(SAMPLES / name, target, ignore=shutil.ignore_patterns("data", "__pycache__", "exports"))
-    return target
 
 
 def big_task(root: Path, n: int = 10_000) -> Path:
@@ -54,15 +46,6 @@ def make_app(task_root: Path, tmp_path: Path) -> tuple[WorkbenchApp, Store]:
     task = load_task(task_root)
     store = Store(tmp_path / "tui.db")
     return WorkbenchApp(task, store=store), store
-
-
-async def until(pilot: Any, predicate: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
-    """Let the app run until ``predicate`` holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await pilot.pause(0.02)
 
 
 def session(app: WorkbenchApp) -> Any:

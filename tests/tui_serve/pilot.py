@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from typing import Callable
 
 from textual.widgets import Input, Static
 
@@ -14,16 +12,9 @@ from workbench.tui.app import WorkbenchApp
 from workbench.widgets.server_log import ServerLog
 from workbench.widgets.session_table import SessionTable
 from workbench.widgets.transcript import MessageItem, Transcript
+from support import until  # noqa: F401  (shared by this folder's tests)
 
 SIZE = (160, 48)
-
-
-async def until(pilot, predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await pilot.pause(0.02)
 
 
 def make_app(task_dir, tmp_path) -> tuple[WorkbenchApp, Store]:
