@@ -55,6 +55,8 @@ class BotPanel(VerticalScroll):
         self.state: dict[str, Any] | None = None
         self.trace: dict[str, Any] | None = None
         self.data: dict[str, Any] = {}
+        #: the last view rendered (tests and tools read it)
+        self.view: Any = None
         self._live = False
 
     def follow(self, runner: Any, conversation_id: str) -> None:

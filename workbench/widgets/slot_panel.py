@@ -36,11 +36,6 @@ class SlotPanel(BotPanel):
 
     TITLE = "Slots"
 
-    def __init__(self, task: Any, bot: str, **kwargs: Any) -> None:
-        super().__init__(task, bot, **kwargs)
-        #: the last view rendered (tests and tools read it)
-        self.view: Any = None
-
     def compose(self) -> ComposeResult:
         yield Static("waiting for the bot's first turn…", id="slot-summary", classes="panel-section")
         yield Label("Slots (▶ requested)", classes="panel-heading")

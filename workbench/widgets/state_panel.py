@@ -32,11 +32,6 @@ class StatePanel(BotPanel):
 
     TITLE = "Table"
 
-    def __init__(self, task: Any, bot: str, **kwargs: Any) -> None:
-        super().__init__(task, bot, **kwargs)
-        #: the last view rendered (tests and tools read it)
-        self.view: Any = None
-
     def compose(self) -> ComposeResult:
         yield Static("waiting for the bot's first turn…", id="sp-summary", classes="panel-section")
         yield Label("Candidates of the last turn", classes="panel-heading")
