@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 from workbench.engines.base import Context  # noqa: E402
 from workbench.index.embedded import EmbeddedIndex  # noqa: E402
 from workbench.message import Message  # noqa: E402
-from workbench.nlu import NLU, NLUData  # noqa: E402
-from workbench.nlu.ranking import IndexRanker  # noqa: E402
+from workbench.engines.nlu import NLU, NLUData  # noqa: E402
+from workbench.engines.nlu.ranking import IndexRanker  # noqa: E402
 
 DEFAULT_INTENTS = ROOT.parent / "shared" / "fixtures" / "intents"
 if not DEFAULT_INTENTS.is_dir():
@@ -124,7 +124,7 @@ def runtime_latency(turns: int) -> dict:
     import asyncio
     import tempfile
 
-    from workbench.runner import Runner
+    from workbench.runtime.runner import Runner
     from workbench.store import Store
     from workbench.task.loader import load_task
 

@@ -76,8 +76,8 @@ def bare_server(port: int) -> None:
             pass
 
     app = Starlette(routes=[WebSocketRoute("/websocket", echo)])
-    # the same garbage-collector tuning and uvicorn settings as workbench.server.run_server
-    from workbench.server import tune_gc
+    # the same garbage-collector tuning and uvicorn settings as workbench.services.server.run_server
+    from workbench.services.server import tune_gc
 
     tune_gc()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", backlog=4096,

@@ -10,7 +10,7 @@ two-person chat world is written ``async`` instead, to show the other style
 
 import asyncio
 
-from workbench.worlds import OnboardWorld, World
+from workbench import OnboardWorld, World
 
 
 class OverworldDemo(World):

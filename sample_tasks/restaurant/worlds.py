@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from workbench.registry import action, hook, validator
+from workbench import action, hook, validator
 
 
 @action("spa_answer_parse")

@@ -12,7 +12,7 @@ import pytest
     "workbench.engines.decision_table",
     "workbench.engines.decision_table.engine",
     "workbench.engines.decision_table.table",
-    "workbench.services.starchat_api",
+    "workbench.services.starchat.api",
 ])
 def test_no_textual_or_rich(module):
     code = (

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import uvicorn
 
-from workbench.server import create_app
+from workbench.services.server import create_app
 from workbench.store import Store
 from workbench.task.loader import load_task
 

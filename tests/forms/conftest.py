@@ -14,8 +14,8 @@ from workbench.engines.form import FormEngine
 from workbench.engines.form.spec import check_actions, load_forms
 from workbench.index.embedded import EmbeddedIndex
 from workbench.message import Message
-from workbench.nlu import NLU, load_nlu
-from workbench.registry import Registry
+from workbench.engines.nlu import NLU, load_nlu
+from workbench.task.registry import Registry
 
 REPO = Path(__file__).resolve().parents[2]
 RESTAURANT = REPO / "sample_tasks" / "restaurant"

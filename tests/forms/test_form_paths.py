@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from workbench.registry import Registry
+from workbench.task.registry import Registry
 
 from .conftest import PIZZA
 

@@ -10,7 +10,7 @@ import pytest
 
 from workbench.engines.form import check
 from workbench.engines.form.spec import check_actions, load_forms
-from workbench.task.errors import TaskError
+from workbench.problems import TaskError
 from workbench.task.loader import load_task
 
 from .conftest import RESTAURANT
@@ -89,7 +89,7 @@ def test_unknown_actions_validators_and_hooks(tmp_path):
             finish_action: [utter_done, activate_f, activate_nowhere]
             required_slots_hook: more_slots
     """)
-    assert got[0] == "forms.yml:4: slots.a.validator: no validator 'check_a' registered with @workbench.registry.validator (registered: none)"
+    assert got[0] == "forms.yml:4: slots.a.validator: no validator 'check_a' registered with @workbench.task.registry.validator (registered: none)"
     assert "forms.yml:8: forms.f.finish_action: unknown action 'utter_done'" in got[1]
     assert "forms.yml:8: forms.f.finish_action: unknown action 'activate_nowhere'" in got[2]
     assert got[3].startswith("forms.yml:9: forms.f.required_slots_hook: no hook 'more_slots'")

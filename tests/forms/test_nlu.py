@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from workbench.index.embedded import EmbeddedIndex
-from workbench.nlu import NLU, EntityExtractor, EntityRule, load_nlu, parse_notation
-from workbench.nlu.data import strip_annotations
-from workbench.nlu.dates import find_dates
-from workbench.nlu.numbers import find_numbers
-from workbench.task.errors import TaskError
+from workbench.engines.nlu import NLU, EntityExtractor, EntityRule, load_nlu, parse_notation
+from workbench.engines.nlu.data import strip_annotations
+from workbench.engines.nlu.dates import find_dates
+from workbench.engines.nlu.numbers import find_numbers
+from workbench.problems import TaskError
 
 from .conftest import RESTAURANT, TODAY
 

@@ -109,7 +109,7 @@ def test_workbench_test_and_validate_on_the_sample():
 
 @pytest.mark.parametrize("module", [
     "workbench.engines.form", "workbench.engines.form.engine", "workbench.engines.form.panel",
-    "workbench.engines.chain", "workbench.nlu", "workbench.task.rasa",
+    "workbench.engines.chain", "workbench.engines.nlu", "workbench.task.formats.rasa",
 ])
 def test_no_textual_or_rich(module):
     code = (f"import sys, {module}\n"

@@ -11,7 +11,7 @@ import pytest
 from workbench.engines.base import Context
 from workbench.message import Message
 from workbench.task.loader import load_task
-from workbench.task.rasa import markdown_stories
+from workbench.task.formats.rasa import markdown_stories
 
 from .conftest import FORMS_BOT, REPO
 

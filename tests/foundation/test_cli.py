@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from workbench.runner import Runner
+from workbench.runtime.runner import Runner
 from workbench.task import load_task
 
 from .helpers import LineReader, Person, copy_sample, popen_cli, run_cli, say, write_task

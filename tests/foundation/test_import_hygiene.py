@@ -13,13 +13,13 @@ from .helpers import REPO, copy_sample
 
 #: the headless runtime: must import, and must not pull in textual or rich
 REQUIRED = [
-    "workbench.message", "workbench.agents", "workbench.session", "workbench.store", "workbench.runner",
-    "workbench.registry", "workbench.worlds", "workbench.worlds.base", "workbench.worlds.declarative",
-    "workbench.worlds.sync", "workbench.engines", "workbench.engines.base", "workbench.engines.echo",
+    "workbench.message", "workbench.runtime.agents", "workbench.runtime.session", "workbench.store", "workbench.runtime.runner",
+    "workbench.task.registry", "workbench.runtime.worlds", "workbench.runtime.worlds.base", "workbench.runtime.worlds.declarative",
+    "workbench.runtime.worlds.sync", "workbench.engines", "workbench.engines.base", "workbench.engines.echo",
     "workbench.engines.python_bot", "workbench.task", "workbench.task.loader", "workbench.task.schema",
-    "workbench.task.yamlpos", "workbench.task.parlai", "workbench.task.errors", "workbench.testing",
-    "workbench.testing.conversation", "workbench.server", "workbench.index", "workbench.exporting",
-    "workbench.scaffold",
+    "workbench.io.yaml_lines", "workbench.task.formats.parlai", "workbench.problems", "workbench.testing",
+    "workbench.testing.conversation", "workbench.services.server", "workbench.index", "workbench.store.export",
+    "workbench.task.scaffold",
 ]
 #: where rendering is allowed: the CLI (Rich) and the TUI (Textual)
 UI_PACKAGES = ("workbench.cli", "workbench.tui", "workbench.screens", "workbench.widgets", "workbench.__main__")

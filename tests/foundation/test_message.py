@@ -7,7 +7,7 @@ import json
 import pytest
 
 from workbench.message import Message
-from workbench.runner import Runner
+from workbench.runtime.runner import Runner
 from workbench.store import Commit, Record, Store
 from workbench.task import load_task
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from workbench.runner import Runner
+from workbench.runtime.runner import Runner
 from workbench.store import Store
 from workbench.task import load_task
 
@@ -30,7 +30,7 @@ worlds:
 WORLDS = '''
 import threading
 
-from workbench.worlds import World
+from workbench.runtime.worlds import World
 
 LOCK = threading.Lock()
 COUNT = {"now": 0, "max": 0, "served": 0}

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from workbench.runner import Runner
+from workbench.runtime.runner import Runner
 from workbench.store import Store
 from workbench.task import load_task
 

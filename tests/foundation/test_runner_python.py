@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from workbench.runner import Runner
+from workbench.runtime.runner import Runner
 from workbench.store import Store
 from workbench.task import load_task
 
@@ -37,7 +37,7 @@ WORLDS = '''
 import threading
 
 from workbench import bot, world
-from workbench.worlds import World
+from workbench.runtime.worlds import World
 
 THREADS = []
 

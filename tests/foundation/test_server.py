@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from workbench import __version__
-from workbench.server import create_app
+from workbench.services.server import create_app
 from workbench.store import Store
 from workbench.task import load_task
 

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from workbench.runner import Runner
+from workbench.runtime.runner import Runner
 from workbench.store import Store
 from workbench.task import load_task
 

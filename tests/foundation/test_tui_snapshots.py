@@ -30,8 +30,8 @@ def echo_app(tmp_path, monkeypatch):
     def fixed_id() -> str:
         return f"id{next(counter):010d}"
 
-    monkeypatch.setattr("workbench.store.new_id", fixed_id)
-    monkeypatch.setattr("workbench.runner.new_id", fixed_id)
+    monkeypatch.setattr("workbench.store.sqlite.new_id", fixed_id)
+    monkeypatch.setattr("workbench.runtime.runner.new_id", fixed_id)
     task = load_task(copy_sample("echo", tmp_path))
     monkeypatch.chdir(tmp_path)
     store = Store("snapshot.db")  # a relative path: the inspector shows it as is

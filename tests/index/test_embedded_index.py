@@ -181,7 +181,7 @@ def test_open_index_gives_the_embedded_backend() -> None:
 
 def test_index_and_kb_modules_import_neither_textual_nor_rich() -> None:
     code = (
-        "import sys, workbench.index.embedded, workbench.kb; "
+        "import sys, workbench.index.embedded, workbench.engines.knowledge_base; "
         "bad = [m for m in ('textual', 'rich') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )

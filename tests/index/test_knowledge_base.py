@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from workbench.index.embedded import EmbeddedIndex
-from workbench.kb import QA, KnowledgeBase, KnowledgeBaseError
+from workbench.engines.knowledge_base import QA, KnowledgeBase, KnowledgeBaseError
 from workbench.message import Message
 from workbench.store import Commit, Record, Store
 

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from workbench.live_server import AppServer
-from workbench.server import create_app, make_server
+from workbench.services.live import AppServer
+from workbench.services.server import create_app, make_server
 from workbench.store import Store
 from workbench.task import load_task
 
@@ -82,7 +82,7 @@ class Served:
 
 
 def _service(ctx: Any) -> Any:
-    from workbench.services.messenger import MessengerService
+    from workbench.services.messenger.channel import MessengerService
 
     for hook in ctx.shutdown_hooks:
         owner = getattr(hook, "__self__", None)

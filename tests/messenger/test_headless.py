@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from workbench.services.messenger import MessengerSettings, incoming_message, quick_replies
+from workbench.services.messenger.channel import MessengerSettings, incoming_message, quick_replies
 
 
-@pytest.mark.parametrize("module", ["workbench.services.messenger", "workbench.live_server", "workbench.takeover"])
+@pytest.mark.parametrize("module", ["workbench.services.messenger.channel", "workbench.services.live", "workbench.runtime.takeover"])
 def test_module_imports_neither_textual_nor_rich(module: str) -> None:
     code = f"import sys, {module}; bad = [m for m in ('textual', 'rich') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -48,7 +48,7 @@ def test_incoming_message_kinds() -> None:
 def test_task_yml_serve_messenger_is_validated_and_secrets_are_refused(tmp_path) -> None:
     from types import SimpleNamespace
 
-    from workbench.services.messenger import _task_options
+    from workbench.services.messenger.channel import _task_options
     from workbench.task import TaskError, load_task
 
     from .helpers import write_task

@@ -130,7 +130,7 @@ class InLoopServer:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> "InLoopServer":
-        from workbench.server import create_app, make_server
+        from workbench.services.server import create_app, make_server
         from workbench.store import Store
         from workbench.task import load_task
 

@@ -30,7 +30,7 @@ worlds:
 SLOW_ECHO_PY = """
 import asyncio
 
-from workbench.registry import bot
+from workbench.task.registry import bot
 
 
 @bot("slow")

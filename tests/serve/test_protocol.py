@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import sqlite3
 
-from workbench.server import SHUTDOWN_TEXT
+from workbench.services.server import SHUTDOWN_TEXT
 
 from .helpers import connect, copy_sample, write_task
 
@@ -37,7 +37,7 @@ worlds:
 """
 
 BEHAVIOURS_PY = """
-from workbench.worlds import EXIT, World
+from workbench.runtime.worlds import EXIT, World
 
 
 class Menu(World):

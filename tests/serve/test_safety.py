@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from workbench.safety import Safety, blocklist_pattern, find, luhn_ok, mask
+from workbench.runtime.safety import Safety, blocklist_pattern, find, luhn_ok, mask
 from workbench.task.schema import SafetySpec
 
 from .helpers import connect, write_task
@@ -177,7 +177,7 @@ async def test_the_rules_belong_to_the_runtime_not_to_a_channel(tmp_path) -> Non
     """The same rules without any server: a session driven directly, as the TUI and tests do."""
     import asyncio
 
-    from workbench.runner import Runner
+    from workbench.runtime.runner import Runner
     from workbench.store import Store
     from workbench.task import load_task
 

@@ -20,7 +20,7 @@ from workbench.engines.decision_table.editing import (
 from workbench.engines.decision_table.model import State
 from workbench.engines.decision_table.state_view import state_view
 from workbench.engines.form.live_panel import live_panel, understanding_of, value_from_text
-from workbench.runner import Runner
+from workbench.runtime.runner import Runner
 from workbench.store import Store
 from workbench.task import load_task
 
@@ -30,8 +30,8 @@ HEADLESS = (
     "workbench.engines.decision_table.editing",
     "workbench.engines.decision_table.state_view",
     "workbench.engines.form.live_panel",
-    "workbench.kb",
-    "workbench.runner",
+    "workbench.engines.knowledge_base",
+    "workbench.runtime.runner",
 )
 
 

@@ -8,7 +8,7 @@ import socket
 import httpx
 import pytest
 
-from workbench.live_server import AppServer, LiveServer, ServeError
+from workbench.services.live import AppServer, LiveServer, ServeError
 from workbench.store import Store
 from workbench.task import load_task
 

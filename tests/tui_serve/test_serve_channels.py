@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from messenger import helpers as fb  # tests/messenger: the Graph API double and webhook events
 from messenger.graph_double import GraphDouble
-from workbench.live_server import AppServer
+from workbench.services.live import AppServer
 
 from .helpers import copy_sample, free_port
 from .pilot import SIZE, make_app, open_serve, shown, start, table_rows, transcript_texts, type_reply, until

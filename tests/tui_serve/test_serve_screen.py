@@ -8,7 +8,7 @@ from typing import Any
 
 from textual.widgets import Button, Input, Static
 
-from workbench.live_server import LiveServer
+from workbench.services.live import LiveServer
 from workbench.screens.serve import ServeScreen
 from workbench.widgets.session_table import SessionTable, format_idle
 

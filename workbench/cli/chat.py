@@ -56,7 +56,7 @@ def run_local(task: Any, resume: str | None = None, record: Path | None = None, 
 
 
 async def _local(task: Any, resume: str | None, record: Path | None, person: str | None) -> int:
-    from workbench.runner import Runner
+    from workbench.runtime.runner import Runner
 
     store = task.store
     conv_id = None

@@ -120,7 +120,7 @@ def new(
 ) -> None:
     """Scaffold a task that runs: task.yml, worlds.py, a conversation test, .gitignore."""
     from workbench.cli.render import console, err_console
-    from workbench.scaffold import scaffold
+    from workbench.task.scaffold import scaffold
 
     try:
         written = scaffold(directory, force=force)
@@ -140,7 +140,7 @@ def export(
     """Export every conversation: conversations.jsonl (one a line) and one JSON file each."""
     t = load(task)
     from workbench.cli.render import console
-    from workbench.exporting import export_conversations
+    from workbench.store.export import export_conversations
 
     folder = out or t.path("exports")
     n = export_conversations(t.store, folder)
@@ -181,7 +181,7 @@ def serve(
         settings["allowed_origins"] = [*t.spec.serve.allowed_origins, *allow_origin]
     from pydantic import ValidationError
 
-    from workbench.server import serve_spec
+    from workbench.services.server import serve_spec
 
     try:
         serve_spec(t, settings)
@@ -193,7 +193,7 @@ def serve(
         raise typer.Exit(2)
     import signal
 
-    from workbench.server import run_server
+    from workbench.services.server import run_server
 
     def stop(sig: int, frame: object) -> None:
         raise SystemExit(0)

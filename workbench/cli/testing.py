@@ -12,7 +12,7 @@ from workbench.cli.render import console, show_problems
 
 
 def run(task: Any, files: list[Path] | None, junit: Path | None, select: str | None, verbose: bool) -> int:
-    from workbench.task.errors import TaskError
+    from workbench.problems import TaskError
     from workbench.testing.conversation import discover, junit_xml, run_tests
 
     try:

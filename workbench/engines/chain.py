@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.engines.base import Context, Engine, Turn
 from workbench.message import Message
-from workbench.task.errors import Problem, TaskError
+from workbench.problems import Problem, TaskError
 
 
 class Config(BaseModel):

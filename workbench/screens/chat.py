@@ -12,11 +12,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
-from workbench.tui import bot_tools
-from workbench.tui.messages import RuntimeEvent
+from workbench.widgets import bot_tools
+from workbench.screens.messages import RuntimeEvent
 from workbench.widgets.inspector import Inspector
+from workbench.widgets.slot_panel import SlotPanel
 from workbench.widgets.transcript import Transcript
-from workbench.transcript import entry_from_record, entry_from_row  # noqa: F401  (re-exported)
+from workbench.runtime.transcript import entry_from_record, entry_from_row  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -362,6 +363,14 @@ class ChatScreen(Screen):
             self.notify(f"{bot} does not speak in this world.", severity="warning")
         elif panel is not None:
             panel.action_set_slot()
+
+    @on(SlotPanel.SetSlotRequested)
+    def _ask_for_slot(self, event: SlotPanel.SetSlotRequested) -> None:
+        from workbench.screens.set_slot import SetSlotScreen
+
+        panel = event.panel
+        self.app.push_screen(SetSlotScreen(event.rows, event.requested),
+                             lambda choice: choice is not None and panel.apply(choice.slot, choice.value))
 
     def on_unmount(self) -> None:
         if self._unsubscribe:

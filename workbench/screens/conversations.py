@@ -92,7 +92,7 @@ class TranscriptScreen(Screen[str | None]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        from workbench.transcript import entry_from_row
+        from workbench.runtime.transcript import entry_from_row
 
         conv = self.store.conversation(self.conversation_id) or {}
         rows = self.store.messages(self.conversation_id)

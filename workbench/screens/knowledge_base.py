@@ -1,6 +1,6 @@
 """KnowledgeBaseScreen: browse, search and filter a bot's Q/As; add, edit, verify, delete.
 
-The bot's :class:`~workbench.kb.KnowledgeBase` is the decision-table engine's
+The bot's :class:`~workbench.engines.knowledge_base.KnowledgeBase` is the decision-table engine's
 ``kb`` (``task.engine(bot).kb``): every change is in the store and the index at
 once, so the next turn of a conversation already answers from it. Searching
 ranks by the question's retrieval score; without a search every Q/A is listed.
@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
-from workbench.kb import DOCTYPES
+from workbench.engines.knowledge_base import DOCTYPES
 
 CELL = 56
 VERIFIED = [("any", "any"), ("verified", "yes"), ("unverified", "no")]
@@ -237,7 +237,7 @@ class KnowledgeBaseScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="kb-write", name="write-knowledge-base")
     def write(self, what: str, qa: Any) -> None:
-        from workbench.kb import KnowledgeBaseError
+        from workbench.engines.knowledge_base import KnowledgeBaseError
 
         try:
             if what == "add":

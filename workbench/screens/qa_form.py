@@ -1,8 +1,8 @@
 """QAFormScreen: add or edit one knowledge-base Q/A, checked before it is saved.
 
-The fields are checked with :func:`workbench.kb.parse_qa` (the rules every import
+The fields are checked with :func:`workbench.engines.knowledge_base.parse_qa` (the rules every import
 and API write follows); faults are listed by field and the form stays open. It is
-dismissed with the valid :class:`~workbench.kb.QA`; the caller writes it.
+dismissed with the valid :class:`~workbench.engines.knowledge_base.QA`; the caller writes it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
-from workbench.kb import DOCTYPES, QA, parse_qa
+from workbench.engines.knowledge_base import DOCTYPES, QA, parse_qa
 
 
 class QAFormScreen(ModalScreen[QA | None]):

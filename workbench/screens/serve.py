@@ -1,6 +1,6 @@
 """ServeScreen: run the task's server from the TUI, watch live conversations, take one over.
 
-The server runs in the app's own loop (:class:`workbench.live_server.LiveServer`); this
+The server runs in the app's own loop (:class:`workbench.services.live.LiveServer`); this
 screen renders its events and calls its methods, nothing more.
 """
 
@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
-from workbench.live_server import DEFAULT_HOST, DEFAULT_PORT, LiveServer, ServeError
+from workbench.services.live import DEFAULT_HOST, DEFAULT_PORT, LiveServer, ServeError
 from workbench.widgets.server_log import ServerLog
 from workbench.widgets.session_table import SessionTable
 from workbench.widgets.transcript import Transcript

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from workbench.registry import Registry, collecting
-from workbench.task.errors import Problem, TaskError
+from workbench.task.registry import Registry, collecting
+from workbench.problems import Problem, TaskError, validate_model
 from workbench.task.schema import WORLD_TYPES, TaskSpec
-from workbench.task.yamlpos import Lines, line_of, load_yaml
+from workbench.io.yaml_lines import Lines, line_of, load_yaml
 
 
 @dataclass
@@ -52,9 +52,9 @@ def _lazy(module: str, func: str) -> Callable[[Path, Path], tuple[dict, Lines, l
 
 FORMATS: list[Format] = [
     Format("workbench", "task.yml", _load_workbench),
-    Format("parlai", "config.yml", _lazy("workbench.task.parlai", "load")),
-    Format("boteval", "conf.yml", _lazy("workbench.task.boteval", "load")),
-    Format("rasa", "domain.yml", _lazy("workbench.task.rasa", "load")),
+    Format("parlai", "config.yml", _lazy("workbench.task.formats.parlai", "load")),
+    Format("boteval", "conf.yml", _lazy("workbench.task.formats.boteval", "load")),
+    Format("rasa", "domain.yml", _lazy("workbench.task.formats.rasa", "load")),
 ]
 
 
@@ -148,62 +148,6 @@ def detect(root: Path) -> Format | None:
     return None
 
 
-def _describe(err: dict, model_fields: list[str] | None) -> str:
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        if model_fields:
-            return f"unknown key; expected one of: {', '.join(model_fields)}"
-        return "unknown key"
-    if kind == "missing":
-        return "required key is missing"
-    got = err.get("input")
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-    if kind not in ("value_error",) and not isinstance(got, (dict, list)):
-        msg += f" (got {got!r})"
-    return msg[0].lower() + msg[1:] if msg else msg
-
-
-def _fields_at(model: type[BaseModel], loc: tuple) -> list[str] | None:
-    """The keys a model accepts at ``loc`` (for 'unknown key' messages)."""
-    current: Any = model
-    for part in loc[:-1]:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return None
-        f = current.model_fields.get(str(part))
-        if f is None:
-            return None
-        ann = f.annotation
-        args = getattr(ann, "__args__", ())
-        nxt = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        if nxt is None:
-            # a list of models
-            for a in args:
-                inner = getattr(a, "__args__", ())
-                nxt = next((x for x in inner if isinstance(x, type) and issubclass(x, BaseModel)), None)
-                if nxt:
-                    break
-        if nxt is None:
-            return None
-        current = nxt
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return None
-
-
-def _validate(model: type[BaseModel], data: Any, prefix: tuple, file: Path, lines: Lines, problems: list[Problem]):
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            full = prefix + loc
-            key = ".".join(str(p) for p in full) or None
-            problems.append(Problem(str(file), line_of(lines, full), key, _describe(err, _fields_at(model, loc))))
-        return None
-
-
 def import_python(task_root: Path, file: Path) -> tuple[Any, Registry]:
     """Import a task's worlds.py with a fresh registry; errors name the file and line."""
     registry = Registry()
@@ -253,7 +197,7 @@ def load_task(path: str | Path) -> Task:
     file = root / fmt.filename
     raw, lines, warnings = fmt.load(root, file)
     problems: list[Problem] = []
-    spec = _validate(TaskSpec, raw, (), file, lines, problems)
+    spec = validate_model(TaskSpec, raw, (), file, lines, problems)
 
     # Python file first: worlds and bots may refer to what it registers
     module, registry = None, Registry()
@@ -281,7 +225,7 @@ def load_task(path: str | Path) -> Task:
                     f"unknown {section[:-1]} {tag} {conf.get(tag)!r}; expected one of: {', '.join(known)}",
                 ))
                 continue
-            value = _validate(model, conf, prefix, file, lines, problems)
+            value = validate_model(model, conf, prefix, file, lines, problems)
             if value is not None:
                 out[name] = value
         return out

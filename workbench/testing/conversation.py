@@ -7,7 +7,6 @@ task's real worlds and engines, through the same runner every service uses.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import tempfile
 import time
@@ -17,8 +16,8 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from workbench.message import Message
-from workbench.task.errors import Problem, TaskError
-from workbench.task.yamlpos import Lines, line_of, load_yaml
+from workbench.problems import Problem, TaskError
+from workbench.io.yaml_lines import Lines, line_of, load_yaml
 
 USER_KEYS = ("user", "click")
 EXPECT_KEYS = ("bot", "bot_regex", "bot_contains", "world", "state", "slots", "no_reply")
@@ -175,7 +174,7 @@ def _bot_state(task: Any, store: Any, session: Any) -> dict:
 
 
 async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = None) -> TestResult:
-    from workbench.runner import Runner
+    from workbench.runtime.runner import Runner
     from workbench.store import Store
 
     started = time.perf_counter()

@@ -15,7 +15,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from workbench.tui.messages import StoreFailed, StoreReady
+from workbench.screens.messages import StoreFailed, StoreReady
 
 
 class WorkbenchApp(App):
@@ -61,7 +61,7 @@ class WorkbenchApp(App):
     def open_store(self) -> None:
         """Open the store and build the runner off the UI thread (sqlite-utils imports here)."""
         try:
-            from workbench.runner import Runner
+            from workbench.runtime.runner import Runner
 
             store = self._store if self._store is not None else self.wb_task.store
             if self._store is not None:

@@ -6,7 +6,7 @@ required and why, the requested slot marked; the form's turns against
 with their spans). The view is computed headless by
 :func:`~workbench.engines.form.live_panel.live_panel`; setting a slot goes
 through the form engine (``set_slot``/``clear_slot``) and
-:meth:`Runner.set_bot_state <workbench.runner.Runner.set_bot_state>`, so the
+:meth:`Runner.set_bot_state <workbench.runtime.runner.Runner.set_bot_state>`, so the
 running conversation continues from it at its next turn.
 """
 
@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.widgets import Label, Static
 
 from workbench.widgets.bot_panel import BotPanel
@@ -35,6 +36,16 @@ class SlotPanel(BotPanel):
     """The slots of one form bot in the conversation the chat shows."""
 
     TITLE = "Slots"
+
+    class SetSlotRequested(Message):
+        """The developer asked to set or clear a slot: the screen asks which, then calls
+        :meth:`SlotPanel.apply` (a widget never opens a screen itself)."""
+
+        def __init__(self, panel: "SlotPanel", rows: list[Any], requested: str | None) -> None:
+            super().__init__()
+            self.panel = panel
+            self.rows = rows
+            self.requested = requested
 
     def compose(self) -> ComposeResult:
         yield Static("waiting for the bot's first turn…", id="slot-summary", classes="panel-section")
@@ -143,11 +154,7 @@ class SlotPanel(BotPanel):
         if self.engine is None or self.view is None or self.conversation_id is None:
             self.notify("The slot panel has no conversation yet.", severity="warning")
             return
-        from workbench.screens.set_slot import SetSlotScreen
-
-        rows = self.view.slots.rows
-        self.app.push_screen(SetSlotScreen(rows, self.view.slots.requested_slot),
-                             lambda choice: choice is not None and self.apply(choice.slot, choice.value))
+        self.post_message(self.SetSlotRequested(self, self.view.slots.rows, self.view.slots.requested_slot))
 
     @work(exclusive=True, exit_on_error=False, group="slot-panel-set", name="set-slot-by-hand")
     async def apply(self, slot: str, value: Any) -> None:

@@ -51,7 +51,7 @@ class Config(BaseModel):
 
 def open_kb(task: Any, name: str, index: Any, path: str | None, notes: list[str]) -> Any:
     """The bot's knowledge base, seeded from ``path`` when that file changed."""
-    from workbench.kb import KnowledgeBase
+    from workbench.engines.knowledge_base import KnowledgeBase
 
     kb = KnowledgeBase(task.store, index, name)
     if path:

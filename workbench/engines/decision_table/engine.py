@@ -531,5 +531,5 @@ def _exhausted(state: State, st: dict[str, Any]) -> bool:
 
 
 def _qa_fields(hit: Any) -> tuple[dict[str, Any], float]:
-    """(document, score) of a knowledge-base hit (:class:`workbench.kb.KBHit`)."""
+    """(document, score) of a knowledge-base hit (:class:`workbench.engines.knowledge_base.KBHit`)."""
     return hit.qa.to_dict(), float(hit.score)

@@ -32,7 +32,6 @@ from workbench.engines.decision_table.analyzer import (
     parse,
     tokenize,
     triggers,
-    uses_search,
     word_parts,
 )
 from workbench.engines.decision_table.model import DEFAULT_CLASS, State

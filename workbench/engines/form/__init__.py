@@ -17,7 +17,7 @@ from workbench.engines.form.context import FormContext
 from workbench.engines.form.engine import FormEngine
 from workbench.engines.form.panel import SlotPanel, SlotRow, clear_slot, set_slot, slot_panel
 from workbench.engines.form.spec import FormsDef, as_list, check_actions, forms_from_dict, load_forms
-from workbench.task.errors import Problem, TaskError
+from workbench.problems import Problem, TaskError
 
 
 class Config(BaseModel):
@@ -51,7 +51,7 @@ def _forms(config: Config, task: Any) -> tuple[FormsDef, Path, dict]:
 
 
 def _nlu(config: Config, task: Any, name: str):
-    from workbench.nlu import NLU, load_nlu, nlu_from_dict
+    from workbench.engines.nlu import NLU, load_nlu, nlu_from_dict
 
     if config.nlu is None:
         return None
@@ -77,7 +77,7 @@ def check(config: Config, task: Any, name: str) -> list[Problem]:
         problems.append(Problem(str(getattr(task, "file", "task.yml")), None, f"bots.{name}.form",
                                 f"no form named {config.form!r} in {file.name}; forms: {', '.join(forms.forms)}"))
     if config.nlu is not None and not isinstance(config.nlu, dict):
-        from workbench.nlu import load_nlu
+        from workbench.engines.nlu import load_nlu
 
         try:
             load_nlu(task.path(config.nlu))

@@ -10,13 +10,13 @@ from typing import Any
 class FormContext:
     """A read-only view of the conversation for Python code registered in worlds.py.
 
-    * actions: ``@workbench.registry.action`` ``fn(ctx) -> str | list | dict | None``;
+    * actions: ``@workbench.task.registry.action`` ``fn(ctx) -> str | list | dict | None``;
       a dict may hold ``say`` (text or list), ``slots`` (name -> value to set,
       ``None`` clears), ``deactivate`` (bool) and ``activate`` (a form name);
-    * validators: ``@workbench.registry.validator`` ``fn(value, ctx) -> value``;
+    * validators: ``@workbench.task.registry.validator`` ``fn(value, ctx) -> value``;
       return the value to keep (normalised if you like), raise ``ValueError(message)``
       to reject it (the message is said to the person);
-    * hooks (dynamic required slots): ``@workbench.registry.hook``
+    * hooks (dynamic required slots): ``@workbench.task.registry.hook``
       ``fn(required: list[str], ctx) -> list[str]``.
     """
 

@@ -25,9 +25,9 @@ from workbench.engines.form.responses import fill, render
 from workbench.engines.form.spec import BUILTIN_ACTIONS, FormsDef, looks_like_action
 from workbench.engines.form.validation import Rejected, validate
 from workbench.message import Message
-from workbench.nlu.notation import is_notation, parse_notation
-from workbench.nlu.parse import Parse
-from workbench.nlu.pipeline import NLU
+from workbench.engines.nlu.notation import is_notation, parse_notation
+from workbench.engines.nlu.parse import Parse
+from workbench.engines.nlu.pipeline import NLU
 
 log = logging.getLogger(__name__)
 

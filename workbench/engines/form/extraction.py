@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.engines.form.spec import FormsDef, Mapping
-from workbench.nlu.parse import Parse
+from workbench.engines.nlu.parse import Parse
 
 
 @dataclass

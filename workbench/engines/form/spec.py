@@ -17,8 +17,8 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
-from workbench.task.errors import Problem, TaskError
-from workbench.task.yamlpos import Lines, line_of, load_yaml
+from workbench.problems import Problem, TaskError
+from workbench.io.yaml_lines import Lines, line_of, load_yaml
 
 SLOT_TYPES = ("any", "text", "bool", "int", "float", "number", "date", "categorical", "list")
 MAPPING_TYPES = ("from_entity", "from_text", "from_intent", "from_trigger_intent")
@@ -104,7 +104,7 @@ class SlotSpec(_Strict):
     regex: str | None = None
     min: float | None = None
     max: float | None = None
-    #: a Python validator registered with ``@workbench.registry.validator``
+    #: a Python validator registered with ``@workbench.task.registry.validator``
     validator: str | None = None
     #: said when a value is rejected ({value}, {slot} and slot names are filled in)
     invalid: Action | None = None
@@ -154,7 +154,7 @@ class FormSpec(_Strict):
     failure_action: Action | None = None
     #: messages with these intents fill no slot
     ignored_intents: list[str] = Field(default_factory=list)
-    #: a ``@workbench.registry.hook`` that changes the required slots
+    #: a ``@workbench.task.registry.hook`` that changes the required slots
     required_slots_hook: str | None = None
     #: intent -> action, for messages after this form finished (until another form starts)
     after_finish: dict[str, Action] = Field(default_factory=dict)
@@ -493,7 +493,7 @@ def check_actions(forms: FormsDef, registry: Any, file: Path, lines: Lines) -> l
                 continue
             problems.append(Problem(
                 str(file), line_of(lines, loc), ".".join(map(str, loc)),
-                f"unknown action {n!r}: define it under responses:, register it with @workbench.registry.action, "
+                f"unknown action {n!r}: define it under responses:, register it with @workbench.task.registry.action, "
                 f"or use a built-in ({', '.join(BUILTIN_ACTIONS)}, activate_<form>)",
             ))
 
@@ -509,7 +509,7 @@ def check_actions(forms: FormsDef, registry: Any, file: Path, lines: Lines) -> l
             need(loc + ("follow_up_action",), d.follow_up_action)
         if d.validator and d.validator not in validators and own("validator"):
             problems.append(Problem(str(file), line_of(lines, loc + ("validator",)), ".".join(map(str, loc + ("validator",))),
-                                    f"no validator {d.validator!r} registered with @workbench.registry.validator "
+                                    f"no validator {d.validator!r} registered with @workbench.task.registry.validator "
                                     f"(registered: {', '.join(sorted(validators)) or 'none'})"))
 
     for s, d in forms.slots.items():
@@ -527,7 +527,7 @@ def check_actions(forms: FormsDef, registry: Any, file: Path, lines: Lines) -> l
                 need(base + (key, intent), acts)
         if f.hook and f.hook not in hooks:
             problems.append(Problem(str(file), line_of(lines, base + ("required_slots_hook",)), f"forms.{fname}.required_slots_hook",
-                                    f"no hook {f.hook!r} registered with @workbench.registry.hook "
+                                    f"no hook {f.hook!r} registered with @workbench.task.registry.hook "
                                     f"(registered: {', '.join(sorted(hooks)) or 'none'})"))
     for intent, acts in forms.on_intent.items():
         need(("on_intent", intent), acts)
@@ -542,13 +542,13 @@ def looks_like_action(text: str) -> bool:
 
 def forms_from_dict(raw: Any, file: Path, lines: Lines | None = None) -> FormsDef:
     """Validate a parsed forms file (or an inline mapping); raise TaskError with every problem."""
-    from workbench.task.loader import _validate  # one way of turning pydantic errors into Problems
+    from workbench.problems import validate_model
 
     lines = lines or {}
     if not isinstance(raw, dict):
         raise TaskError(Problem(str(file), line_of(lines, ()), None, "expected a mapping with `forms:`"))
     problems: list[Problem] = []
-    spec = _validate(FormsFile, raw, (), file, lines, problems)
+    spec = validate_model(FormsFile, raw, (), file, lines, problems)
     if spec is None:
         raise TaskError(problems)
     forms, more = resolve(spec, file, lines)

@@ -8,8 +8,8 @@ from typing import Any
 
 from workbench.engines.form.context import FormContext
 from workbench.engines.form.spec import SlotDef
-from workbench.nlu.dates import find_dates
-from workbench.nlu.numbers import words_to_number
+from workbench.engines.nlu.dates import find_dates
+from workbench.engines.nlu.numbers import words_to_number
 
 TRUE = {"true", "yes", "y", "yeah", "yep", "sure", "1", "on", "ok", "okay"}
 FALSE = {"false", "no", "n", "nope", "0", "off"}

@@ -1,0 +1,600 @@
+"""The knowledge base: past question/answer pairs a bot falls back on when no state matches.
+
+Documents carry starchat's fields (``id``, ``conversation``,
+``index_in_conversation``, ``question``, ``answer``, ``verified``, ``topics``,
+``doctype``, ``state``, ``status``). They live in the task's SQLite store (table
+``knowledge_base``, one row per ``(bot, id)``: a knowledge base belongs to a bot)
+and are mirrored into the retrieval index (collection ``knowledge_base:<bot>``),
+one index document per Q/A whose text is the question. Every write goes to the
+store first, then to the index, so the index can always be rebuilt from the store.
+
+Doctypes follow starchat: ``normal`` Q/As can be returned to the user; ``hidden``
+ones are indexed (they sharpen the term statistics) but never returned unless a
+search asks for them by ``doctype``; ``decisiontable`` ones carry no answer of
+their own and point the conversation at their ``state``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, TextIO
+
+from workbench.index.base import Document, Index
+from workbench.problems import Problem, TaskError
+
+DOCTYPES = ("normal", "hidden", "decisiontable")
+# starchat's field order, used for CSV headers and exports
+COLUMNS = (
+    "id", "conversation", "index_in_conversation", "question", "answer",
+    "verified", "topics", "doctype", "state", "status",
+)
+FILTERS = ("verified", "doctype", "topics", "state", "status", "conversation")
+# what a search returns when it does not ask for doctypes: everything but hidden
+RETRIEVABLE = ("normal", "decisiontable")
+DEFAULT_THRESHOLD = 0.5
+TABLE = "knowledge_base"
+
+_TRUE = {"true", "yes", "y", "1", "t"}
+_FALSE = {"false", "no", "n", "0", "f", ""}
+_TOPIC_SPLIT = re.compile(r"[\s,;]+")
+
+
+@dataclass
+class QA:
+    """One knowledge-base document."""
+
+    question: str
+    answer: str = ""
+    id: str = ""
+    conversation: str = ""
+    index_in_conversation: int | None = None
+    verified: bool = False
+    topics: str = ""  # starchat keeps topics as one string: words separated by spaces or commas
+    doctype: str = "normal"
+    state: str = ""
+    status: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """starchat's JSON shape of a document."""
+        data = asdict(self)
+        return {key: data[key] for key in COLUMNS}
+
+    @property
+    def topic_list(self) -> list[str]:
+        return [t for t in _TOPIC_SPLIT.split(self.topics.lower()) if t]
+
+
+@dataclass
+class KBHit:
+    """A Q/A and how well it matched a question (0..1, see :mod:`workbench.index.embedded`)."""
+
+    qa: QA
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"document": self.qa.to_dict(), "score": self.score}
+
+
+@dataclass
+class ImportProblem(Problem):
+    """A defect in one row (CSV) or line (JSONL) of an imported file."""
+
+    unit: str = "row"
+
+    def __str__(self) -> str:
+        where = f"{self.file} {self.unit} {self.line}" if self.line else self.file
+        column = "field" if self.unit == "line" else "column"
+        if self.key:
+            where += f", {column} {self.key!r}"
+        return f"{where}: {self.message}"
+
+
+class KnowledgeBaseError(TaskError):
+    """Invalid Q/A data; ``problems`` names every row/line and column at fault."""
+
+
+@dataclass
+class ImportReport:
+    """What an import wrote, and what it skipped (only when not strict)."""
+
+    added: int
+    problems: list[Problem] = field(default_factory=list)
+
+
+# -- field parsing ---------------------------------------------------------------
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        raise ValueError(f"expected text, got {json.dumps(value)}")
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise ValueError(f"expected text, got {type(value).__name__}")
+
+
+def _integer(value: Any, default: int | None) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {json.dumps(value)}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"expected a whole number, got {value!r}")
+
+
+def _boolean(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _doctype(value: Any) -> str:
+    word = _text(value).strip().lower() or "normal"
+    if word not in DOCTYPES:
+        raise ValueError(f"expected one of {', '.join(DOCTYPES)}, got {value!r}")
+    return word
+
+
+def _topics(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return " ".join(_text(v) for v in value)
+    return _text(value)
+
+
+def _derived_id(question: str, answer: str) -> str:
+    """An id from the content, so importing the same file twice adds nothing new."""
+    return hashlib.sha1(f"{question}\x1f{answer}".encode()).hexdigest()[:16]
+
+
+def parse_qa(raw: Mapping[str, Any]) -> tuple[QA | None, list[tuple[str | None, str]]]:
+    """A QA from loosely typed data (CSV strings, JSON values), or the (field, message) faults."""
+    faults: list[tuple[str | None, str]] = []
+    values: dict[str, Any] = {}
+    parsers = {
+        "id": lambda v: _text(v).strip(), "conversation": _text, "question": _text, "answer": _text,
+        "state": lambda v: _text(v).strip(), "topics": _topics, "doctype": _doctype, "verified": _boolean,
+        "index_in_conversation": lambda v: _integer(v, None), "status": lambda v: _integer(v, 0),
+    }
+    for key, parse in parsers.items():
+        if key in raw:
+            try:
+                values[key] = parse(raw[key])
+            except ValueError as exc:
+                faults.append((key, str(exc)))
+    for key in raw:
+        if key not in parsers:
+            faults.append((key, f"unknown field (known: {', '.join(COLUMNS)})"))
+    if faults:
+        return None, faults
+    qa = QA(**{"question": "", **values})
+    if not qa.question.strip():
+        faults.append(("question", "is empty: every Q/A needs a question"))
+    if qa.doctype == "decisiontable":
+        if not qa.state:
+            faults.append(("state", "is empty: a decisiontable Q/A must name the state it leads to"))
+    elif not qa.answer.strip():
+        faults.append(("answer", "is empty: only decisiontable Q/As may go without an answer"))
+    if faults:
+        return None, faults
+    if not qa.id:
+        qa.id = _derived_id(qa.question, qa.answer)
+    return qa, []
+
+
+def _column_name(header: str) -> str:
+    """Header spellings tolerated: any case, spaces, camelCase (``indexInConversation``)."""
+    squashed = re.sub(r"[\s_\-]+", "", header.strip().lower())
+    for column in COLUMNS:
+        if column.replace("_", "") == squashed:
+            return column
+    return header.strip()
+
+
+@contextmanager
+def _opened(source: str | Path | TextIO, mode: str) -> Iterator[tuple[TextIO, str]]:
+    """A text stream and a name for messages; a str is a path, a stream is used as is."""
+    if isinstance(source, (str, Path)):
+        encoding = "utf-8-sig" if mode == "r" else "utf-8"  # tolerate a spreadsheet's BOM
+        with open(source, mode, encoding=encoding, newline="") as stream:
+            yield stream, str(source)
+    else:
+        yield source, str(getattr(source, "name", None) or "knowledge base data")
+
+
+class KnowledgeBase:
+    """One bot's knowledge base: Q/As in the store, mirrored into the index."""
+
+    def __init__(self, store: Any, index: Index, name: str, *, sync: bool = True) -> None:
+        """``sync`` rebuilds the index collection when it disagrees with the store
+        (a fresh in-memory index, or an index built before a crash)."""
+        self.store = store
+        self.index = index
+        self.name = name
+        self.collection = f"knowledge_base:{name}"
+        self._create_table()
+        if sync and index.count(self.collection) != len(self):
+            self.reindex()
+
+    # -- storage ------------------------------------------------------------------
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        # The store shares one connection between threads behind its lock; writes here
+        # take the same lock so they never interleave with a turn's commit.
+        with self.store._lock, self.store.conn:
+            yield self.store.conn
+
+    def _create_table(self) -> None:
+        with self._transaction():
+            # checked by name: sqlite-utils spells "if not exists" differently across versions
+            if TABLE in self.store.db.table_names():
+                return
+            self.store.db[TABLE].create(
+                {
+                    "bot": str, "id": str, "conversation": str, "index_in_conversation": int,
+                    "question": str, "answer": str, "verified": int, "topics": str,
+                    "doctype": str, "state": str, "status": int,
+                },
+                pk=("bot", "id"),
+            )
+
+    def _rows(self, where: str = "", args: Iterable[Any] = ()) -> list[QA]:
+        sql = f"SELECT {', '.join(COLUMNS)} FROM {TABLE} WHERE bot = ?{where} ORDER BY rowid"
+        with self.store._lock:
+            rows = self.store.conn.execute(sql, [self.name, *args]).fetchall()
+        return [self._qa(row) for row in rows]
+
+    @staticmethod
+    def _qa(row: tuple) -> QA:
+        data = dict(zip(COLUMNS, row))
+        data["verified"] = bool(data["verified"])
+        for key in ("conversation", "topics", "state", "answer"):
+            data[key] = data[key] or ""
+        data["status"] = data["status"] or 0
+        return QA(**data)
+
+    def _write(self, qas: list[QA]) -> None:
+        """Store, then index: the store stays the source of truth if indexing fails."""
+        if not qas:
+            return
+        columns = ("bot", *COLUMNS)
+        # an upsert, not INSERT OR REPLACE: an edited Q/A keeps its rowid, so its place in exports
+        sql = (
+            f"INSERT INTO {TABLE} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT (bot, id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in COLUMNS[1:])}"
+        )
+        with self._transaction() as conn:
+            conn.executemany(
+                sql, [(self.name, *(int(v) if isinstance(v, bool) else v for v in qa.to_dict().values())) for qa in qas]
+            )
+        self.index.upsert(self.collection, (self._document(qa) for qa in qas))
+
+    @staticmethod
+    def _document(qa: QA) -> Document:
+        return Document(
+            id=qa.id,
+            text=qa.question,
+            group=qa.state or None,
+            fields={
+                "verified": qa.verified, "doctype": qa.doctype, "topics": qa.topic_list,
+                "state": qa.state, "status": qa.status, "conversation": qa.conversation,
+            },
+        )
+
+    def reindex(self) -> int:
+        """Rebuild the index collection from the store; returns the number of Q/As."""
+        qas = self._rows()
+        self.index.clear(self.collection)
+        self.index.upsert(self.collection, (self._document(qa) for qa in qas))
+        return len(qas)
+
+    # -- reading ------------------------------------------------------------------
+    def __len__(self) -> int:
+        with self.store._lock:
+            return self.store.conn.execute(f"SELECT count(*) FROM {TABLE} WHERE bot = ?", (self.name,)).fetchone()[0]
+
+    def get(self, qa_id: str) -> QA | None:
+        rows = self._rows(" AND id = ?", [qa_id])
+        return rows[0] if rows else None
+
+    def get_many(self, ids: Iterable[str]) -> list[QA]:
+        """The Q/As with these ids, in the order asked; unknown ids are left out."""
+        wanted = list(dict.fromkeys(str(i) for i in ids))
+        if not wanted:
+            return []
+        found = {qa.id: qa for qa in self._rows(f" AND id IN ({', '.join('?' * len(wanted))})", wanted)}
+        return [found[i] for i in wanted if i in found]
+
+    def all(self) -> list[QA]:
+        """Every Q/A, in the order they were first added."""
+        return self._rows()
+
+    # -- writing ------------------------------------------------------------------
+    def _validated(self, data: QA | Mapping[str, Any]) -> QA:
+        raw = data.to_dict() if isinstance(data, QA) else data
+        qa, faults = parse_qa(raw)
+        if qa is None:
+            problems = [Problem(f"knowledge base {self.name!r}", None, key, message) for key, message in faults]
+            raise KnowledgeBaseError(problems)
+        return qa
+
+    def add(self, data: QA | Mapping[str, Any]) -> QA:
+        """Insert a Q/A, or replace the one with the same id; without an id one is
+        derived from the question and answer. Raises KnowledgeBaseError on bad fields."""
+        qa = self._validated(data)
+        self._write([qa])
+        return qa
+
+    def add_many(self, items: Iterable[QA | Mapping[str, Any]]) -> list[QA]:
+        """Insert or replace many Q/As in one transaction and one index update."""
+        qas = [self._validated(item) for item in items]
+        self._write(qas)
+        return qas
+
+    def update(self, qa_id: str, changes: Mapping[str, Any]) -> QA:
+        """Change some fields of an existing Q/A (KeyError when there is none)."""
+        current = self.get(qa_id)
+        if current is None:
+            raise KeyError(f"no Q/A with id {qa_id!r} in knowledge base {self.name!r}")
+        if "id" in changes and str(changes["id"]) != qa_id:
+            raise KnowledgeBaseError([Problem(f"knowledge base {self.name!r}", None, "id", "cannot be changed by an update")])
+        qa = self._validated({**current.to_dict(), **changes})
+        self._write([qa])
+        return qa
+
+    def delete(self, qa_id: str) -> bool:
+        """Remove a Q/A; False when there was none."""
+        with self._transaction() as conn:
+            removed = conn.execute(f"DELETE FROM {TABLE} WHERE bot = ? AND id = ?", (self.name, qa_id)).rowcount
+        if removed:
+            self.index.delete(self.collection, [qa_id])
+        return bool(removed)
+
+    def clear(self) -> int:
+        """Remove every Q/A of this knowledge base; returns how many there were."""
+        with self._transaction() as conn:
+            removed = conn.execute(f"DELETE FROM {TABLE} WHERE bot = ?", (self.name,)).rowcount
+        self.index.clear(self.collection)
+        return removed
+
+    # -- retrieval ----------------------------------------------------------------
+    def search(self, question: str, k: int = 10, filters: Mapping[str, Any] | None = None) -> list[KBHit]:
+        """Q/As ranked by how well their question matches, scores 0..1.
+
+        ``filters``: ``verified`` (bool), ``doctype`` (one or a list; hidden Q/As
+        are left out unless asked for), ``topics`` (one or more, any matches),
+        ``state``, ``status``, ``conversation``. A ``None`` value is ignored.
+        """
+        index_filters: dict[str, Any] = {}
+        for key, value in (filters or {}).items():
+            if key not in FILTERS:
+                raise ValueError(f"unknown knowledge-base filter {key!r} (known: {', '.join(FILTERS)})")
+            if value is None:
+                continue
+            if key == "verified":
+                value = _boolean(value)
+            elif key == "doctype":
+                value = [_doctype(v) for v in (value if isinstance(value, (list, tuple, set)) else [value])]
+            elif key == "topics":
+                value = QA(question="", topics=_topics(value)).topic_list
+            elif key == "status":
+                value = _integer(value, 0)
+            index_filters[key] = value
+        index_filters.setdefault("doctype", list(RETRIEVABLE))
+        hits = self.index.search(self.collection, question, k=k, filters=index_filters)
+        by_id = {qa.id: qa for qa in self.get_many(h.id for h in hits)}
+        # a hit the store no longer has (an index out of step) is dropped, not invented
+        return [KBHit(by_id[h.id], h.score) for h in hits if h.id in by_id]
+
+    def browse(self, text: str = "", *, verified: bool | None = None, doctype: str | None = None,
+               limit: int = 200) -> list[KBHit]:
+        """Q/As as a browser lists them; ``verified`` and ``doctype`` filter (None: any, hidden too).
+
+        With ``text``: the best ``limit`` by search, scores 0..1. Without: every Q/A
+        in the order they were added, score 0.
+        """
+        if text.strip():
+            filters = {"verified": verified, "doctype": doctype if doctype else list(DOCTYPES)}
+            return self.search(text, k=limit, filters=filters)
+        where, args = "", []
+        if verified is not None:
+            where += " AND verified = ?"
+            args.append(int(_boolean(verified)))
+        if doctype:
+            where += " AND doctype = ?"
+            args.append(_doctype(doctype))
+        return [KBHit(qa, 0.0) for qa in self._rows(where, args)]
+
+    def answer(self, question: str, threshold: float = DEFAULT_THRESHOLD) -> KBHit | None:
+        """The best *verified* Q/A whose score reaches ``threshold`` (and is above 0), else None.
+
+        A ``decisiontable`` hit carries no answer: the caller moves to ``hit.qa.state``.
+        """
+        hits = self.search(question, k=1, filters={"verified": True})
+        if hits and hits[0].score > 0 and hits[0].score >= threshold:
+            return hits[0]
+        return None
+
+    # -- import / export ------------------------------------------------------------
+    def import_csv(self, source: str | Path | TextIO, *, strict: bool = True) -> ImportReport:
+        """Load Q/As from a CSV file with a header row (starchat's column names).
+
+        Every defect is reported with its row (the header is row 1, as in a
+        spreadsheet) and column. ``strict``: any defect aborts the import and
+        nothing is written; otherwise the valid rows are written and the defects
+        returned in the report. A missing ``question`` column always aborts.
+        """
+        with _opened(source, "r") as (stream, name):
+            reader = csv.reader(stream)
+            problems: list[Problem] = []
+
+            def fault(row: int | None, column: str | None, message: str) -> None:
+                problems.append(ImportProblem(name, row, column, message, unit="row"))
+
+            try:
+                header = next(reader)
+            except StopIteration:
+                raise KnowledgeBaseError([ImportProblem(name, None, None, "is empty: expected a header row", unit="row")])
+            columns = [_column_name(h) for h in header]
+            for position, column in enumerate(columns):
+                if column not in COLUMNS:
+                    fault(1, column, f"unknown column (known: {', '.join(COLUMNS)}); its cells are ignored")
+                elif column in columns[:position]:
+                    fault(1, column, "appears twice in the header")
+            if "question" not in columns:
+                fault(1, "question", "missing: the header must have a question column")
+                raise KnowledgeBaseError(problems)
+            records = []
+            for row_number, cells in enumerate(reader, start=2):
+                if not any(cell.strip() for cell in cells):
+                    continue  # blank rows are spacing, not data
+                if len(cells) > len(columns):
+                    fault(row_number, None, f"has {len(cells)} cells but the header has {len(columns)} columns")
+                    continue
+                raw = {c: v for c, v in zip(columns, cells) if c in COLUMNS}
+                records.append((row_number, raw))
+            return self._import(records, problems, fault, strict, unit="row")
+
+    def import_jsonl(self, source: str | Path | TextIO, *, strict: bool = True) -> ImportReport:
+        """Load Q/As from JSON Lines (one object per line, starchat's field names).
+
+        Defects name their line and field; ``strict`` as for :meth:`import_csv`.
+        """
+        with _opened(source, "r") as (stream, name):
+            problems: list[Problem] = []
+
+            def fault(line: int | None, key: str | None, message: str) -> None:
+                problems.append(ImportProblem(name, line, key, message, unit="line"))
+
+            records = []
+            for line_number, line in enumerate(stream, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    value = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    fault(line_number, None, f"invalid JSON: {exc.msg} at character {exc.pos + 1}")
+                    continue
+                if not isinstance(value, dict):
+                    fault(line_number, None, f"expected a JSON object, got {type(value).__name__}")
+                    continue
+                records.append((line_number, value))
+            return self._import(records, problems, fault, strict, unit="line")
+
+    def _import(self, records: list[tuple[int, Mapping[str, Any]]], problems: list[Problem], fault: Any,
+                strict: bool, unit: str) -> ImportReport:
+        qas: list[QA] = []
+        first_seen: dict[str, int] = {}
+        for number, raw in records:
+            qa, faults = parse_qa(raw)
+            for key, message in faults:
+                fault(number, key, message)
+            if qa is None:
+                continue
+            if qa.id in first_seen:
+                if str(raw.get("id") or "").strip():
+                    fault(number, "id", f"{qa.id!r} is already used at {unit} {first_seen[qa.id]}")
+                continue  # without an id, a repeated question and answer is the same Q/A
+            first_seen[qa.id] = number
+            qas.append(qa)
+        problems.sort(key=lambda p: p.line or 0)  # file order, whichever check found them
+        if problems and strict:
+            raise KnowledgeBaseError(problems)
+        self._write(qas)
+        return ImportReport(added=len(qas), problems=problems)
+
+    def export_csv(self, dest: str | Path | TextIO) -> int:
+        """Write every Q/A as CSV with starchat's columns; returns how many."""
+        qas = self.all()
+        with _opened(dest, "w") as (stream, _):
+            writer = csv.writer(stream)
+            writer.writerow(COLUMNS)
+            for qa in qas:
+                row = qa.to_dict()
+                row["verified"] = "true" if qa.verified else "false"
+                if row["index_in_conversation"] is None:
+                    row["index_in_conversation"] = ""
+                writer.writerow(row.values())
+        return len(qas)
+
+    def export_jsonl(self, dest: str | Path | TextIO) -> int:
+        """Write every Q/A as one JSON object per line; returns how many."""
+        qas = self.all()
+        with _opened(dest, "w") as (stream, _):
+            for qa in qas:
+                stream.write(json.dumps(qa.to_dict(), ensure_ascii=False) + "\n")
+        return len(qas)
+
+    # -- from live conversations ------------------------------------------------------
+    def add_exchanges(self, conversation_id: str, store: Any = None, *, verified: bool = False) -> list[QA]:
+        """Add a conversation's human -> bot exchanges as Q/As (unverified by default).
+
+        Consecutive human messages form one question (people split a question
+        over several messages); the bot messages that follow, up to the next
+        human one, form its answer. World and system messages are skipped. Each
+        Q/A's id is ``<conversation>-<seq>`` of its first human message, so adding
+        the same conversation again updates rather than duplicates. The bot's
+        state, when its trace names one, becomes the Q/A's ``state``.
+        ``store`` defaults to this knowledge base's store.
+        """
+        source = store if store is not None else self.store
+        if source.conversation(conversation_id) is None:
+            raise KeyError(f"no conversation {conversation_id!r} in the store")
+        qas: list[QA] = []
+        question: list[str] = []
+        answer: list[str] = []
+        first_seq: int | None = None
+        state = ""
+
+        def flush() -> None:
+            if question and answer and first_seq is not None:
+                qas.append(
+                    QA(
+                        id=f"{conversation_id}-{first_seq}", conversation=conversation_id,
+                        index_in_conversation=first_seq, question=" ".join(question),
+                        answer="\n".join(answer), verified=verified, state=state,
+                    )
+                )
+
+        for message in source.messages(conversation_id):
+            text = (message.get("text") or "").strip()
+            role = message.get("role")
+            if role == "human":
+                if answer:  # a new question starts: the previous exchange is complete
+                    flush()
+                    question, answer, first_seq, state = [], [], None, ""
+                if text:
+                    question.append(text)
+                    first_seq = message["seq"] if first_seq is None else first_seq
+            elif role == "bot" and question:
+                if text:
+                    answer.append(text)
+                trace = message.get("trace")
+                if isinstance(trace, dict) and isinstance(trace.get("state"), str):
+                    state = trace["state"]
+        flush()
+        self._write(qas)
+        return qas
+

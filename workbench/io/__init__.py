@@ -1,0 +1,1 @@
+"""Reading what comes from outside: task files and untrusted input, always bounded."""

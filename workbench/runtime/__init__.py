@@ -1,0 +1,1 @@
+"""The runtime: moves people through worlds, runs agents and engines, commits every turn."""

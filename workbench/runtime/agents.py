@@ -1,0 +1,182 @@
+"""Agents: people (fed by a queue, so any service can drive them) and bots (an engine).
+
+Both expose ``observe(message)`` and ``act(timeout)`` as coroutines. A person's
+messages and everything they observe are stored in their conversation (their
+:class:`~workbench.runtime.session.Session`) before anything reaches them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import TYPE_CHECKING, Any
+
+from workbench.engines.base import Context, Engine, Turn
+from workbench.message import Message
+from workbench.runtime.session import Disconnected
+from workbench.store import Record
+
+if TYPE_CHECKING:
+    from workbench.runtime.session import Session
+
+__all__ = ["Agent", "BotAgent", "Disconnected", "HumanAgent"]
+
+
+class Agent:
+    """Base class: an ``id`` (shown as the speaker), ``data`` and observe/act."""
+
+    def __init__(self, agent_id: str) -> None:
+        self.id = agent_id
+        self.disp_id = agent_id  # ParlAI's display id, set by assign_roles
+        self.data: dict[str, Any] = {}
+
+    async def observe(self, message: Message | dict | str) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    async def act(self, timeout: float | None = None) -> Message | None:  # pragma: no cover
+        raise NotImplementedError
+
+    async def shutdown(self) -> None:
+        return None
+
+
+class HumanAgent(Agent):
+    """A person in a world. ``act`` waits on the person's inbox (a queue)."""
+
+    def __init__(self, session: "Session", agent_id: str | None = None) -> None:
+        super().__init__(agent_id or session.person)
+        self.session = session
+        self.data = session.data
+        self.timed_out = False
+        #: used when act() is called without a timeout (a world's ``timeout``)
+        self.default_timeout: float | None = None
+
+    @property
+    def conversation_id(self) -> str:
+        return self.session.conversation_id
+
+    async def act(self, timeout: float | None = None) -> Message | None:
+        """The person's next message, or ``None`` when ``timeout`` seconds pass first.
+
+        Without ``timeout`` it waits up to the world's ``timeout`` (forever if
+        none); ``timeout=0`` returns at once (ParlAI's non-blocking ``act()``).
+        """
+        world_limit = timeout is None
+        if world_limit:
+            timeout = self.default_timeout
+        try:
+            if timeout is not None and timeout <= 0:
+                msg = self.session.poll()
+                if msg is None:
+                    return None
+            else:
+                msg = await self.session.receive(timeout)
+        except asyncio.TimeoutError:
+            # only the world's own limit ends the world; a caller's short wait is a poll
+            self.timed_out = world_limit
+            return None
+        msg.setdefault("id", self.disp_id)
+        self.session.hold(Record(msg, agent=self.id, role="human", **self.session.where()))
+        return msg
+
+    async def act_blocking(self, timeout: float | None = None) -> Message | None:
+        return await self.act(timeout)
+
+    async def observe(self, message: Message | dict | str) -> None:
+        msg = Message.coerce(message)
+        role = msg.pop("_role", None) or "world"
+        await self.session.send(msg, role=role)
+
+
+class BotAgent(Agent):
+    """An engine speaking in a world, with its state stored per conversation.
+
+    ``owner`` is the session whose conversation holds the engine state (the
+    person the bot talks to). :meth:`respond` runs one engine step and commits
+    the pending messages, the replies and the new state in one transaction.
+    """
+
+    def __init__(self, engine: Engine, bot_name: str, owner: "Session", registry: Any = None, task: Any = None) -> None:
+        super().__init__(bot_name)
+        self.engine = engine
+        self.bot_name = bot_name
+        self.owner = owner
+        self.context = Context(
+            conversation_id=owner.conversation_id, bot=bot_name, data=owner.data, registry=registry, task=task
+        )
+        stored = owner.store.state(owner.conversation_id, bot_name) if owner.store else None
+        self.fresh = stored is None
+        self.state: dict[str, Any] = stored if stored is not None else engine.initial_state()
+        self._observed: list[Message] = []
+        self.last_trace: dict[str, Any] | None = None
+
+    async def _call(self, fn, *args) -> Turn | None:
+        if self.engine.blocking and not inspect.iscoroutinefunction(fn):
+            result = await asyncio.to_thread(fn, *args)
+        else:
+            result = fn(*args)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    async def _commit(self, turn: Turn) -> list[Message]:
+        replies = [Message.coerce(r) for r in turn.replies]
+        for r in replies:
+            r.setdefault("id", self.disp_id)
+        self.state = turn.state
+        self.last_trace = turn.trace
+        recs = [
+            Record(r, agent=self.bot_name, role="bot", trace=turn.trace if i == 0 else None, **self.owner.where())
+            for i, r in enumerate(replies)
+        ]
+        if not recs and turn.trace:
+            # no reply still leaves a trace: keep it on a system record
+            recs = [Record(Message(text="", meta={"no_reply": True}), agent=self.bot_name, role="system", trace=turn.trace, **self.owner.where())]
+            await self.owner.commit(recs, states=[(self.bot_name, turn.state)])
+            return []
+        await self.owner.commit(recs, states=[(self.bot_name, turn.state)])
+        self.owner.emit("state", bot=self.bot_name, state=turn.state, trace=turn.trace)
+        return replies
+
+    async def greet(self) -> list[Message]:
+        """The engine's opening lines, only for a conversation that has none yet."""
+        if not self.fresh:
+            return []
+        self.fresh = False
+        turn = await self._call(self.engine.greeting, self.state, self.context)
+        if turn is None:
+            return []
+        return await self._commit(turn)
+
+    async def respond(self, message: Message) -> list[Message]:
+        """One engine step on ``message``; replies are acknowledged when this returns."""
+        self.fresh = False
+        turn = await self._call(self.engine.step, self.state, message, self.context)
+        if turn is None:
+            turn = Turn([], self.state, {})
+        return await self._commit(turn)
+
+    async def observe(self, message: Message | dict | str) -> None:
+        self._observed.append(Message.coerce(message))
+
+    async def act(self, timeout: float | None = None) -> Message | None:
+        """ParlAI style: answer the last observed message with one act dict.
+
+        Several replies of one step are joined into one act (texts on separate
+        lines, the last reply's quick replies); :meth:`respond` returns them apart.
+        """
+        if not self._observed:
+            return None
+        msg = self._observed[-1]
+        self._observed.clear()
+        replies = await self.respond(msg)
+        if not replies:
+            return None
+        if len(replies) == 1:
+            out = replies[0]
+        else:
+            out = Message(replies[-1])
+            out["text"] = "\n".join(r.text for r in replies if r.text)
+            self.owner.mark_committed(out)
+        out["_role"] = "bot"
+        return out

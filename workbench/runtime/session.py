@@ -1,0 +1,239 @@
+"""A person's conversation: their inbox, what they were sent, and where they are.
+
+A session is the unit the store keeps (one conversation) and the unit a
+service drives: put the person's messages in with :meth:`Session.put`,
+receive what they are sent through the ``deliver`` callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from typing import Any, Awaitable, Callable
+
+from workbench.runtime.group_commit import GroupCommit
+from workbench.message import Message
+from workbench.store import Commit, Record, Store
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[Message], Awaitable[None] | None]
+
+_CLOSE = object()
+
+
+class Disconnected(Exception):
+    """The person left (closed the socket, end of input, server shutting down)."""
+
+
+class Session:
+    def __init__(
+        self,
+        runner: Any,
+        conversation_id: str,
+        person: str,
+        channel: str,
+        deliver: Deliver | None,
+        data: dict[str, Any] | None = None,
+        store: Store | None = None,
+    ) -> None:
+        self.runner = runner
+        self.conversation_id = conversation_id
+        self.person = person
+        self.channel = channel
+        self._deliver = deliver
+        self.data: dict[str, Any] = data if data is not None else {}
+        self.store = store
+        self.inbox: asyncio.Queue = asyncio.Queue()
+        self.world: str | None = None
+        self.world_instance: str | None = None
+        self._pending: list[Record] = []
+        self._committed: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self.closed = False
+        #: True while the person's world waits for their next message
+        self.waiting = False
+        #: True while the person waits in a pool for others to join
+        self.pooled = False
+        #: commits of this conversation waiting for their (group) transaction
+        self.committing = 0
+        self._closed_event: asyncio.Event | None = None
+        self.last_active = asyncio.get_event_loop().time()
+        self.task: asyncio.Task | None = None
+        #: a developer taking over the bot's side (TUI); None normally
+        self.takeover: Any = None
+        #: True while the person's channel is gone but may come back (see :meth:`detach`)
+        self.detached = False
+        self._outbox: collections.deque[Message] = collections.deque(maxlen=500)
+
+    # -- where the person is ----------------------------------------------
+    def where(self) -> dict[str, Any]:
+        return {"world": self.world, "world_instance": self.world_instance}
+
+    def enter(self, world: str, instance: str) -> None:
+        self.world, self.world_instance = world, instance
+        if self.store:
+            self.store.update_conversation(self.conversation_id, world=world)
+        self.emit("world", world=world, instance=instance)
+
+    def save_data(self) -> None:
+        if self.store:
+            self.store.update_conversation(self.conversation_id, data=self.data)
+
+    # -- input --------------------------------------------------------------
+    def put(self, message: Message | dict | str) -> None:
+        """A service hands over what the person sent (the task's safety rules apply first)."""
+        self.last_active = asyncio.get_event_loop().time()
+        msg = Message.coerce(message)
+        safety = getattr(self.runner, "safety", None)
+        if safety is not None:
+            msg = safety.incoming(self, msg)
+            if msg is None:  # blocked, or a command such as /report: handled, not queued
+                return
+        self.inbox.put_nowait(msg)
+
+    def close(self) -> None:
+        """The person left; whatever waits for their next message is woken."""
+        if not self.closed:
+            self.closed = True
+            self.inbox.put_nowait(_CLOSE)
+            if self._closed_event is not None:
+                self._closed_event.set()
+
+    async def wait_closed(self) -> None:
+        if self._closed_event is None:
+            self._closed_event = asyncio.Event()
+            if self.closed:
+                self._closed_event.set()
+        await self._closed_event.wait()
+
+    async def receive(self, timeout: float | None = None) -> Message:
+        if self.closed and self.inbox.empty():
+            raise Disconnected(self.person)
+        self.waiting = True
+        try:
+            if timeout is None:
+                item = await self.inbox.get()
+            else:
+                item = await asyncio.wait_for(self.inbox.get(), timeout)
+        finally:
+            self.waiting = False
+        if item is _CLOSE:
+            self.inbox.put_nowait(_CLOSE)  # every later receive sees it too
+            raise Disconnected(self.person)
+        return item
+
+    def poll(self) -> Message | None:
+        """The next message if one is waiting, else ``None`` (never blocks)."""
+        try:
+            item = self.inbox.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+        if item is _CLOSE:
+            self.inbox.put_nowait(_CLOSE)
+            raise Disconnected(self.person)
+        return item
+
+    @property
+    def idle(self) -> bool:
+        """Nothing in flight: the world waits for the person and their inbox is empty."""
+        return self.closed or ((self.waiting or self.pooled) and self.inbox.empty() and not self.committing)
+
+    def hold(self, record: Record) -> None:
+        """Keep a received message until the turn it belongs to commits."""
+        self._pending.append(record)
+        self.emit("message", record=record, committed=False)
+
+    # -- output -------------------------------------------------------------
+    def mark_committed(self, message: Message) -> None:
+        self._committed[message.uid] = None
+        while len(self._committed) > 256:
+            self._committed.popitem(last=False)
+
+    async def commit(self, records: list[Record], states: list[tuple[str, dict]] | None = None) -> None:
+        """Store held messages + ``records`` + engine ``states`` in one transaction."""
+        batch = self._pending + records
+        self._pending = []
+        if self.store is not None and (batch or states):
+            commit = Commit(
+                records={self.conversation_id: batch},
+                states=[(self.conversation_id, bot, st) for bot, st in (states or [])],
+            )
+            # with the turns of every other conversation of this loop pass, in one transaction
+            self.committing += 1
+            try:
+                await GroupCommit.of(self.store).commit(commit)
+            finally:
+                self.committing -= 1
+        for rec in batch:
+            self.mark_committed(rec.message)
+            if rec.role != "human":
+                self.emit("message", record=rec, committed=True)
+            else:
+                self.emit("acknowledged", record=rec)
+
+    async def flush(self) -> None:
+        """Commit what is held (a world ending on the person's last message)."""
+        if self._pending:
+            await self.commit([])
+
+    async def send(self, message: Message, role: str = "world") -> None:
+        """Commit (if not yet) then deliver ``message`` to the person."""
+        safety = getattr(self.runner, "safety", None)
+        if safety is not None:
+            message = safety.outgoing(self, message)
+        if message.uid not in self._committed:
+            await self.commit([Record(message, agent=message.get("id"), role=role, **self.where())])
+        if not self.closed:
+            out = Message(message)
+            out.uid = message.uid
+            result = self._hand_over(out)
+            if result is not None:
+                await result
+
+    def notify(self, text: str) -> None:
+        """Tell the person something outside the conversation (not stored): a safety notice, say."""
+        self.emit("notice", text=text)
+        if not self.closed:
+            result = self._hand_over(Message(id="System", text=text))
+            if asyncio.iscoroutine(result):
+                asyncio.ensure_future(result)
+
+    def _hand_over(self, message: Message) -> Any:
+        if self._deliver is None:
+            if self.detached:
+                self._outbox.append(message)  # delivered when the person comes back
+            return None
+        result = self._deliver(message)
+        if asyncio.iscoroutine(result):
+            return self._await_delivery(result)
+        return None
+
+    async def _await_delivery(self, result: Awaitable[None]) -> None:
+        try:
+            await result
+        except Exception:  # a broken channel must not break the world
+            log.exception("delivering to %s failed", self.person)
+
+    # -- the channel comes and goes (websocket resume) ------------------------------
+    def detach(self) -> None:
+        """The person's channel dropped but they may come back: keep what they are sent."""
+        self._deliver = None
+        self.detached = True
+
+    async def attach(self, deliver: Deliver, replay: bool = True) -> None:
+        """Connect the person's (new) channel; what was sent while detached goes first
+        (``replay=False`` drops it: the channel re-sends the stored history instead)."""
+        self._deliver = deliver
+        self.detached = False
+        self.last_active = asyncio.get_event_loop().time()
+        if not replay:
+            self._outbox.clear()
+        while self._outbox and self._deliver is deliver:
+            result = self._hand_over(self._outbox.popleft())
+            if result is not None:
+                await result
+
+    def emit(self, kind: str, **fields: Any) -> None:
+        if self.runner is not None:
+            self.runner.emit(kind, self, **fields)

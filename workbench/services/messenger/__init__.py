@@ -1,0 +1,1 @@
+"""Facebook Messenger: the webhook and the Send API."""

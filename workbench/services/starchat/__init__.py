@@ -1,0 +1,1 @@
+"""starchat's REST API served by workbench."""

@@ -1,0 +1,288 @@
+"""SQLite persistence: conversations, every message, engine state per conversation.
+
+A message is *acknowledged* once :meth:`Store.commit` has returned: the
+messages of a turn and the engine's new state go in one transaction, and the
+runtime sends nothing before that. WAL mode keeps committed data through a
+killed process. sqlite-utils is imported when a store is opened, never at
+start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from workbench.message import Message
+
+SCHEMA_VERSION = 1
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class Record:
+    """One message to store: the act plus where it happened and why (trace)."""
+
+    message: Message
+    world: str | None = None
+    world_instance: str | None = None
+    agent: str | None = None
+    role: str = "human"  # human | bot | world | system
+    trace: dict[str, Any] | None = None
+
+
+@dataclass
+class Commit:
+    """Everything one transaction writes."""
+
+    records: dict[str, list[Record]] = field(default_factory=dict)  # conversation id -> records
+    states: list[tuple[str, str, dict]] = field(default_factory=list)  # (conversation, bot, state)
+    locations: dict[str, dict[str, Any]] = field(default_factory=dict)  # conversation -> columns
+
+
+class Store:
+    """The task's SQLite file. Thread-safe: one connection guarded by a lock."""
+
+    def __init__(self, path: str | Path) -> None:
+        import sqlite_utils  # lazy: 0.35 s to import
+
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        import sqlite3
+
+        # one connection shared by the event loop and world threads, guarded by _lock
+        conn = sqlite3.connect(str(path), check_same_thread=False)
+        self.db = sqlite_utils.Database(conn, recursive_triggers=False)
+        self.conn = self.db.conn
+        self._lock = threading.RLock()
+        self._seq: dict[str, int] = {}
+        if str(path) != ":memory:":
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a killed process loses nothing committed
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA busy_timeout=5000")
+        self._create()
+
+    # -- schema -----------------------------------------------------------
+    def _create(self) -> None:
+        db = self.db
+        with self._lock, self.conn:
+            if "conversations" not in db.table_names():
+                db["conversations"].create(
+                    {
+                        "id": str, "task": str, "person": str, "channel": str,
+                        "created": float, "updated": float, "status": str,
+                        "world": str, "data": str, "meta": str,
+                    },
+                    pk="id",
+                )
+                db["conversations"].create_index(["updated"])
+            if "messages" not in db.table_names():
+                db["messages"].create(
+                    {
+                        "id": int, "conversation_id": str, "seq": int, "world": str,
+                        "world_instance": str, "agent": str, "role": str,
+                        "created": float, "text": str, "act": str, "trace": str,
+                    },
+                    pk="id",
+                    foreign_keys=[("conversation_id", "conversations", "id")],
+                )
+                db["messages"].create_index(["conversation_id", "seq"], unique=True)
+            if "engine_state" not in db.table_names():
+                db["engine_state"].create(
+                    {"conversation_id": str, "bot": str, "state": str, "updated": float},
+                    pk=("conversation_id", "bot"),
+                )
+            if "meta" not in db.table_names():
+                db["meta"].create({"key": str, "value": str}, pk="key")
+                db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
+
+    # -- conversations ----------------------------------------------------
+    def new_conversation(
+        self, task: str, person: str, channel: str = "local",
+        world: str | None = None, data: dict | None = None, meta: dict | None = None,
+        conversation_id: str | None = None,
+    ) -> str:
+        cid = conversation_id or new_id()
+        now = time.time()
+        with self._lock, self.conn:
+            self.db["conversations"].insert(
+                {
+                    "id": cid, "task": task, "person": person, "channel": channel,
+                    "created": now, "updated": now, "status": "active",
+                    "world": world, "data": json.dumps(data or {}), "meta": json.dumps(meta or {}),
+                }
+            )
+        self._seq[cid] = 0
+        return cid
+
+    def conversation(self, cid: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self.conn.execute("SELECT * FROM conversations WHERE id = ?", (cid,)).fetchone()
+            if row is None:
+                return None
+            cols = [d[0] for d in self.conn.execute("SELECT * FROM conversations LIMIT 0").description]
+        return self._conv_row(dict(zip(cols, row)))
+
+    @staticmethod
+    def _conv_row(row: dict[str, Any]) -> dict[str, Any]:
+        row["data"] = json.loads(row.get("data") or "{}")
+        row["meta"] = json.loads(row.get("meta") or "{}")
+        return row
+
+    def conversations(self, limit: int = 200, person: str | None = None, task: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS n_messages FROM conversations c"
+        where, args = [], []
+        if person:
+            where.append("c.person = ?"); args.append(person)
+        if task:
+            where.append("c.task = ?"); args.append(task)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY c.updated DESC, c.rowid DESC LIMIT ?"
+        args.append(limit)
+        with self._lock:
+            cur = self.conn.execute(sql, args)
+            cols = [d[0] for d in cur.description]
+            return [self._conv_row(dict(zip(cols, r))) for r in cur.fetchall()]
+
+    def latest_conversation(self, person: str | None = None) -> dict[str, Any] | None:
+        rows = self.conversations(limit=1, person=person)
+        return rows[0] if rows else None
+
+    def update_conversation(self, cid: str, **columns: Any) -> None:
+        with self._lock, self.conn:
+            self._update(cid, columns)
+
+    def _update(self, cid: str, columns: dict[str, Any]) -> None:
+        cols = dict(columns)
+        for key in ("data", "meta"):
+            if key in cols and not isinstance(cols[key], str):
+                cols[key] = json.dumps(cols[key], default=str)
+        cols["updated"] = time.time()
+        sets = ", ".join(f"{k} = ?" for k in cols)
+        self.conn.execute(f"UPDATE conversations SET {sets} WHERE id = ?", [*cols.values(), cid])
+
+    # -- messages and state ---------------------------------------------
+    def _next_seq(self, cid: str) -> int:
+        if cid not in self._seq:
+            row = self.conn.execute("SELECT max(seq) FROM messages WHERE conversation_id = ?", (cid,)).fetchone()
+            self._seq[cid] = row[0] if row and row[0] is not None else 0
+        self._seq[cid] += 1
+        return self._seq[cid]
+
+    def commit(self, commit: Commit) -> None:
+        """Write a turn atomically. When this returns, its messages are acknowledged."""
+        self.commit_many([commit])
+
+    def commit_many(self, commits: list[Commit]) -> None:
+        """Write several turns in one transaction, all or none (a group commit: see
+        workbench/runtime/group_commit.py). When this returns, every one is acknowledged."""
+        now = time.time()
+        with self._lock:
+            saved_seq = dict(self._seq)
+            # One explicit transaction of plain statements: sqlite-utils' write helpers
+            # (insert_all) commit on their own when they start outside a transaction,
+            # which would store a turn's messages without its engine state.
+            if not self.conn.in_transaction:
+                self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                rows = []
+                states = []
+                touched: dict[str, dict[str, Any]] = {}
+                for commit in commits:
+                    for cid, records in commit.records.items():
+                        for rec in records:
+                            rows.append((
+                                cid, self._next_seq(cid), rec.world, rec.world_instance,
+                                rec.agent if rec.agent is not None else rec.message.get("id"),
+                                rec.role, now, rec.message.get("text"), rec.message.to_json(),
+                                json.dumps(rec.trace, default=str) if rec.trace is not None else None,
+                            ))
+                    for cid, bot, state in commit.states:
+                        states.append((cid, bot, json.dumps(state, default=str), now))
+                    for cid in (*commit.records, *(c for c, _, _ in commit.states), *commit.locations):
+                        touched.setdefault(cid, {}).update(commit.locations.get(cid, {}))
+                if rows:
+                    self.conn.executemany(
+                        "INSERT INTO messages (conversation_id, seq, world, world_instance, agent, role,"
+                        " created, text, act, trace) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        rows,
+                    )
+                if states:
+                    self.conn.executemany(
+                        "INSERT OR REPLACE INTO engine_state (conversation_id, bot, state, updated) VALUES (?, ?, ?, ?)",
+                        states,
+                    )
+                for cid, columns in touched.items():
+                    self._update(cid, columns)
+                self.conn.commit()
+            except BaseException:
+                self.conn.rollback()
+                self._seq = saved_seq
+                raise
+
+    def messages(self, cid: str) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self.conn.execute(
+                "SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq", (cid,)
+            )
+            cols = [d[0] for d in cur.description]
+            out = []
+            for r in cur.fetchall():
+                row = dict(zip(cols, r))
+                row["act"] = json.loads(row["act"]) if row["act"] else {}
+                row["trace"] = json.loads(row["trace"]) if row["trace"] else None
+                out.append(row)
+            return out
+
+    def last_trace(self, cid: str, bot: str) -> dict[str, Any] | None:
+        """The trace of ``bot``'s latest turn in a conversation (None before its first)."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT trace FROM messages WHERE conversation_id = ? AND agent = ? AND trace IS NOT NULL"
+                " ORDER BY seq DESC LIMIT 1", (cid, bot),
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def state(self, cid: str, bot: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT state FROM engine_state WHERE conversation_id = ? AND bot = ?", (cid, bot)
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def states(self, cid: str) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT bot, state FROM engine_state WHERE conversation_id = ?", (cid,)
+            ).fetchall()
+        return {bot: json.loads(state) for bot, state in rows}
+
+    def iter_conversations(self) -> Iterator[dict[str, Any]]:
+        """Every conversation with its messages and states, oldest first (for export)."""
+        with self._lock:
+            ids = [r[0] for r in self.conn.execute("SELECT id FROM conversations ORDER BY created, rowid")]
+        for cid in ids:
+            conv = self.conversation(cid)
+            if conv is None:
+                continue
+            conv["messages"] = self.messages(cid)
+            conv["engine_state"] = self.states(cid)
+            yield conv
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+
+def records(messages: Iterable[Message], **where: Any) -> list[Record]:
+    return [Record(m, **where) for m in messages]

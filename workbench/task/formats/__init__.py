@@ -1,0 +1,1 @@
+"""Importers for task directories written for other tools: ParlAI, boteval, Rasa."""
