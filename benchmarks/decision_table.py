@@ -40,10 +40,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-STOP = set("""a an the i my me you your to of for in on is it its was be been am are do does did can could would
+STOP = set(
+    """a an the i my me you your to of for in on is it its was be been am are do does did can could would
 should will have has had not no and or but if at by with from this that what how why when where which who there
 i'm i've it's don't can't didn't won't isn't wasn't please just get got still any some so as up out about into
-over than then them they we our us he she his her their also too very much many more yet one two""".split())
+over than then them they we our us he she his her their also too very much many more yet one two""".split()
+)
 
 
 def intents_dir() -> Path:
@@ -100,8 +102,14 @@ def build_states(n: int, train: list[tuple[str, str]], seed: int = 1):
         if i % 5 == 0:
             a, b, c = rng.sample(words[intent], 3)
             analyzer = f'band(vOneKeyword("{a}"), bor(vOneKeyword("{b}.*"), vOneKeyword("{c}")))'
-        states.append(State(state=f"{intent}__{i}", queries=queries, analyzer=analyzer,
-                            bubble=f"About {intent.replace('_', ' ')} (%name%).|{intent}"))
+        states.append(
+            State(
+                state=f"{intent}__{i}",
+                queries=queries,
+                analyzer=analyzer,
+                bubble=f"About {intent.replace('_', ' ')} (%name%).|{intent}",
+            )
+        )
     return states
 
 
@@ -157,7 +165,10 @@ def run_size(n: int, turns: int) -> dict:
         turn = engine.step(states_by_conv[cid], msg, contexts[cid])
         t1 = time.perf_counter()
         records = [Record(msg, agent="person", role="human")]
-        records += [Record(r, agent="bench", role="bot", trace=turn.trace if k == 0 else None) for k, r in enumerate(turn.replies)]
+        records += [
+            Record(r, agent="bench", role="bot", trace=turn.trace if k == 0 else None)
+            for k, r in enumerate(turn.replies)
+        ]
         store.commit(Commit(records={cid: records}, states=[(cid, "bench", turn.state)]))
         t2 = time.perf_counter()
         states_by_conv[cid] = turn.state
@@ -168,11 +179,17 @@ def run_size(n: int, turns: int) -> dict:
     store.close()
     tmp.cleanup()
     return {
-        "states": n, "turns": turns,
-        "p50_ms": statistics.median(times), "p99_ms": pct(times, 99), "max_ms": max(times),
-        "match_p50_ms": statistics.median(match_times), "match_p99_ms": pct(match_times, 99),
+        "states": n,
+        "turns": turns,
+        "p50_ms": statistics.median(times),
+        "p99_ms": pct(times, 99),
+        "max_ms": max(times),
+        "match_p50_ms": statistics.median(match_times),
+        "match_p99_ms": pct(match_times, 99),
         "evaluated_mean": statistics.mean(evaluated),
-        "import_s": import_s, "build_s": build_s, "rss_mb": rss1 - rss0,
+        "import_s": import_s,
+        "build_s": build_s,
+        "rss_mb": rss1 - rss0,
     }
 
 
@@ -197,7 +214,12 @@ def accuracy() -> dict:
                 right += cands[0].state == intent
                 matched += cands[0].score >= 0.3
         store.close()
-    return {"states": len(by_intent), "test": len(test), "top1": right / len(test), "above_threshold": matched / len(test)}
+    return {
+        "states": len(by_intent),
+        "test": len(test),
+        "top1": right / len(test),
+        "above_threshold": matched / len(test),
+    }
 
 
 def main() -> None:
@@ -212,12 +234,18 @@ def main() -> None:
         return
     rows = []
     for n in args.sizes:
-        out = subprocess.run([sys.executable, __file__, "--one", str(n), "--turns", str(args.turns)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", str(n), "--turns", str(args.turns)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     targets = {10000: 5.0, 100000: 20.0}
-    header = f"{'states':>8} {'turn p50':>9} {'turn p99':>9} {'target':>7} {'match p50':>10} {'match p99':>10} " \
-             f"{'evaluated':>10} {'import':>8} {'build':>8} {'memory':>8}"
+    header = (
+        f"{'states':>8} {'turn p50':>9} {'turn p99':>9} {'target':>7} {'match p50':>10} {'match p99':>10} "
+        f"{'evaluated':>10} {'import':>8} {'build':>8} {'memory':>8}"
+    )
     print("Decision-table turn latency (match + persist to SQLite), BANKING77 test utterances")
     print(header)
     print("-" * len(header))
@@ -225,15 +253,19 @@ def main() -> None:
         target = targets.get(r["states"])
         t = f"<{target:g}ms" if target else "-"
         ok = "" if not target else (" ok" if r["p99_ms"] < target else " MISS")
-        print(f"{r['states']:>8} {r['p50_ms']:>7.2f}ms {r['p99_ms']:>7.2f}ms {t:>7} {r['match_p50_ms']:>8.2f}ms "
-              f"{r['match_p99_ms']:>8.2f}ms {r['evaluated_mean']:>10.0f} {r['import_s']:>7.2f}s {r['build_s']:>7.2f}s "
-              f"{r['rss_mb']:>6.0f}MB{ok}")
+        print(
+            f"{r['states']:>8} {r['p50_ms']:>7.2f}ms {r['p99_ms']:>7.2f}ms {t:>7} {r['match_p50_ms']:>8.2f}ms "
+            f"{r['match_p99_ms']:>8.2f}ms {r['evaluated_mean']:>10.0f} {r['import_s']:>7.2f}s {r['build_s']:>7.2f}s "
+            f"{r['rss_mb']:>6.0f}MB{ok}"
+        )
     print("  evaluated: analyzers and retrieved states scored per turn (after the keyword pre-filter)")
     print("  import: store write + compile + index from a list of states; build: cold start from the store")
     if not args.no_accuracy:
         a = accuracy()
-        print(f"\nBANKING77 top-1 state accuracy (BM25 over {a['states']} states' training utterances): "
-              f"{a['top1']:.1%} of {a['test']} test utterances; {a['above_threshold']:.1%} score above the 0.3 threshold")
+        print(
+            f"\nBANKING77 top-1 state accuracy (BM25 over {a['states']} states' training utterances): "
+            f"{a['top1']:.1%} of {a['test']} test utterances; {a['above_threshold']:.1%} score above the 0.3 threshold"
+        )
 
 
 if __name__ == "__main__":

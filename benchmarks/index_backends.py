@@ -126,12 +126,14 @@ class Bm25s:
         self.vocabulary = self.retriever.vocab_dict
 
     def query(self, text: str) -> list:
-        tokens = self.bm25s.tokenize([text], stopwords="en", stemmer=self.stemmer, return_ids=False, show_progress=False)
+        tokens = self.bm25s.tokenize(
+            [text], stopwords="en", stemmer=self.stemmer, return_ids=False, show_progress=False
+        )
         known = [t for t in tokens[0] if t in self.vocabulary]
         if not known:
             return []
         docs, scores = self.retriever.retrieve([known], k=10, show_progress=False, n_threads=1)
-        return list(zip(docs[0], scores[0]))
+        return list(zip(docs[0], scores[0], strict=False))
 
     update = None  # no incremental update: an edit means a rebuild
 
@@ -159,9 +161,15 @@ def run_one(backend: str, size: int, n_queries: int) -> dict:
         empty += not hits
     timings.sort()
     result = {
-        "backend": backend, "size": size, "build_s": build_s, "memory_mb": memory,
-        "p50_ms": statistics.median(timings), "p99_ms": timings[int(0.99 * (len(timings) - 1))],
-        "queries": len(timings), "no_hit": empty, "upsert_ms": None,
+        "backend": backend,
+        "size": size,
+        "build_s": build_s,
+        "memory_mb": memory,
+        "p50_ms": statistics.median(timings),
+        "p99_ms": timings[int(0.99 * (len(timings) - 1))],
+        "queries": len(timings),
+        "no_hit": empty,
+        "upsert_ms": None,
     }
     if engine.update is not None:
         rng = random.Random(3)
@@ -203,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             out = subprocess.run(
                 [sys.executable, __file__, "--child", backend, str(size), str(args.queries)],
-                capture_output=True, text=True, check=False,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if out.returncode != 0:
                 print(f"{backend:8} {size:>7}  failed: {out.stderr.strip().splitlines()[-1:]}")

@@ -33,18 +33,25 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from workbench.engines.base import Context  # noqa: E402
-from workbench.index.embedded import EmbeddedIndex  # noqa: E402
-from workbench.message import Message  # noqa: E402
 from workbench.engines.nlu import NLU, NLUData  # noqa: E402
 from workbench.engines.nlu.ranking import IndexRanker  # noqa: E402
+from workbench.index.embedded import EmbeddedIndex  # noqa: E402
+from workbench.message import Message  # noqa: E402
 
 DEFAULT_INTENTS = ROOT.parent / "shared" / "fixtures" / "intents"
 if not DEFAULT_INTENTS.is_dir():
     DEFAULT_INTENTS = Path("/work/shared/fixtures/intents")
 
 CONVERSATIONS = [
-    ["I'm looking for a restaurant", "cheap", "mexican please", "why do you need to know that", "in berlin",
-     "we are 6 people", "yes"],
+    [
+        "I'm looking for a restaurant",
+        "cheap",
+        "mexican please",
+        "why do you need to know that",
+        "in berlin",
+        "we are 6 people",
+        "yes",
+    ],
     ["book a table for 4 at an italian place", "expensive", "tell me a joke", "Little Snoring", "no thanks"],
     ["I need a hotel", "amsterdam", "2030-07-01", "2030-07-10", "yes", "did that work"],
     ["can you book me a hotel in paris from 1 July 2030 until 3 July 2030", "hello", "qwertyuiop"],
@@ -74,7 +81,7 @@ def accuracy(folder: Path, threshold: float) -> dict:
         ranker = IndexRanker(index, f"nlu:{label}", neighbours=neighbours)
         nlu = NLU(data, ranker=ranker, threshold=threshold)
         t0 = time.perf_counter()
-        nlu.ranker  # fit
+        _ = nlu.ranker  # fit
         fit = time.perf_counter() - t0
         right = answered = right_answered = 0
         times = []
@@ -105,7 +112,7 @@ def latency(turns: int) -> dict:
     task = load_task(ROOT / "sample_tasks" / "restaurant")
     engine = task.engine("booking")
     ctx = Context(conversation_id="bench", bot="booking", registry=task.registry, task=task)
-    engine.nlu.ranker  # index the examples before timing
+    _ = engine.nlu.ranker  # index the examples before timing
     times: list[float] = []
     while len(times) < turns:
         for script in CONVERSATIONS:
@@ -115,8 +122,12 @@ def latency(turns: int) -> dict:
                 turn = engine.step(state, Message(text=text), ctx)
                 times.append((time.perf_counter() - t0) * 1000)
                 state = turn.state
-    return {"turns": len(times), "p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99),
-            "mean_ms": statistics.fmean(times)}
+    return {
+        "turns": len(times),
+        "p50_ms": percentile(times, 50),
+        "p99_ms": percentile(times, 99),
+        "mean_ms": statistics.fmean(times),
+    }
 
 
 def runtime_latency(turns: int) -> dict:
@@ -160,13 +171,19 @@ def runtime_latency(turns: int) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="workbench-bench-") as tmp:
         times = asyncio.run(run(Path(tmp)))
-    return {"turns": len(times), "p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99),
-            "mean_ms": statistics.fmean(times)}
+    return {
+        "turns": len(times),
+        "p50_ms": percentile(times, 50),
+        "p99_ms": percentile(times, 99),
+        "mean_ms": statistics.fmean(times),
+    }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--intents", type=Path, default=DEFAULT_INTENTS, help="folder with banking77_train.csv and banking77_test.csv")
+    ap.add_argument(
+        "--intents", type=Path, default=DEFAULT_INTENTS, help="folder with banking77_train.csv and banking77_test.csv"
+    )
     ap.add_argument("--turns", type=int, default=3000, help="form-engine turns to time")
     ap.add_argument("--runtime-turns", type=int, default=300, help="turns to time through the runtime and store")
     ap.add_argument("--threshold", type=float, default=0.3, help="fallback intent threshold")
@@ -181,13 +198,19 @@ def main() -> int:
     print(f"BANKING77: {acc['train']} examples, {acc['test']} test utterances, {acc['intents']} intents")
     for label, name in (("nearest_example", "nearest example (plain BM25)"), ("bm25_vote", "bm25 ranker (20-NN vote)")):
         r = acc[label]
-        print(f"  {name:32s} top-1 {r['top1']:.1%}   above threshold {acc['threshold']}: {r['answered']:.1%} "
-              f"answered, {r['accuracy_when_answered']:.1%} right   parse p50 {r['parse_p50_ms']:.2f} ms "
-              f"p99 {r['parse_p99_ms']:.2f} ms   index {r['index_s']:.2f} s")
-    print(f"form engine step with NLU (restaurant sample, {lat['turns']} turns): p50 {lat['p50_ms']:.2f} ms, "
-          f"p99 {lat['p99_ms']:.2f} ms, mean {lat['mean_ms']:.2f} ms")
-    print(f"whole turn through the runtime, store on disk ({rt['turns']} turns): p50 {rt['p50_ms']:.2f} ms, "
-          f"p99 {rt['p99_ms']:.2f} ms, mean {rt['mean_ms']:.2f} ms")
+        print(
+            f"  {name:32s} top-1 {r['top1']:.1%}   above threshold {acc['threshold']}: {r['answered']:.1%} "
+            f"answered, {r['accuracy_when_answered']:.1%} right   parse p50 {r['parse_p50_ms']:.2f} ms "
+            f"p99 {r['parse_p99_ms']:.2f} ms   index {r['index_s']:.2f} s"
+        )
+    print(
+        f"form engine step with NLU (restaurant sample, {lat['turns']} turns): p50 {lat['p50_ms']:.2f} ms, "
+        f"p99 {lat['p99_ms']:.2f} ms, mean {lat['mean_ms']:.2f} ms"
+    )
+    print(
+        f"whole turn through the runtime, store on disk ({rt['turns']} turns): p50 {rt['p50_ms']:.2f} ms, "
+        f"p99 {rt['p99_ms']:.2f} ms, mean {rt['mean_ms']:.2f} ms"
+    )
     return 0
 
 

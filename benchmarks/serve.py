@@ -36,7 +36,6 @@ import resource
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,6 +59,7 @@ HELPDESK_LINES = [
 
 # -- the bare echo server (run as `serve.py --bare-server PORT`) -------------------
 
+
 def bare_server(port: int) -> None:
     import uvicorn
     from starlette.applications import Starlette
@@ -80,11 +80,19 @@ def bare_server(port: int) -> None:
     from workbench.services.server import tune_gc
 
     tune_gc()
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", backlog=4096,
-                ws_max_size=1 << 20, timeout_graceful_shutdown=10)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        backlog=4096,
+        ws_max_size=1 << 20,
+        timeout_graceful_shutdown=10,
+    )
 
 
 # -- the client process (run as `serve.py --client ...`) ---------------------------
+
 
 async def _conversation(url: str, index: int, mode: str, state: dict[str, Any], gate: asyncio.Semaphore) -> None:
     import websockets
@@ -98,7 +106,9 @@ async def _conversation(url: str, index: int, mode: str, state: dict[str, Any], 
             )
     except Exception as exc:  # noqa: BLE001 - every failure is an error to count
         stats["errors"] += 1
-        stats["error_kinds"][f"connect: {type(exc).__name__}"] = stats["error_kinds"].get(f"connect: {type(exc).__name__}", 0) + 1
+        stats["error_kinds"][f"connect: {type(exc).__name__}"] = (
+            stats["error_kinds"].get(f"connect: {type(exc).__name__}", 0) + 1
+        )
         state["ready"] += 1
         return
     latencies = state["latencies"]
@@ -140,8 +150,14 @@ async def _conversation(url: str, index: int, mode: str, state: dict[str, Any], 
 
 async def _client(url: str, conns: int, duration: float, mode: str, ready_file: str, go_file: str) -> dict[str, Any]:
     state: dict[str, Any] = {
-        "stats": {"errors": 0, "error_kinds": {}}, "latencies": [], "ready": 0,
-        "go": asyncio.Event(), "stop": asyncio.Event(), "t0": 0.0, "t1": 0.0, "open": [],
+        "stats": {"errors": 0, "error_kinds": {}},
+        "latencies": [],
+        "ready": 0,
+        "go": asyncio.Event(),
+        "stop": asyncio.Event(),
+        "t0": 0.0,
+        "t1": 0.0,
+        "open": [],
     }
     gate = asyncio.Semaphore(200)  # handshakes in flight
     tasks = [asyncio.ensure_future(_conversation(url, i, mode, state, gate)) for i in range(conns)]
@@ -164,9 +180,13 @@ async def _client(url: str, conns: int, duration: float, mode: str, ready_file: 
         t.cancel()
     lat = sorted(state["latencies"])
     return {
-        "connected": connected, "messages": len(lat), "duration": duration,
-        "p50": lat[len(lat) // 2] if lat else None, "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else None,
-        "errors": state["stats"]["errors"], "error_kinds": state["stats"]["error_kinds"],
+        "connected": connected,
+        "messages": len(lat),
+        "duration": duration,
+        "p50": lat[len(lat) // 2] if lat else None,
+        "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else None,
+        "errors": state["stats"]["errors"],
+        "error_kinds": state["stats"]["error_kinds"],
     }
 
 
@@ -182,6 +202,7 @@ def client_main(args: argparse.Namespace) -> None:
 
 
 # -- the parent: servers, memory, the table ----------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -217,19 +238,33 @@ def start_server(target: str, port: int, work: Path) -> subprocess.Popen:
     else:
         task = work / f"{target}-{port}"
         shutil.copytree(SAMPLES / target, task, ignore=shutil.ignore_patterns("data", "__pycache__", "exports"))
-        cmd = [sys.executable, "-m", "workbench", "serve", str(task), "--port", str(port), "--log-level", "warning",
-               "--rate-limit", "0", "--idle-timeout", "0"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "workbench",
+            "serve",
+            str(task),
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--rate-limit",
+            "0",
+            "--idle-timeout",
+            "0",
+        ]
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=work)
 
 
 def warm_up(port: int, mode: str) -> None:
     """One short conversation, so lazy imports and caches are loaded before the memory baseline."""
+
     async def once() -> None:
         import websockets
 
         async with websockets.connect(f"ws://127.0.0.1:{port}/websocket", compression=None, open_timeout=30) as ws:
             await ws.send('{"text": ""}')
-            for text in (HELPDESK_LINES[:2] if mode == "helpdesk" else ["warm"]):
+            for text in HELPDESK_LINES[:2] if mode == "helpdesk" else ["warm"]:
                 await ws.send(json.dumps({"text": text}))
                 while True:
                     frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
@@ -251,9 +286,26 @@ def run_one(target: str, conns: int, duration: float, work: Path, profile: Path 
         base = rss_kib(server.pid)
         ready_file, go_file = work / f"ready-{port}", work / f"go-{port}"
         client = subprocess.Popen(
-            [sys.executable, __file__, "--client", "--url", f"ws://127.0.0.1:{port}/websocket", "--conns", str(conns),
-             "--duration", str(duration), "--mode", mode, "--ready-file", str(ready_file), "--go-file", str(go_file)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                __file__,
+                "--client",
+                "--url",
+                f"ws://127.0.0.1:{port}/websocket",
+                "--conns",
+                str(conns),
+                "--duration",
+                str(duration),
+                "--mode",
+                mode,
+                "--ready-file",
+                str(ready_file),
+                "--go-file",
+                str(go_file),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         deadline = time.monotonic() + 150
         while not ready_file.exists() and time.monotonic() < deadline and client.poll() is None:
@@ -263,18 +315,41 @@ def run_one(target: str, conns: int, duration: float, work: Path, profile: Path 
         if profile is not None:
             profile.mkdir(parents=True, exist_ok=True)
             out = profile / f"{target}-{conns}.txt"
-            spy = subprocess.Popen([shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(server.pid), "--duration", str(int(duration)),
-                                    "--format", "raw", "--output", str(out), "--nonblocking"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            spy = subprocess.Popen(
+                [
+                    shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")),
+                    "record",
+                    "--pid",
+                    str(server.pid),
+                    "--duration",
+                    str(int(duration)),
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(out),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         go_file.write_text("go")
         try:
             out, err = client.communicate(timeout=duration + 240)
         except subprocess.TimeoutExpired:
             client.kill()
             out, err = client.communicate()
-        result = json.loads(out.strip().splitlines()[-1]) if out.strip() else {"messages": 0, "errors": conns, "error_kinds": {"client": err[-300:]}}
-        result.update(target=target, conns=conns, rss_base_kib=base, rss_loaded_kib=loaded,
-                      kib_per_conversation=(loaded - base) / conns)
+        result = (
+            json.loads(out.strip().splitlines()[-1])
+            if out.strip()
+            else {"messages": 0, "errors": conns, "error_kinds": {"client": err[-300:]}}
+        )
+        result.update(
+            target=target,
+            conns=conns,
+            rss_base_kib=base,
+            rss_loaded_kib=loaded,
+            kib_per_conversation=(loaded - base) / conns,
+        )
         return result
     finally:
         if spy is not None:
@@ -361,14 +436,20 @@ def main() -> None:
                     t0 = time.monotonic()
                     r = run_one(target, conns, args.duration, work, args.profile)
                     kinds = f" {r['error_kinds']}" if r.get("error_kinds") else ""
-                    print(f"  {target} x{conns} (run {attempt + 1}): {r['messages'] / r['duration']:.0f} msgs/s, "
-                          f"{r['errors']} errors{kinds} ({time.monotonic() - t0:.0f} s)", file=sys.stderr, flush=True)
+                    print(
+                        f"  {target} x{conns} (run {attempt + 1}): {r['messages'] / r['duration']:.0f} msgs/s, "
+                        f"{r['errors']} errors{kinds} ({time.monotonic() - t0:.0f} s)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     key = (target, conns)
                     if key not in best or r["messages"] > best[key]["messages"]:
                         best[key] = r
     results = [best[(t, c)] for c in levels for t in targets]
-    print(f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}; closed loop, {args.duration:g} s per run, "
-          f"best of {args.repeat}; server and client processes share the machine\n")
+    print(
+        f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}; closed loop, {args.duration:g} s per run, "
+        f"best of {args.repeat}; server and client processes share the machine\n"
+    )
     print(table(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -37,7 +37,14 @@ def first_paint(task: Path, timeout: float = 30.0) -> float:
         env = dict(os.environ, WORKBENCH_EXIT_AFTER_PAINT=str(marker), TERM="xterm-256color", COLUMNS="120", LINES="40")
         master, slave = pty.openpty()
         t0 = time.time()
-        proc = subprocess.Popen([sys.executable, "-m", "workbench", "open", str(work)], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "workbench", "open", str(work)],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            close_fds=True,
+        )
         os.close(slave)
         deadline = time.time() + timeout
         try:
@@ -74,8 +81,12 @@ def main() -> None:
     p = statistics.median(paints)
     print(f"runs: {args.runs} (median; min..max)")
     print(f"python -c pass       {b * 1000:7.0f} ms  ({min(base) * 1000:.0f}..{max(base) * 1000:.0f})")
-    print(f"workbench --help     {h * 1000:7.0f} ms  ({min(helps) * 1000:.0f}..{max(helps) * 1000:.0f})  {h / b:5.1f}x bare python")
-    print(f"TUI first paint      {p * 1000:7.0f} ms  ({min(paints) * 1000:.0f}..{max(paints) * 1000:.0f})  {p / b:5.1f}x bare python")
+    print(
+        f"workbench --help     {h * 1000:7.0f} ms  ({min(helps) * 1000:.0f}..{max(helps) * 1000:.0f})  {h / b:5.1f}x bare python"
+    )
+    print(
+        f"TUI first paint      {p * 1000:7.0f} ms  ({min(paints) * 1000:.0f}..{max(paints) * 1000:.0f})  {p / b:5.1f}x bare python"
+    )
 
 
 if __name__ == "__main__":

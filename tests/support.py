@@ -9,8 +9,9 @@ import shutil
 import socket
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_tasks"
@@ -24,8 +25,11 @@ def copy_sample(name: str, dest: Path) -> Path:
 
 
 def write_task(
-    root: Path, task_yml: str, worlds_py: str | None = None,
-    tests: dict[str, str] | None = None, files: dict[str, str] | None = None,
+    root: Path,
+    task_yml: str,
+    worlds_py: str | None = None,
+    tests: dict[str, str] | None = None,
+    files: dict[str, str] | None = None,
 ) -> Path:
     """A task directory: task.yml (dedented), optional worlds.py, tests/NAME files and other files."""
     root.mkdir(parents=True, exist_ok=True)

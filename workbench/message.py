@@ -34,14 +34,14 @@ class Message(dict):
         self.uid = f"{_UID_PREFIX}{next(_uid_counter):08x}"
 
     @classmethod
-    def from_json(cls, raw: str | bytes) -> "Message":
+    def from_json(cls, raw: str | bytes) -> Message:
         value = json.loads(raw)
         if not isinstance(value, dict):
             raise ValueError("a message must be a JSON object")
         return cls(value)
 
     @classmethod
-    def coerce(cls, value: "Message | dict | str | None") -> "Message":
+    def coerce(cls, value: Message | dict | str | None) -> Message:
         """Turn what a world or bot hands over (a dict, a str) into a Message."""
         if isinstance(value, Message):
             return value
@@ -56,7 +56,7 @@ class Message(dict):
     def to_json(self) -> str:
         return json.dumps(self, ensure_ascii=False, default=str)
 
-    def copy(self) -> "Message":  # type: ignore[override]
+    def copy(self) -> Message:  # type: ignore[override]
         clone = Message(json.loads(self.to_json()))
         return clone
 

@@ -63,7 +63,7 @@ def _describe(err: dict, model_fields: list[str] | None) -> str:
     got = err.get("input")
     msg = err["msg"]
     if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
     if kind not in ("value_error",) and not isinstance(got, (dict, list)):
         msg += f" (got {got!r})"
     return msg[0].lower() + msg[1:] if msg else msg

@@ -109,19 +109,22 @@ def test_fixture_expressions_parse_with_whitespace_and_trailing_comma():
     assert score(exprs[2], "don't send a test") == 0.0
 
 
-@pytest.mark.parametrize("expr, char, words", [
-    ('band(vOneKeyword("x")', 22, "expected ',' or ')'"),
-    ('band(vOneKeyword("x"), foo("y"))', 24, "unknown function 'foo'"),
-    ('band(vOneKeyword("x)', 18, "never closed"),
-    ('regex("(")', 8, "invalid regular expression"),
-    ('bnot(vOneKeyword("a"), vOneKeyword("b"))', 1, "exactly one argument"),
-    ('vOneKeyword(keyword("a"))', 13, "quoted strings"),
-    ('band()', 1, "at least one argument"),
-    ('band(vOneKeyword("a")) extra', 24, "unexpected text"),
-    ('', 1, "empty"),
-    ('checkVariableValue("a")', 1, "takes 2 argument"),
-    ('matchPatternRegex("email")', 19, "[name"),
-])
+@pytest.mark.parametrize(
+    "expr, char, words",
+    [
+        ('band(vOneKeyword("x")', 22, "expected ',' or ')'"),
+        ('band(vOneKeyword("x"), foo("y"))', 24, "unknown function 'foo'"),
+        ('band(vOneKeyword("x)', 18, "never closed"),
+        ('regex("(")', 8, "invalid regular expression"),
+        ('bnot(vOneKeyword("a"), vOneKeyword("b"))', 1, "exactly one argument"),
+        ('vOneKeyword(keyword("a"))', 13, "quoted strings"),
+        ("band()", 1, "at least one argument"),
+        ('band(vOneKeyword("a")) extra', 24, "unexpected text"),
+        ("", 1, "empty"),
+        ('checkVariableValue("a")', 1, "takes 2 argument"),
+        ('matchPatternRegex("email")', 19, "[name"),
+    ],
+)
 def test_errors_point_at_the_character(expr, char, words):
     with pytest.raises(AnalyzerError) as info:
         parse(expr)
@@ -131,8 +134,10 @@ def test_errors_point_at_the_character(expr, char, words):
 
 
 def test_why_lists_the_atoms_that_fired_but_not_negated_ones():
-    reasons = why('band(vOneKeyword("password"), bnot(vOneKeyword("email")), bor(vOneKeyword("reset"), vOneKeyword("forgot")))',
-                  "I forgot my password")
+    reasons = why(
+        'band(vOneKeyword("password"), bnot(vOneKeyword("email")), bor(vOneKeyword("reset"), vOneKeyword("forgot")))',
+        "I forgot my password",
+    )
     assert any("password" in r for r in reasons)
     assert any("forgot" in r for r in reasons)
     assert not any("email" in r for r in reasons)
@@ -140,15 +145,40 @@ def test_why_lists_the_atoms_that_fired_but_not_negated_ones():
 
 def test_triggers():
     assert triggers(parse('band(vOneKeyword("locked"), vOneKeyword("account"))')) in (
-        frozenset({("w", "locked")}), frozenset({("w", "account")}))
-    assert triggers(parse('bor(vOneKeyword("problem.*"), keyword("issue"))')) == frozenset({("p", "problem"), ("w", "issue")})
+        frozenset({("w", "locked")}),
+        frozenset({("w", "account")}),
+    )
+    assert triggers(parse('bor(vOneKeyword("problem.*"), keyword("issue"))')) == frozenset(
+        {("p", "problem"), ("w", "issue")}
+    )
     assert triggers(parse('or(vOneKeyword("a"), search())')) is None
     assert triggers(parse('bnot(vOneKeyword("a"))')) is None
     assert triggers(parse('vOneKeyword("colou?r")')) is None
 
 
-WORDS = ["account", "locked", "password", "reset", "forgot", "problem", "problems", "issue", "don't", "dont",
-         "test", "send", "get", "install", "installation", "docker", "call", "operator", "x", "café", "naïve"]
+WORDS = [
+    "account",
+    "locked",
+    "password",
+    "reset",
+    "forgot",
+    "problem",
+    "problems",
+    "issue",
+    "don't",
+    "dont",
+    "test",
+    "send",
+    "get",
+    "install",
+    "installation",
+    "docker",
+    "call",
+    "operator",
+    "x",
+    "café",
+    "naïve",
+]
 EXPRS = [
     'band(vOneKeyword("locked"), vOneKeyword("account"))',
     'bor(vOneKeyword("problem.*"), vOneKeyword("issue\\w*"), keyword("pass*"))',
@@ -174,4 +204,7 @@ def test_triggers_are_a_necessary_condition():
             trig = triggers(node)
             s = evaluate(node, Env(text, tokenize(text)))
             if s > 0 and trig is not None:
-                assert any((w in parts) if k == "w" else any(p.startswith(w) for p in parts) for k, w in trig), (expr, text)
+                assert any((w in parts) if k == "w" else any(p.startswith(w) for p in parts) for k, w in trig), (
+                    expr,
+                    text,
+                )

@@ -93,7 +93,11 @@ def test_bad_usage_exits_2_with_a_message(helpdesk, tmp_path):
 
 
 def test_mounted_in_the_main_cli(helpdesk):
-    proc = subprocess.run([sys.executable, "-m", "workbench", "table", "check", str(helpdesk), str(OLD)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbench", "table", "check", str(helpdesk), str(OLD)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "row 10" in proc.stderr and "Traceback" not in proc.stderr

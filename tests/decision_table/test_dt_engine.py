@@ -30,7 +30,9 @@ def write_task(root: Path, table_csv: str, bot: str = "", worlds: str = "", kb: 
     if kb is not None:
         (root / "kb.csv").write_text(textwrap.dedent(kb).lstrip(), encoding="utf-8")
     (root / "task.yml").write_text(
-        "name: t\nbots:\n  desk:\n    engine: decision_table\n    table: table.csv\n" + kb_line + (extra + "\n" if extra else "")
+        "name: t\nbots:\n  desk:\n    engine: decision_table\n    table: table.csv\n"
+        + kb_line
+        + (extra + "\n" if extra else "")
         + "worlds:\n  help: {type: bot_chat, bot: desk}\n",
         encoding="utf-8",
     )
@@ -73,8 +75,10 @@ def test_email_form_action_success_and_templates(desk, helpdesk):
     assert chat.say("no idea")[0].startswith("That does not look like an e-mail address")
     assert chat.trace["route"] == "form_invalid" and chat.state["pending"]["attempts"] == 1
     replies = chat.say("ann@example.org")
-    assert replies[0] == ("Thank you. An e-mail will be sent to this address: ann@example.org with your account "
-                          "details and the necessary steps for you to reset your password.")
+    assert replies[0] == (
+        "Thank you. An e-mail will be sent to this address: ann@example.org with your account "
+        "details and the necessary steps for you to reset your password."
+    )
     assert replies[1].startswith("Let me know if you have any other request")
     assert chat.state["data"]["email"] == "ann@example.org"
     assert chat.state["data"]["reset_sent_to"] == "ann@example.org"
@@ -135,15 +139,19 @@ def test_alternatives_are_chosen_per_conversation_and_reported(desk):
     chat = Chat(desk)
     chat.say("I have a problem with my account")
     text = chat.say("Specify your problem")[0]
-    assert text in ("Please describe your problem in a few words, and I will do my best to help.",
-                    "Tell me a little more about the problem, please.")
+    assert text in (
+        "Please describe your problem in a few words, and I will do my best to help.",
+        "Tell me a little more about the problem, please.",
+    )
     assert chat.trace["alternatives"]["specify_problem"].endswith("of 2")
 
 
 def test_an_edit_takes_effect_in_the_next_turn(desk):
     chat = Chat(desk)
     assert chat.say("my card is frozen")[0] == "I do not understand your input, please try again."
-    desk.table.update("account_locked", {"analyzer": 'bor(vOneKeyword("frozen"), vOneKeyword("locked"))', "bubble": "Call us."})
+    desk.table.update(
+        "account_locked", {"analyzer": 'bor(vOneKeyword("frozen"), vOneKeyword("locked"))', "bubble": "Call us."}
+    )
     assert chat.say("my card is frozen")[0] == "Call us."
     assert chat.trace.get("table_revision") is None or chat.trace["table_revision"] == desk.table.revision
 
@@ -159,7 +167,9 @@ def test_return_value_to_a_missing_state_is_a_clear_error(desk):
 def test_protocol_mode_returns_one_state_and_leaves_actions_to_the_client(desk):
     out, state, trace = desk.respond(desk.initial_state(), text="", return_value="forgot_password")
     (r,) = out.rendered
-    assert r.state == "forgot_password" and r.action == "input_form" and r.success_value == "send_password_generation_link"
+    assert (
+        r.state == "forgot_password" and r.action == "input_form" and r.success_value == "send_password_generation_link"
+    )
     out, state, trace = desk.respond(state, return_value="send_password_generation_link", data={"email": "a@b.com"})
     (r,) = out.rendered
     assert r.action_input["email"] == "a@b.com" and r.success_value == "any_further"

@@ -8,12 +8,15 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("module", [
-    "workbench.engines.decision_table",
-    "workbench.engines.decision_table.engine",
-    "workbench.engines.decision_table.table",
-    "workbench.services.starchat.api",
-])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "workbench.engines.decision_table",
+        "workbench.engines.decision_table.engine",
+        "workbench.engines.decision_table.table",
+        "workbench.services.starchat.api",
+    ],
+)
 def test_no_textual_or_rich(module):
     code = (
         f"import sys, {module}\n"

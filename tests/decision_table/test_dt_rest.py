@@ -58,8 +58,10 @@ def auth(token: str = TOKEN) -> dict[str, str]:
 
 def test_get_next_response_follows_the_readme(server):
     # the README's first example: the user clicked "Forgot Password"
-    r = server.post("/get_next_response", json={
-        "user_id": "1234", "user_input": {"text": ""}, "values": {"return_value": "forgot_password", "data": {}}})
+    r = server.post(
+        "/get_next_response",
+        json={"user_id": "1234", "user_input": {"text": ""}, "values": {"return_value": "forgot_password", "data": {}}},
+    )
     assert r.status_code == 200
     body = r.json()
     assert set(body) >= {"bubble", "action", "action_input", "data", "success_value", "failure_value", "state", "score"}
@@ -67,9 +69,14 @@ def test_get_next_response_follows_the_readme(server):
     assert body["action_input"] == {"email": "email"}
     assert body["success_value"] == "send_password_generation_link" and body["failure_value"] == "dont_understand"
     # the second: the client sends the e-mail the form collected
-    r = server.post("/get_next_response", json={
-        "user_id": "1234", "user_input": {"text": ""},
-        "values": {"return_value": "send_password_generation_link", "data": {"email": "a@b.com"}}})
+    r = server.post(
+        "/get_next_response",
+        json={
+            "user_id": "1234",
+            "user_input": {"text": ""},
+            "values": {"return_value": "send_password_generation_link", "data": {"email": "a@b.com"}},
+        },
+    )
     body = r.json()
     assert r.status_code == 200 and body["state"] == "send_password_generation_link"
     assert "this address: a@b.com with" in body["bubble"]
@@ -97,25 +104,33 @@ def test_status_codes_204_404_422(server):
     assert r.status_code == 204 and r.content == b""
     r = server.post("/get_next_response", json={"user_id": "u1", "values": {"return_value": "nowhere"}})
     assert r.status_code == 404 and r.json()["field"] == "return_value" and "nowhere" in r.json()["error"]
-    r = server.post("/get_next_response", json={
-        "user_id": "u1", "values": {"return_value": "send_password_generation_link", "data": {"email": {"a": 1}}}})
+    r = server.post(
+        "/get_next_response",
+        json={
+            "user_id": "u1",
+            "values": {"return_value": "send_password_generation_link", "data": {"email": {"a": 1}}},
+        },
+    )
     assert r.status_code == 422 and r.json()["code"] == 100 and "bad values" in r.json()["message"]
     # the knowledge base answers what the table does not
     r = server.post("/get_next_response", json={"user_id": "u1", "text": "what are your opening hours"})
     assert r.status_code == 200 and r.json()["bubble"].startswith("Our customer service is open")
 
 
-@pytest.mark.parametrize("body, field", [
-    (b"{not json", "body"),
-    (b"[1, 2]", "body"),
-    (b"", "body"),
-    (b'{"text": "hi"}', "user_id"),
-    (b'{"user_id": {"a": 1}}', "user_id"),
-    (b'{"user_id": "u", "user_input": 3}', "user_input"),
-    (b'{"user_id": "u", "user_input": {"text": ["x"]}}', "user_input.text"),
-    (b'{"user_id": "u", "values": "x"}', "values"),
-    (b'{"user_id": "u", "values": {"data": 1}}', "values.data"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        (b"{not json", "body"),
+        (b"[1, 2]", "body"),
+        (b"", "body"),
+        (b'{"text": "hi"}', "user_id"),
+        (b'{"user_id": {"a": 1}}', "user_id"),
+        (b'{"user_id": "u", "user_input": 3}', "user_input"),
+        (b'{"user_id": "u", "user_input": {"text": ["x"]}}', "user_input.text"),
+        (b'{"user_id": "u", "values": "x"}', "values"),
+        (b'{"user_id": "u", "values": {"data": 1}}', "values.data"),
+    ],
+)
 def test_bad_requests_name_the_field(server, body, field):
     r = server.post("/get_next_response", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 400
@@ -130,7 +145,10 @@ def test_writes_need_the_token(server, monkeypatch):
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
     assert server.post("/decisiontable", json=new, headers=auth("wrong")).status_code == 401
     assert server.delete("/decisiontable/start").status_code == 401
-    assert server.put("/decisiontable/start", json={"bubble": "x"}, headers={"Authorization": "Basic abc"}).status_code == 401
+    assert (
+        server.put("/decisiontable/start", json={"bubble": "x"}, headers={"Authorization": "Basic abc"}).status_code
+        == 401
+    )
     assert server.post("/knowledgebase", json={"question": "q", "answer": "a"}).status_code == 401
     # reads and searches need no token
     assert server.get("/decisiontable", params={"ids": "start"}).status_code == 200
@@ -139,15 +157,20 @@ def test_writes_need_the_token(server, monkeypatch):
 
 def test_decisiontable_crud_and_edits_take_effect(server, monkeypatch):
     monkeypatch.setenv("WORKBENCH_API_TOKEN", TOKEN)
-    r = server.get("/decisiontable", params=[("ids", "further_details_access_question"), ("ids", "start"), ("ids", "nope")])
+    r = server.get(
+        "/decisiontable", params=[("ids", "further_details_access_question"), ("ids", "start"), ("ids", "nope")]
+    )
     body = r.json()
     assert r.status_code == 200 and body["total"] == 2 and body["max_score"] == 0.0
     doc = body["hits"][0]["document"]
     assert doc["state"] == "further_details_access_question" and doc["success_value"] == "eval(show_buttons)"
     assert body["hits"][0]["score"] == 0.0
 
-    r = server.post("/decisiontable", headers=auth(), json={
-        "state": "pricing", "queries": ["how much does it cost", "what is the price"], "bubble": "It is free."})
+    r = server.post(
+        "/decisiontable",
+        headers=auth(),
+        json={"state": "pricing", "queries": ["how much does it cost", "what is the price"], "bubble": "It is free."},
+    )
     assert r.status_code == 201
     assert r.json()["created"] is True and r.json()["dtype"] == "state" and r.json()["id"] == "pricing"
     r = server.post("/get_next_response", json={"user_id": "p", "text": "how much does it cost?"})
@@ -189,8 +212,11 @@ def test_upload_csv_in_every_layout(server, monkeypatch):
     r = server.post("/decisiontable/upload_csv", headers={**auth(), "Content-Type": "text/csv"}, content=old)
     assert r.status_code == 400
     assert {p["row"] for p in r.json()["problems"] if p["severity"] == "error"} == {4, 10}
-    r = server.post("/decisiontable/upload_csv?skip_invalid=true&replace=true",
-                    headers={**auth(), "Content-Type": "text/csv"}, content=old)
+    r = server.post(
+        "/decisiontable/upload_csv?skip_invalid=true&replace=true",
+        headers={**auth(), "Content-Type": "text/csv"},
+        content=old,
+    )
     assert r.status_code == 201 and r.json()["created"] == 9 and r.json()["rejected"] == 2
     assert server.get("/decisiontable").json()["total"] == 9
     doc = (FIXTURES / "decision_table_starchat_doc.csv").read_bytes()
@@ -204,9 +230,18 @@ def test_knowledgebase_endpoints(server, monkeypatch):
     monkeypatch.setenv("WORKBENCH_API_TOKEN", TOKEN)
     r = server.get("/knowledgebase", params={"ids": "7"})
     assert r.status_code == 200 and r.json()["hits"][0]["document"]["question"] == "thank you"
-    qa = {"answer": "you are welcome!", "conversation": "832", "doctype": "normal", "id": "100",
-          "index_in_conversation": 11, "question": "many thanks for the help", "state": "", "status": 0,
-          "topics": "", "verified": True}
+    qa = {
+        "answer": "you are welcome!",
+        "conversation": "832",
+        "doctype": "normal",
+        "id": "100",
+        "index_in_conversation": 11,
+        "question": "many thanks for the help",
+        "state": "",
+        "status": 0,
+        "topics": "",
+        "verified": True,
+    }
     r = server.post("/knowledgebase", headers=auth(), json=qa)
     assert r.status_code == 201 and r.json()["hits"][0]["document"]["id"] == "100"
     r = server.post("/knowledgebase_search", json={"question": "many thanks", "verified": True, "doctype": "normal"})
@@ -231,12 +266,21 @@ def test_knowledgebase_endpoints(server, monkeypatch):
 def test_openapi_describes_the_routes(server):
     doc = server.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.")
-    for path, method in [("/get_next_response", "post"), ("/decisiontable", "get"), ("/decisiontable", "post"),
-                         ("/decisiontable/{state}", "put"), ("/decisiontable/{state}", "delete"),
-                         ("/decisiontable_search", "post"), ("/decisiontable/upload_csv", "post"),
-                         ("/knowledgebase", "get"), ("/knowledgebase", "post"), ("/knowledgebase/{id}", "put"),
-                         ("/knowledgebase/{id}", "delete"), ("/knowledgebase_search", "post"),
-                         ("/knowledgebase/upload_csv", "post")]:
+    for path, method in [
+        ("/get_next_response", "post"),
+        ("/decisiontable", "get"),
+        ("/decisiontable", "post"),
+        ("/decisiontable/{state}", "put"),
+        ("/decisiontable/{state}", "delete"),
+        ("/decisiontable_search", "post"),
+        ("/decisiontable/upload_csv", "post"),
+        ("/knowledgebase", "get"),
+        ("/knowledgebase", "post"),
+        ("/knowledgebase/{id}", "put"),
+        ("/knowledgebase/{id}", "delete"),
+        ("/knowledgebase_search", "post"),
+        ("/knowledgebase/upload_csv", "post"),
+    ]:
         assert method in doc["paths"][path], (path, method)
     responses = doc["paths"]["/get_next_response"]["post"]["responses"]
     assert set(responses) >= {"200", "204", "400", "404", "422"}

@@ -87,8 +87,14 @@ def test_seeding_a_defective_file_fails_unless_asked_to_skip(tmp_path, store, in
 
 def test_rank_explains_and_respects_evaluation_class_and_max_state_count(make_table):
     states = read_file(FIXTURES / "decision_table_starchat_doc.csv").states
-    states.append(State(state="docker_other", analyzer='band(vOneKeyword("docker"), vOneKeyword("install.*"))',
-                        bubble="other class", evaluation_class="beta"))
+    states.append(
+        State(
+            state="docker_other",
+            analyzer='band(vOneKeyword("docker"), vOneKeyword("install.*"))',
+            bubble="other class",
+            evaluation_class="beta",
+        )
+    )
     table = make_table(states)
     r = table.rank("how do I install with docker")
     assert r.candidates[0].state == "docker_install"
@@ -112,15 +118,47 @@ def test_prefilter_gives_the_same_ranking_as_evaluating_everything(make_table):
     rng = random.Random(3)
     states = read_file(FIXTURES / "decision_table_starchat_doc.csv").states
     states += read_file(FIXTURES / "sample_state_machine_specification.csv").states[1:]
-    vocab = ["install", "docker", "index", "indices", "create", "elasticsearch", "delete", "help", "open", "source",
-             "problem", "account", "locked", "password", "reset", "forgot", "call", "operator", "talk", "test",
-             "send", "don't", "hello", "ciao", "standalone", "load", "config", "file", "decision", "table", "damn"]
+    vocab = [
+        "install",
+        "docker",
+        "index",
+        "indices",
+        "create",
+        "elasticsearch",
+        "delete",
+        "help",
+        "open",
+        "source",
+        "problem",
+        "account",
+        "locked",
+        "password",
+        "reset",
+        "forgot",
+        "call",
+        "operator",
+        "talk",
+        "test",
+        "send",
+        "don't",
+        "hello",
+        "ciao",
+        "standalone",
+        "load",
+        "config",
+        "file",
+        "decision",
+        "table",
+        "damn",
+    ]
     seen = {s.state for s in states}
     for i in range(300):
         a, b = rng.sample(vocab, 2)
         name = f"gen_{i}"
         if name not in seen:
-            states.append(State(state=name, analyzer=f'band(vOneKeyword("{a}"), bor(vOneKeyword("{b}.*"), keyword("x*")))'))
+            states.append(
+                State(state=name, analyzer=f'band(vOneKeyword("{a}"), bor(vOneKeyword("{b}.*"), keyword("x*")))')
+            )
     states = list({s.state: s for s in states}.values())
     table = make_table(states)
     evaluated_less = False

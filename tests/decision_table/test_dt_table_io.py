@@ -53,7 +53,10 @@ def test_named_header_layout_with_multiline_cells_and_evaluation_class():
     assert by_name["help"].evaluation_class == "default"
     assert by_name["hello"].evaluation_class == "default"  # empty cell
     # a list of one mapping (as this file writes show_buttons input) is read as the mapping
-    assert by_name["standalone_install"].action_input == {"Excellent": "excellent_feedback", "Terrible": "terrible_feedback"}
+    assert by_name["standalone_install"].action_input == {
+        "Excellent": "excellent_feedback",
+        "Terrible": "terrible_feedback",
+    }
     # rows after a multi-line cell keep the right row number and report their line
     assert by_name["thanks_email"].bubble == "Thanks for providing email"
 
@@ -87,7 +90,9 @@ def test_json_round_trip_and_errors():
     read = read_file(FIXTURES / "decision_table_starchat_doc.csv")
     again = read_json(write_json(read.states), "t.json")
     assert again.ok and [s.document() for s in again.states] == [s.document() for s in read.states]
-    camel = read_json('[{"state": "a", "executionOrder": 2, "actionInput": {"k": "v"}, "successValue": "b"}, {"state": "b"}]')
+    camel = read_json(
+        '[{"state": "a", "executionOrder": 2, "actionInput": {"k": "v"}, "successValue": "b"}, {"state": "b"}]'
+    )
     assert camel.ok and camel.states[0].execution_order == 2 and camel.states[0].action_input == {"k": "v"}
     bad = read_json('[{"state": "a", "colour": "red"}, {"bubble": "no name"}, 3]', "t.json")
     msgs = {(p.row, p.column) for p in bad.errors}

@@ -12,9 +12,9 @@ import pytest
 from workbench.engines.base import Context, Turn
 from workbench.engines.form import FormEngine
 from workbench.engines.form.spec import check_actions, load_forms
+from workbench.engines.nlu import NLU, load_nlu
 from workbench.index.embedded import EmbeddedIndex
 from workbench.message import Message
-from workbench.engines.nlu import NLU, load_nlu
 from workbench.task.registry import Registry
 
 REPO = Path(__file__).resolve().parents[2]

@@ -51,7 +51,12 @@ def test_the_first_bot_that_answers_is_heard(build):
     # the form bot only falls back: the desk answers
     replies, trace, _ = say("when are you open")
     assert replies == ["Noon to midnight."] and trace["answered_by"] == "desk"
-    assert trace["tried"][0] == {"bot": "pizza", "answered": False, "replies": 1, "why": "said it did not handle the message"}
+    assert trace["tried"][0] == {
+        "bot": "pizza",
+        "answered": False,
+        "replies": 1,
+        "why": "said it did not handle the message",
+    }
 
 
 def test_when_nobody_answers_the_first_fallback_is_said(build):
@@ -82,17 +87,18 @@ def test_a_message_the_form_cannot_use_is_answered_then_the_form_asks_again(buil
     assert replies == ["What size?"]
 
 
-DESK_CSV = '''\
+DESK_CSV = """\
 state,execution_order,max_state_count,analyzer,"queries (T,I)",bubble (R),action (R),action_input (R),state_data (R),success_value (R),failure_value (R)
 start,1,0,,,"Welcome to the pizzeria.",,,,,
 order,1,0,,"[""I want to order a pizza"", ""order a pizza please""]",Let's get your pizza order started.,activate_form,"{""form"": ""pizza""}",,,
 opening_hours,1,0,,"[""when are you open"", ""what are your opening hours""]",We are open from noon to midnight.,,,,,
-'''
+"""
 
 
 def test_a_real_decision_table_hands_off_to_a_form(tmp_path: Path):
     (tmp_path / "decision_table.csv").write_text(DESK_CSV, encoding="utf-8")
-    (tmp_path / "forms.yml").write_text(textwrap.dedent("""
+    (tmp_path / "forms.yml").write_text(
+        textwrap.dedent("""
         responses:
           utter_ask_size: What size?
           utter_ask_topping: Which topping?
@@ -103,9 +109,14 @@ def test_a_real_decision_table_hands_off_to_a_form(tmp_path: Path):
           pizza:
             slots: [size, topping]
             finish_action: utter_done
-    """), encoding="utf-8")
-    (tmp_path / "nlu.yml").write_text("entities:\n  size: {lookup: [small, medium, large]}\n  topping: {lookup: [ham, olives]}\n")
-    (tmp_path / "task.yml").write_text(textwrap.dedent("""
+    """),
+        encoding="utf-8",
+    )
+    (tmp_path / "nlu.yml").write_text(
+        "entities:\n  size: {lookup: [small, medium, large]}\n  topping: {lookup: [ham, olives]}\n"
+    )
+    (tmp_path / "task.yml").write_text(
+        textwrap.dedent("""
         name: pizzeria
         bots:
           desk: {engine: decision_table, table: decision_table.csv}
@@ -113,9 +124,12 @@ def test_a_real_decision_table_hands_off_to_a_form(tmp_path: Path):
           front: {engine: chain, bots: [desk, order]}
         worlds:
           shop: {type: bot_chat, bot: front}
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "chain.yml").write_text(textwrap.dedent("""
+    (tmp_path / "tests" / "chain.yml").write_text(
+        textwrap.dedent("""
         - name: hand-off, floor, resume
           steps:
             - bot: Welcome to the pizzeria.
@@ -132,7 +146,9 @@ def test_a_real_decision_table_hands_off_to_a_form(tmp_path: Path):
             - bot: A large ham pizza is on its way.
             - user: when are you open
             - bot: We are open from noon to midnight.
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     task = load_task(tmp_path)
     results = asyncio.run(run_tests(task, discover(task)))
     assert [(r.ok, r.failure) for r in results] == [(True, None)]

@@ -18,7 +18,9 @@ def test_asks_by_priority_and_finishes(build):
     assert chat.say("12 Main Street") == ["Ordered: a small ham pizza to 12 Main Street."]
     assert chat.state["form"] is None
     assert chat.state["outcome"] == {"form": "pizza", "result": "finished", "turns": 3}
-    assert chat.trace["slots_changed"] == [{"slot": "address", "old": None, "new": "12 Main Street", "how": "from_text"}]
+    assert chat.trace["slots_changed"] == [
+        {"slot": "address", "old": None, "new": "12 Main Street", "how": "from_text"}
+    ]
 
 
 def test_several_slots_from_one_message(build):
@@ -102,8 +104,11 @@ def test_switching_forms_through_an_exit_action(build):
     assert chat.say("/order_taxi") == ["When?"]
     assert chat.state["form"] == "taxi"
     assert chat.trace["decisions"][:3] == [
-        "exit intent 'order_taxi'", "form 'pizza' exited", "form 'taxi' activated by intent 'order_taxi'"]
-    assert chat.say("/inform{\"time\": \"now\"}") == ["Taxi booked."]
+        "exit intent 'order_taxi'",
+        "form 'pizza' exited",
+        "form 'taxi' activated by intent 'order_taxi'",
+    ]
+    assert chat.say('/inform{"time": "now"}') == ["Taxi booked."]
 
 
 def test_max_turns_ends_in_the_failure_action(build):
@@ -111,13 +116,18 @@ def test_max_turns_ends_in_the_failure_action(build):
     chat.say("/order_pizza")
     for _ in range(3):
         assert chat.say("/chitchat")[-1] == "What size?"
-    assert chat.say("/chitchat") == ["Why did the pizza go to the doctor? It was feeling saucy.", "A human will call you."]
+    assert chat.say("/chitchat") == [
+        "Why did the pizza go to the doctor? It was feeling saucy.",
+        "A human will call you.",
+    ]
     assert chat.state["outcome"] == {"form": "pizza", "result": "failed", "turns": 4}
     assert chat.trace["max_turns"] is None and chat.state["form"] is None
 
 
 def test_failure_action_defaults_to_the_finish_action(build):
-    chat = build(PIZZA.replace("    finish_action: utter_taxi_ready", "    finish_action: utter_taxi_ready\n    max_turns: 1"))
+    chat = build(
+        PIZZA.replace("    finish_action: utter_taxi_ready", "    finish_action: utter_taxi_ready\n    max_turns: 1")
+    )
     chat.say("/order_taxi")
     assert chat.say("/chitchat") == ["Taxi booked."]
     assert chat.state["outcome"]["result"] == "failed"
@@ -164,7 +174,12 @@ def test_follow_up_action_answers_a_yes_no_slot(build):
     assert chat.say("/deny") == ["Got it.", "Thanks!"]
     assert chat.slots["receipt"] is False
     assert chat.state["filled"]["receipt"] == {
-        "message": 2, "text": "/deny", "intent": "deny", "how": "action parse_yes_no", "by": "action"}
+        "message": 2,
+        "text": "/deny",
+        "intent": "deny",
+        "how": "action parse_yes_no",
+        "by": "action",
+    }
 
 
 def test_follow_up_waits_through_chitchat_and_non_answers(build):
@@ -188,7 +203,10 @@ def test_without_an_answer_the_exit_intent_still_exits(build):
 def test_validation_rejects_a_value_and_asks_again(build):
     chat = build(PIZZA)
     chat.say("/order_pizza")
-    assert chat.say('/inform{"size": "huge"}') == ["We only make small, medium and large pizzas, not huge.", "What size?"]
+    assert chat.say('/inform{"size": "huge"}') == [
+        "We only make small, medium and large pizzas, not huge.",
+        "What size?",
+    ]
     assert chat.slots["size"] is None
     assert chat.trace["rejected"][0]["slot"] == "size"
     # a choice matches whatever its case
@@ -296,7 +314,9 @@ def test_dynamic_required_slots_from_a_hook(build):
         return [*required, "time"] if ctx.slots.get("address") == "far away" else required
 
     reg.hooks["late_delivery"] = late_delivery
-    forms = PIZZA.replace("    failure_action: utter_help", "    failure_action: utter_help\n    required_slots_hook: late_delivery")
+    forms = PIZZA.replace(
+        "    failure_action: utter_help", "    failure_action: utter_help\n    required_slots_hook: late_delivery"
+    )
     chat = build(forms, registry=reg)
     chat.say('/order_pizza{"size": "small", "topping": "ham"}')
     assert chat.say('/inform{"address": "far away"}') == ["When?"]
@@ -424,8 +444,16 @@ def test_from_entity_with_role_group_and_list_slots_through_nlu(build):
     replies = chat.say("to Rome from Berlin via lyon and basel, a large pizza with ham and a small one with olives")
     assert replies == ["berlin to rome; pizzas: large ham, small olives; stops: lyon, basel"]
     ents = chat.trace["parse"]["entities"]
-    assert {"entity": "city", "value": "rome", "start": 3, "end": 7, "text": "Rome", "extractor": "lookup",
-            "role": "to", "confidence": 1.0} in ents
+    assert {
+        "entity": "city",
+        "value": "rome",
+        "start": 3,
+        "end": 7,
+        "text": "Rome",
+        "extractor": "lookup",
+        "role": "to",
+        "confidence": 1.0,
+    } in ents
     assert chat.slots["stops"] == ["lyon", "basel"]
 
 

@@ -27,7 +27,9 @@ def _problems(tmp_path: Path, text: str, registry=None) -> list[str]:
 
 
 def test_schema_errors(tmp_path):
-    got = _problems(tmp_path, """
+    got = _problems(
+        tmp_path,
+        """
         responses:
           utter_ask_a: A?
         forms:
@@ -36,7 +38,8 @@ def test_schema_errors(tmp_path):
               a: {priorty: 1}
             max_turns: 0
             exit: {stop: 5}
-    """)
+    """,
+    )
     assert sorted(got) == [
         "forms.yml:6: forms.f.slots.a.priorty: unknown key",
         "forms.yml:7: forms.f.max_turns: input should be greater than or equal to 1 (got 0)",
@@ -45,7 +48,9 @@ def test_schema_errors(tmp_path):
 
 
 def test_cross_reference_errors(tmp_path):
-    got = _problems(tmp_path, """
+    got = _problems(
+        tmp_path,
+        """
         responses:
           utter_ask_a: A?
         slots:
@@ -65,7 +70,8 @@ def test_cross_reference_errors(tmp_path):
           g:
             triggers: [go]
             slots: [a]
-    """)
+    """,
+    )
     assert got == [
         "forms.yml:13: forms.f.slots.c: slot 'c' of form 'f' has no question: add `ask:` or a response utter_ask_c",
         "forms.yml:16: forms.f.rules.a.x.lose: slot 'zzz' is not one of form 'f''s slots",
@@ -78,7 +84,9 @@ def test_cross_reference_errors(tmp_path):
 
 
 def test_unknown_actions_validators_and_hooks(tmp_path):
-    got = _problems(tmp_path, """
+    got = _problems(
+        tmp_path,
+        """
         responses:
           utter_ask_a: A?
         slots:
@@ -88,8 +96,12 @@ def test_unknown_actions_validators_and_hooks(tmp_path):
             slots: [a]
             finish_action: [utter_done, activate_f, activate_nowhere]
             required_slots_hook: more_slots
-    """)
-    assert got[0] == "forms.yml:4: slots.a.validator: no validator 'check_a' registered with @workbench.task.registry.validator (registered: none)"
+    """,
+    )
+    assert (
+        got[0]
+        == "forms.yml:4: slots.a.validator: no validator 'check_a' registered with @workbench.task.registry.validator (registered: none)"
+    )
     assert "forms.yml:8: forms.f.finish_action: unknown action 'utter_done'" in got[1]
     assert "forms.yml:8: forms.f.finish_action: unknown action 'activate_nowhere'" in got[2]
     assert got[3].startswith("forms.yml:9: forms.f.required_slots_hook: no hook 'more_slots'")
@@ -97,7 +109,10 @@ def test_unknown_actions_validators_and_hooks(tmp_path):
 
 
 def test_reference_readme_names_are_accepted(tmp_path):
-    assert _problems(tmp_path, """
+    assert (
+        _problems(
+            tmp_path,
+            """
         templates:
           utter_ask_a: A?
           utter_explain_a: Because.
@@ -112,15 +127,22 @@ def test_reference_readme_names_are_accepted(tmp_path):
             rules:
               a:
                 yes: {keep: [a]}
-    """) == []
+    """,
+        )
+        == []
+    )
 
 
 def test_the_task_reports_a_broken_forms_file(tmp_path):
     task_dir = tmp_path / "restaurant"
     shutil.copytree(RESTAURANT, task_dir, ignore=shutil.ignore_patterns("data"))
     forms = task_dir / "forms.yml"
-    forms.write_text(forms.read_text().replace("finish_action: [utter_filled_slots, utter_suggest_hotel]",
-                                               "finish_action: [utter_filled_slots, utter_suggest_motel]"))
+    forms.write_text(
+        forms.read_text().replace(
+            "finish_action: [utter_filled_slots, utter_suggest_hotel]",
+            "finish_action: [utter_filled_slots, utter_suggest_motel]",
+        )
+    )
     task = load_task(task_dir)
     problems = check(task.bot_configs["booking"], task, "booking")
     assert len(problems) == 1 and "forms.hotel.finish_action: unknown action 'utter_suggest_motel'" in str(problems[0])
@@ -132,10 +154,16 @@ def test_bot_config_keys_are_checked(tmp_path):
     task_dir = tmp_path / "restaurant"
     shutil.copytree(RESTAURANT, task_dir, ignore=shutil.ignore_patterns("data"))
     tf = task_dir / "task.yml"
-    tf.write_text(tf.read_text().replace("    greeting: utter_greet", "    greeting: utter_greet\n    form: cinema\n    treshold: 1"))
+    tf.write_text(
+        tf.read_text().replace(
+            "    greeting: utter_greet", "    greeting: utter_greet\n    form: cinema\n    treshold: 1"
+        )
+    )
     with pytest.raises(TaskError) as err:
         load_task(task_dir)
     assert "bots.booking.treshold: unknown key" in str(err.value)
     tf.write_text(tf.read_text().replace("    treshold: 1\n", ""))
     task = load_task(task_dir)
-    assert "no form named 'cinema' in forms.yml; forms: restaurant, hotel" in str(check(task.bot_configs["booking"], task, "booking")[0])
+    assert "no form named 'cinema' in forms.yml; forms: restaurant, hotel" in str(
+        check(task.bot_configs["booking"], task, "booking")[0]
+    )

@@ -27,7 +27,11 @@ def test_panel_lists_slots_with_provenance_requirement_and_turns(build):
     assert (panel.form, panel.requested_slot, panel.turns, panel.max_turns) == ("pizza", "drink", 1, 4)
     rows = {r.name: r for r in panel.rows}
     assert [r.name for r in panel.rows][:3] == ["size", "address", "drink"]  # the asking order first
-    assert rows["size"].value == "large" and rows["size"].message == 1 and rows["size"].text == '/order_pizza{"size": "large"}'
+    assert (
+        rows["size"].value == "large"
+        and rows["size"].message == 1
+        and rows["size"].text == '/order_pizza{"size": "large"}'
+    )
     assert rows["size"].how == "from_entity size (notation)" and rows["size"].by == "user"
     assert rows["address"].how == "from_text" and rows["address"].message == 2
     assert rows["drink"].required and rows["drink"].requested and rows["drink"].why == "needed: rule size=large"
@@ -87,7 +91,11 @@ def test_a_form_survives_a_restart(tmp_path: Path):
     state = store2.state(cid, "booking")
     assert state["form"] == "restaurant" and state["requested_slot"] == "cuisine" and state["slots"]["price"] == "low"
     engine2 = again.engine("booking")
-    turn = engine2.step(state, Message(text="mexican please"), Context(conversation_id=cid, bot="booking", registry=again.registry, task=again))
+    turn = engine2.step(
+        state,
+        Message(text="mexican please"),
+        Context(conversation_id=cid, bot="booking", registry=again.registry, task=again),
+    )
     assert [m.text for m in turn.replies] == ["Where?"]
     store2.close()
 
@@ -103,17 +111,28 @@ def test_the_sample_conversation_tests_pass():
 
 def test_workbench_test_and_validate_on_the_sample():
     for cmd in (["validate", str(RESTAURANT)], ["test", str(RESTAURANT)]):
-        out = subprocess.run([sys.executable, "-m", "workbench", *cmd], capture_output=True, text=True, timeout=120, cwd=REPO)
+        out = subprocess.run(
+            [sys.executable, "-m", "workbench", *cmd], capture_output=True, text=True, timeout=120, cwd=REPO
+        )
         assert out.returncode == 0, out.stdout + out.stderr
 
 
-@pytest.mark.parametrize("module", [
-    "workbench.engines.form", "workbench.engines.form.engine", "workbench.engines.form.panel",
-    "workbench.engines.chain", "workbench.engines.nlu", "workbench.task.formats.rasa",
-])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "workbench.engines.form",
+        "workbench.engines.form.engine",
+        "workbench.engines.form.panel",
+        "workbench.engines.chain",
+        "workbench.engines.nlu",
+        "workbench.task.formats.rasa",
+    ],
+)
 def test_no_textual_or_rich(module):
-    code = (f"import sys, {module}\n"
-            "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'tantivy'))))\n")
+    code = (
+        f"import sys, {module}\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'tantivy'))))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""

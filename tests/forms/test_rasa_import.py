@@ -10,8 +10,8 @@ import pytest
 
 from workbench.engines.base import Context
 from workbench.message import Message
-from workbench.task.loader import load_task
 from workbench.task.formats.rasa import markdown_stories
+from workbench.task.loader import load_task
 
 from .conftest import FORMS_BOT, REPO
 
@@ -56,8 +56,13 @@ def test_the_imported_forms(task):
 
 
 def test_validate_exits_0_and_prints_the_warnings():
-    out = subprocess.run([sys.executable, "-m", "workbench", "validate", str(FORMS_BOT)],
-                         capture_output=True, text=True, timeout=60, cwd=REPO)
+    out = subprocess.run(
+        [sys.executable, "-m", "workbench", "validate", str(FORMS_BOT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
     assert out.returncode == 0, out.stderr
     assert "ok rasa_forms_bot" in out.stdout
     assert "warning:" in out.stderr and "RestaurantPlan is Python" in out.stderr
@@ -93,12 +98,12 @@ def test_the_fixture_stories_replay(task):
                 if not actions or not actions[0].startswith("activate_"):
                     assert [m.text for m in turn.replies] == _texts(engine, actions), (file.name, n, intent)
                     continue
-                wanted = actions[0][len("activate_"):]
+                wanted = actions[0][len("activate_") :]
                 if state["form"] != wanted:
                     misses.append((file.name, n, intent, wanted, state["form"]))
                     break
                 if "deactivate_plan_switch" in actions:
-                    target = actions[actions.index("deactivate_plan_switch") + 1][len("activate_"):]
+                    target = actions[actions.index("deactivate_plan_switch") + 1][len("activate_") :]
                     state = engine.step(state, Message(text=f"/request_{target}"), ctx).state
                     assert state["form"] == target
                     continue
@@ -115,7 +120,11 @@ def test_the_fixture_stories_replay(task):
                 if slots:
                     turn = engine.step(state, Message(text="/inform" + json.dumps(slots)), ctx)
                     state, replies = turn.state, [m.text for m in turn.replies]
-                tail = [a for a in actions[actions.index("deactivate_plan") + 1:] if a.startswith("utter_")] if "deactivate_plan" in actions else []
+                tail = (
+                    [a for a in actions[actions.index("deactivate_plan") + 1 :] if a.startswith("utter_")]
+                    if "deactivate_plan" in actions
+                    else []
+                )
                 if complete:
                     assert state["outcome"]["result"] == "finished", (file.name, n, intent)
                     assert replies == _texts(engine, tail), (file.name, n)
@@ -124,5 +133,7 @@ def test_the_fixture_stories_replay(task):
                     state = {**state, "form": None, "requested_slot": None, "after": None}  # StopPlan
             replayed += 1
     assert replayed >= 24
-    assert misses == [("form_stories.md", 9, "request_hotel", "restaurant", "hotel"),
-                      ("restaurant_plan.md", 9, "request_hotel", "restaurant", "hotel")]
+    assert misses == [
+        ("form_stories.md", 9, "request_hotel", "restaurant", "hotel"),
+        ("restaurant_plan.md", 9, "request_hotel", "restaurant", "hotel"),
+    ]

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
 from support import Person, copy_sample, wait_for, write_task  # noqa: F401  (shared by this folder's tests)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,11 +26,19 @@ async def say(runner: Any, person: Person, text: str | dict, timeout: float = 5.
     return [m.text for m in person.received[before:]]
 
 
-def run_cli(*args: str, cwd: Path | None = None, input: str | None = None, timeout: float = 60.0) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd: Path | None = None, input: str | None = None, timeout: float = 60.0
+) -> subprocess.CompletedProcess:
     """Run ``workbench ARGS`` to completion in a subprocess (bounded by ``timeout``)."""
     env = dict(os.environ, NO_COLOR="1", COLUMNS="200", PYTHONUNBUFFERED="1")
     return subprocess.run(
-        [*WORKBENCH, *args], cwd=cwd, input=input, capture_output=True, text=True, timeout=timeout, env=env,
+        [*WORKBENCH, *args],
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
         stdin=None if input is not None else subprocess.DEVNULL,
     )
 
@@ -47,7 +56,7 @@ class LineReader:
         import threading
 
         self.lines: list[str] = []
-        self._queue: "queue.Queue[str | None]" = queue.Queue()
+        self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
         self._thread.start()
 

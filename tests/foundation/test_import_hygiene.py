@@ -13,12 +13,31 @@ from .helpers import REPO, copy_sample
 
 #: the headless runtime: must import, and must not pull in textual or rich
 REQUIRED = [
-    "workbench.message", "workbench.runtime.agents", "workbench.runtime.session", "workbench.store", "workbench.runtime.runner",
-    "workbench.task.registry", "workbench.runtime.worlds", "workbench.runtime.worlds.base", "workbench.runtime.worlds.declarative",
-    "workbench.runtime.worlds.sync", "workbench.engines", "workbench.engines.base", "workbench.engines.echo",
-    "workbench.engines.python_bot", "workbench.task", "workbench.task.loader", "workbench.task.schema",
-    "workbench.io.yaml_lines", "workbench.task.formats.parlai", "workbench.problems", "workbench.testing",
-    "workbench.testing.conversation", "workbench.services.server", "workbench.index", "workbench.store.export",
+    "workbench.message",
+    "workbench.runtime.agents",
+    "workbench.runtime.session",
+    "workbench.store",
+    "workbench.runtime.runner",
+    "workbench.task.registry",
+    "workbench.runtime.worlds",
+    "workbench.runtime.worlds.base",
+    "workbench.runtime.worlds.declarative",
+    "workbench.runtime.worlds.sync",
+    "workbench.engines",
+    "workbench.engines.base",
+    "workbench.engines.echo",
+    "workbench.engines.python_bot",
+    "workbench.task",
+    "workbench.task.loader",
+    "workbench.task.schema",
+    "workbench.io.yaml_lines",
+    "workbench.task.formats.parlai",
+    "workbench.problems",
+    "workbench.testing",
+    "workbench.testing.conversation",
+    "workbench.services.server",
+    "workbench.index",
+    "workbench.store.export",
     "workbench.task.scaffold",
 ]
 #: where rendering is allowed: the CLI (Rich) and the TUI (Textual)
@@ -69,7 +88,10 @@ PROBE = textwrap.dedent(
 def test_headless_modules_import_neither_textual_nor_rich() -> None:
     res = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(REQUIRED), json.dumps(UI_PACKAGES)],
-        capture_output=True, text=True, timeout=120, cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
     )
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout.splitlines()[-1])
@@ -98,12 +120,17 @@ TRACKER = textwrap.dedent(
 )
 
 
-def run_tracking_imports(tmp_path, *args: str, timeout: float = 60) -> tuple[subprocess.CompletedProcess, set[str], float]:
+def run_tracking_imports(
+    tmp_path, *args: str, timeout: float = 60
+) -> tuple[subprocess.CompletedProcess, set[str], float]:
     """Run ``workbench ARGS`` and return what top-level modules it had loaded when it exited."""
     out = tmp_path / f"modules-{len(list(tmp_path.iterdir()))}.json"
     started = time.perf_counter()
     res = subprocess.run(
-        [sys.executable, "-c", TRACKER, str(out), *args], capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-c", TRACKER, str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
     elapsed = time.perf_counter() - started

@@ -153,7 +153,9 @@ async def test_a_person_who_leaves_while_waiting_for_a_slot_stops_waiting(task_d
 async def test_a_thousand_idle_conversations_add_no_threads(task_dir, tmp_path) -> None:
     # the bot world is the start world, which holds no max_workers slot (a task world
     # would: max_workers bounds task worlds, idle or not, as in ParlAI)
-    task = load_task(task_dir("bots: {echo: {engine: echo, greeting: Hi}}\nworlds: {echo: {type: bot_chat, bot: echo}}\n"))
+    task = load_task(
+        task_dir("bots: {echo: {engine: echo, greeting: Hi}}\nworlds: {echo: {type: bot_chat, bot: echo}}\n")
+    )
     store = Store(tmp_path / "wb.db")
     runner = Runner(task, store)
     try:

@@ -19,7 +19,7 @@ from workbench.task import load_task
 
 from .helpers import copy_sample, popen_cli
 
-PROVIDER = '''
+PROVIDER = """
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -30,7 +30,7 @@ def routes(ctx):
         return JSONResponse({"task": ctx.task.name, "runner": runner is not None})
 
     return [Route("/hello", hello)]
-'''
+"""
 
 
 def _listening_socket() -> socket.socket:
@@ -89,8 +89,17 @@ def test_serve_shuts_down_cleanly_on_a_signal(tmp_path, sig) -> None:
     root = copy_sample("echo", tmp_path)
     port = _free_port()
     proc = popen_cli(
-        "serve", str(root), "--host", "127.0.0.1", "--port", str(port), "--log-level", "info",
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        "serve",
+        str(root),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "info",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 20

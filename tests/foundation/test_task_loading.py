@@ -25,32 +25,44 @@ BROKEN = [
     (
         "yaml-syntax",
         "name: t\nworlds:\n  chat: {type: bot_chat, bot: echo\nbots: {}\n",
-        3, None, "YAML syntax error",
+        3,
+        None,
+        "YAML syntax error",
     ),
     (
         "type-error",
         "name: t\nmax_workers: lots\nbots:\n  echo: {engine: echo}\nworlds:\n  chat: {type: bot_chat, bot: echo}\n",
-        2, "max_workers", "integer",
+        2,
+        "max_workers",
+        "integer",
     ),
     (
         "nested-type-error",
         "name: t\nbots:\n  echo: {engine: echo}\nworlds:\n  chat:\n    type: bot_chat\n    bot: echo\n    timeout: soon\n",
-        8, "worlds.chat.timeout", "number",
+        8,
+        "worlds.chat.timeout",
+        "number",
     ),
     (
         "unknown-key",
         "name: t\nbots:\n  echo: {engine: echo}\nworlds:\n  chat:\n    type: bot_chat\n    bot: echo\n    colour: blue\n",
-        8, "worlds.chat.colour", "unknown key",
+        8,
+        "worlds.chat.colour",
+        "unknown key",
     ),
     (
         "unknown-top-key",
         "name: t\nwrolds: {}\n",
-        2, "wrolds", "unknown key",
+        2,
+        "wrolds",
+        "unknown key",
     ),
     (
         "unknown-bot",
         "name: t\nworlds:\n  chat:\n    type: bot_chat\n    bot: nobody\n",
-        5, "worlds.chat.bot", "no bot named 'nobody'",
+        5,
+        "worlds.chat.bot",
+        "no bot named 'nobody'",
     ),
 ]
 
@@ -116,7 +128,12 @@ def test_parlai_config_loads_with_warnings_and_validates_with_exit_0(tmp_path) -
     assert task.start_world == "overworld"
     assert set(task.worlds) >= {"overworld", "echo", "onboard data", "chat", "chat/onboarding"}
     chat = task.worlds["chat"]
-    assert (chat.agents_required, chat.max_time_in_pool, chat.timeout, chat.onboarding) == (2, 300, 1800, "chat/onboarding")
+    assert (chat.agents_required, chat.max_time_in_pool, chat.timeout, chat.onboarding) == (
+        2,
+        300,
+        1800,
+        "chat/onboarding",
+    )
     assert task.spec.max_workers == 30 and task.spec.opt["debug"] is True
     # what cannot be mapped is a warning that names file, line and key, never dropped silently
     assert any("config.yml:26:" in w and "additional_args.page_id" in w for w in task.warnings), task.warnings

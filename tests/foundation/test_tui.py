@@ -3,7 +3,8 @@ world picker, a second person, and every binding in the command palette."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from textual.widgets import Button, DataTable, Input, OptionList, Static
@@ -131,7 +132,9 @@ async def test_quick_replies_are_buttons_and_clicking_one_sends_it(tmp_path) -> 
         await ready(pilot, app, "overworld")
         await until(pilot, lambda: quick_replies(app) == ["echo", "onboard data", "chat", "EXIT"], what="buttons")
         await click_quick_reply(pilot, app, "onboard data")
-        await until(pilot, lambda: "Welcome to the onboarding world. What is your name?" in texts(app), what="onboarding")
+        await until(
+            pilot, lambda: "Welcome to the onboarding world. What is your name?" in texts(app), what="onboarding"
+        )
         human = [i.entry for i in items(app) if i.entry["role"] == "human"]
         assert human[-1]["act"]["text"] == "onboard data"
         assert quick_replies(app) == []  # this world offers none
@@ -152,7 +155,7 @@ async def test_a_new_set_of_quick_replies_replaces_the_shown_one(tmp_path) -> No
         again = "That is not one of the demos. Please pick one of the quick replies."
         for n in range(1, 4):
             await send(pilot, app, "dance", again)
-            await until(pilot, lambda: texts(app).count(again) == n)
+            await until(pilot, lambda n=n: texts(app).count(again) == n)
             await pilot.pause(0.05)
             assert quick_replies(app) == ["echo", "onboard data", "chat", "EXIT"]
         await click_quick_reply(pilot, app, "echo")
@@ -315,7 +318,9 @@ async def test_a_second_person_pairs_in_the_chat_world(tmp_path) -> None:
         assert first.session.world == second.session.world == "chat"
         assert first.session.world_instance == second.session.world_instance
         await send(pilot, app, "hi there", "hi there")
-        await until(pilot, lambda: any(e["act"].get("text") == "hi there" and e["role"] != "human" for e in first.entries))
+        await until(
+            pilot, lambda: any(e["act"].get("text") == "hi there" and e["role"] != "human" for e in first.entries)
+        )
         # F3 shows the first person's side
         app.chat.query_one("#composer", Input).focus()
         await pilot.press("f3")
@@ -373,4 +378,3 @@ async def test_a_conversation_id_given_at_start_is_resumed(tmp_path) -> None:
         assert session(again).conversation_id == cid
         await until(pilot, lambda: texts(again) == ["kept", "kept"], what="the stored transcript")
     store.close()
-

@@ -16,7 +16,9 @@ from workbench.index.embedded import Analyzer, EmbeddedIndex
 BANKING = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "intents" / "banking77_train.csv"
 
 HELPDESK = [
-    Document("pw", "I forgot my password", group="forgot_password", fields={"verified": True, "topics": ["account", "login"]}),
+    Document(
+        "pw", "I forgot my password", group="forgot_password", fields={"verified": True, "topics": ["account", "login"]}
+    ),
     Document("lock", "my account is locked", group="account_locked", fields={"verified": False, "topics": ["account"]}),
     Document("op", "can I talk to a human operator", group="call_operator", fields={"verified": True, "topics": []}),
     Document("bye", "goodbye and thanks", group="goodbye", fields={"verified": True, "lang": "en"}),

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.index.embedded import EmbeddedIndex
 from workbench.engines.knowledge_base import QA, KnowledgeBase, KnowledgeBaseError
+from workbench.index.embedded import EmbeddedIndex
 from workbench.message import Message
 from workbench.store import Commit, Record, Store
 
@@ -80,7 +80,10 @@ def test_search_filters(kb: KnowledgeBase) -> None:
     assert [h.qa.id for h in kb.search("password account", filters={"verified": False})] == ["2"]
     assert [h.qa.id for h in kb.search("passwords", filters={"doctype": "hidden"})] == ["3"]
     assert [h.qa.id for h in kb.search("password account", filters={"topics": "LOGIN"})] == ["1"]
-    assert {h.qa.id for h in kb.search("password account", filters={"topics": ["account"], "verified": None})} == {"1", "2"}
+    assert {h.qa.id for h in kb.search("password account", filters={"topics": ["account"], "verified": None})} == {
+        "1",
+        "2",
+    }
     assert [h.qa.id for h in kb.search("person", filters={"state": "call_operator"})] == ["4"]
     with pytest.raises(ValueError, match="unknown knowledge-base filter 'colour'"):
         kb.search("x", filters={"colour": "red"})
@@ -105,18 +108,21 @@ def test_answer_returns_the_best_verified_qa_above_the_threshold(kb: KnowledgeBa
 
 # -- import / export ----------------------------------------------------------------
 def test_csv_import_errors_name_row_and_column(tmp_path: Path, store: Store) -> None:
-    path = write_csv(tmp_path, (
-        "id,question,answer,verified,doctype,index_in_conversation,notes\n"
-        "a,hello,hi there,true,normal,1,ok\n"
-        "b,help,ask me,maybe,normal,2,\n"
-        "c,hours,9 to 5,false,faq,3,\n"
-        "d,no answer,,false,normal,x,\n"
-        "a,hello again,hi,true,normal,5,\n"
-        "e,too,many,cells,normal,6,,extra\n"
-        "\n"
-        "f,fine,\"a two-line\nanswer\",yes,,,\n"
-        "g,,after a multi-line cell,yes,,,\n"
-    ))
+    path = write_csv(
+        tmp_path,
+        (
+            "id,question,answer,verified,doctype,index_in_conversation,notes\n"
+            "a,hello,hi there,true,normal,1,ok\n"
+            "b,help,ask me,maybe,normal,2,\n"
+            "c,hours,9 to 5,false,faq,3,\n"
+            "d,no answer,,false,normal,x,\n"
+            "a,hello again,hi,true,normal,5,\n"
+            "e,too,many,cells,normal,6,,extra\n"
+            "\n"
+            'f,fine,"a two-line\nanswer",yes,,,\n'
+            "g,,after a multi-line cell,yes,,,\n"
+        ),
+    )
     kb = KnowledgeBase(store, EmbeddedIndex(), "desk")
     with pytest.raises(KnowledgeBaseError) as caught:
         kb.import_csv(path)
@@ -182,8 +188,16 @@ def test_export_round_trips_through_csv_and_jsonl(tmp_path: Path, store: Store, 
     assert kb.export_jsonl(tmp_path / "out.jsonl") == 5
     first = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert first == {
-        "id": "0", "conversation": "832", "index_in_conversation": 11, "question": "thank you",
-        "answer": "you are welcome!", "verified": True, "topics": "", "doctype": "normal", "state": "", "status": 0,
+        "id": "0",
+        "conversation": "832",
+        "index_in_conversation": 11,
+        "question": "thank you",
+        "answer": "you are welcome!",
+        "verified": True,
+        "topics": "",
+        "doctype": "normal",
+        "state": "",
+        "status": 0,
     }
     for name, load in (("out.csv", "import_csv"), ("out.jsonl", "import_jsonl")):
         copy = KnowledgeBase(store, EmbeddedIndex(), f"copy-{name}")
@@ -194,15 +208,23 @@ def test_export_round_trips_through_csv_and_jsonl(tmp_path: Path, store: Store, 
 # -- live conversations ---------------------------------------------------------------
 def test_add_exchanges_from_a_stored_conversation(store: Store, kb: KnowledgeBase) -> None:
     cid = store.new_conversation("helpdesk", "alice")
-    store.commit(Commit(records={cid: [
-        Record(Message(text="hello"), role="world"),  # a world's greeting asks nothing
-        Record(Message(text="I cannot log in"), role="human"),
-        Record(Message(text="did you forget your password?"), role="bot", trace={"state": "forgot_password"}),
-        Record(Message(text="yes"), role="human"),
-        Record(Message(text="I sent you a reset link."), role="bot"),
-        Record(Message(text="Anything else?"), role="bot"),
-        Record(Message(text="bye"), role="human"),  # no reply: not an exchange
-    ]}))
+    store.commit(
+        Commit(
+            records={
+                cid: [
+                    Record(Message(text="hello"), role="world"),  # a world's greeting asks nothing
+                    Record(Message(text="I cannot log in"), role="human"),
+                    Record(
+                        Message(text="did you forget your password?"), role="bot", trace={"state": "forgot_password"}
+                    ),
+                    Record(Message(text="yes"), role="human"),
+                    Record(Message(text="I sent you a reset link."), role="bot"),
+                    Record(Message(text="Anything else?"), role="bot"),
+                    Record(Message(text="bye"), role="human"),  # no reply: not an exchange
+                ]
+            }
+        )
+    )
     added = kb.add_exchanges(cid)
     assert [(q.question, q.answer, q.index_in_conversation, q.state, q.verified) for q in added] == [
         ("I cannot log in", "did you forget your password?", 2, "forgot_password", False),
@@ -220,11 +242,17 @@ def test_add_exchanges_from_a_stored_conversation(store: Store, kb: KnowledgeBas
 
 def test_consecutive_human_messages_form_one_question(store: Store, kb: KnowledgeBase) -> None:
     cid = store.new_conversation("helpdesk", "bob")
-    store.commit(Commit(records={cid: [
-        Record(Message(text="hi"), role="human"),
-        Record(Message(text="my card is blocked"), role="human"),
-        Record(Message(text="I can unblock it"), role="bot"),
-    ]}))
+    store.commit(
+        Commit(
+            records={
+                cid: [
+                    Record(Message(text="hi"), role="human"),
+                    Record(Message(text="my card is blocked"), role="human"),
+                    Record(Message(text="I can unblock it"), role="bot"),
+                ]
+            }
+        )
+    )
     (qa,) = kb.add_exchanges(cid, store, verified=True)
     assert (qa.question, qa.answer, qa.verified) == ("hi my card is blocked", "I can unblock it", True)
 
@@ -232,6 +260,14 @@ def test_consecutive_human_messages_form_one_question(store: Store, kb: Knowledg
 def test_qa_dataclass_matches_starchat_shape() -> None:
     qa = QA(question="thank you", answer="you are welcome!", id="0", conversation="832", index_in_conversation=11)
     assert list(qa.to_dict()) == [
-        "id", "conversation", "index_in_conversation", "question", "answer",
-        "verified", "topics", "doctype", "state", "status",
+        "id",
+        "conversation",
+        "index_in_conversation",
+        "question",
+        "answer",
+        "verified",
+        "topics",
+        "doctype",
+        "state",
+        "status",
     ]

@@ -51,7 +51,9 @@ class Served:
     def webhook(self) -> str:
         return f"{self.server.url}/webhook/messenger"
 
-    async def post(self, *events: dict[str, Any], signature: str | None = "sign", body: bytes | None = None) -> httpx.Response:
+    async def post(
+        self, *events: dict[str, Any], signature: str | None = "sign", body: bytes | None = None
+    ) -> httpx.Response:
         raw = body if body is not None else encode(page(*events))
         headers = {"Content-Type": "application/json"}
         if signature == "sign":
@@ -77,8 +79,11 @@ class Served:
         runner = self.ctx.runner
         assert await runner.wait_idle(timeout=10)
         service = self.service
-        await wait_for(lambda: all(p.outbox.empty() and (p.worker is None or p.worker.done())
-                                   for p in service.people.values()), 10, "the outboxes to drain")
+        await wait_for(
+            lambda: all(p.outbox.empty() and (p.worker is None or p.worker.done()) for p in service.people.values()),
+            10,
+            "the outboxes to drain",
+        )
 
 
 def _service(ctx: Any) -> Any:

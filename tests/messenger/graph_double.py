@@ -55,8 +55,11 @@ class GraphDouble:
 
     def sent(self, psid: str | None = None) -> list[dict[str, Any]]:
         """Send API bodies (messages and sender actions), in order, for ``psid`` if given."""
-        return [r["body"] for r in self.requests
-                if r["endpoint"] == "messages" and "body" in r and (psid is None or r["body"]["recipient"]["id"] == psid)]
+        return [
+            r["body"]
+            for r in self.requests
+            if r["endpoint"] == "messages" and "body" in r and (psid is None or r["body"]["recipient"]["id"] == psid)
+        ]
 
     def texts(self, psid: str | None = None) -> list[str]:
         return [b["message"]["text"] for b in self.sent(psid) if "message" in b and "text" in b["message"]]
@@ -70,12 +73,14 @@ class GraphDouble:
     # -- the app -------------------------------------------------------------------
     def app(self) -> Starlette:
         base = f"/{self.version}"
-        return Starlette(routes=[
-            Route(f"{base}/me/messages", self._messages, methods=["POST"]),
-            Route(f"{base}/me/message_attachments", self._upload, methods=["POST"]),
-            Route(f"{base}/me/personas", self._create_persona, methods=["POST"]),
-            Route(base + "/{object_id}", self._delete, methods=["DELETE"]),
-        ])
+        return Starlette(
+            routes=[
+                Route(f"{base}/me/messages", self._messages, methods=["POST"]),
+                Route(f"{base}/me/message_attachments", self._upload, methods=["POST"]),
+                Route(f"{base}/me/personas", self._create_persona, methods=["POST"]),
+                Route(base + "/{object_id}", self._delete, methods=["DELETE"]),
+            ]
+        )
 
     async def _guard(self, request: Request, endpoint: str, handler: Any) -> JSONResponse:
         body: Any = None
@@ -201,7 +206,9 @@ class GraphDouble:
             if qr["content_type"] == "text":
                 title, payload = qr.get("title"), qr.get("payload")
                 if not isinstance(title, str) or not title or len(title) > TITLE_LIMIT:
-                    raise Refused(f"(#100) a text quick reply needs a title of 1 to {TITLE_LIMIT} characters, got {title!r}")
+                    raise Refused(
+                        f"(#100) a text quick reply needs a title of 1 to {TITLE_LIMIT} characters, got {title!r}"
+                    )
                 if not isinstance(payload, str) or not payload or len(payload) > PAYLOAD_LIMIT:
                     raise Refused(f"(#100) a text quick reply needs a payload of 1 to {PAYLOAD_LIMIT} characters")
 

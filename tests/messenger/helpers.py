@@ -9,6 +9,7 @@ import json
 import time
 from pathlib import Path
 from typing import Any
+
 from support import copy_sample, wait_for, write_task  # noqa: F401  (shared by this folder's tests)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,15 +47,20 @@ def postback(psid: str, payload: str, title: str = "Get Started") -> dict[str, A
 
 
 def attachment(psid: str, kind: str, url: str) -> dict[str, Any]:
-    return _event(psid, message={"mid": f"m_in_{next(_mids)}", "attachments": [{"type": kind, "payload": {"url": url}}]})
+    return _event(
+        psid, message={"mid": f"m_in_{next(_mids)}", "attachments": [{"type": kind, "payload": {"url": url}}]}
+    )
 
 
 def echo_of_page(psid: str, value: str) -> dict[str, Any]:
     """What Messenger sends back about the page's own message (must be ignored)."""
-    return {"sender": {"id": PAGE_ID}, "recipient": {"id": psid}, "timestamp": 1,
-            "message": {"mid": f"m_echo_{next(_mids)}", "is_echo": True, "text": value}}
+    return {
+        "sender": {"id": PAGE_ID},
+        "recipient": {"id": psid},
+        "timestamp": 1,
+        "message": {"mid": f"m_echo_{next(_mids)}", "is_echo": True, "text": value},
+    }
 
 
 def encode(body: dict[str, Any]) -> bytes:
     return json.dumps(body).encode()
-

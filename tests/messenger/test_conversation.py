@@ -30,7 +30,11 @@ async def test_echo_task_conversation_with_mark_seen_and_typing_before_each_repl
     assert [(x.person, x.channel) for x in sessions] == [("200", "messenger")]
     stored = s.ctx.store.messages(sessions[0].conversation_id)
     assert [(m["role"], m["text"]) for m in stored] == [
-        ("human", "hello"), ("bot", "hello"), ("human", "how are you?"), ("bot", "how are you?")]
+        ("human", "hello"),
+        ("bot", "hello"),
+        ("human", "how are you?"),
+        ("bot", "how are you?"),
+    ]
     assert stored[0]["act"]["meta"]["channel"] == "messenger"
     assert s.graph.rejected == []
 
@@ -50,7 +54,8 @@ async def test_overworld_demo_menu_by_quick_reply_payload(serve, tmp_path) -> No
     menu = s.graph.messages("300")[0]
     assert menu["text"].startswith("Welcome to the overworld demo")
     assert menu["quick_replies"] == [
-        {"content_type": "text", "title": t, "payload": t} for t in ("echo", "onboard data", "chat", "EXIT")]
+        {"content_type": "text", "title": t, "payload": t} for t in ("echo", "onboard data", "chat", "EXIT")
+    ]
 
     await s.say(ev.quick_reply("300", "echo", "echo"))
     await s.until(lambda: "Echo demo: I repeat what you say. Send [DONE] to go back." in s.graph.texts("300"))
@@ -145,7 +150,8 @@ async def test_an_incoming_image_is_a_payload_and_goes_back_by_url(serve, tmp_pa
     await s.say(ev.attachment("600", "image", "https://example.com/cat.png"))
     await s.until(lambda: len(s.graph.messages("600")) == 1)
     assert s.graph.messages("600")[0] == {
-        "attachment": {"type": "image", "payload": {"url": "https://example.com/cat.png", "is_reusable": True}}}
+        "attachment": {"type": "image", "payload": {"url": "https://example.com/cat.png", "is_reusable": True}}
+    }
     cid = next(iter(s.ctx.runner.sessions))
     act = s.ctx.store.messages(cid)[0]["act"]
     assert act["payload"] == {"type": "image", "url": "https://example.com/cat.png"}
@@ -162,10 +168,10 @@ worlds:
   draw: {type: bot_chat, bot: artist}
 """
 
-ARTIST = '''
+ARTIST = f'''
 from workbench import bot
 
-PNG = "%s"
+PNG = "{PNG}"
 
 @bot("Artist")
 class Artist:
@@ -174,12 +180,12 @@ class Artist:
 
     def act(self):
         if self.text == "upload":
-            return {"text": "Here it is.", "payload": {"type": "image", "data": PNG, "mime_type": "image/png"},
-                    "quick_replies": ["again", "stop"]}
+            return {{"text": "Here it is.", "payload": {{"type": "image", "data": PNG, "mime_type": "image/png"}},
+                    "quick_replies": ["again", "stop"]}}
         if self.text == "by url":
-            return {"text": "", "payload": {"type": "image", "url": "https://example.com/a.png", "upload": True}}
-        return {"text": "say upload"}
-''' % PNG
+            return {{"text": "", "payload": {{"type": "image", "url": "https://example.com/a.png", "upload": True}}}}
+        return {{"text": "say upload"}}
+'''
 
 
 async def test_attachments_by_upload_and_personas(serve, tmp_path) -> None:
@@ -199,7 +205,9 @@ async def test_attachments_by_upload_and_personas(serve, tmp_path) -> None:
 
     # the persona was created once, and every reply and typing indicator carries it
     created = [r for r in s.graph.requests if r["endpoint"] == "personas"]
-    assert [r["body"] for r in created] == [{"name": "The Artist", "profile_picture_url": "https://example.com/artist.png"}]
+    assert [r["body"] for r in created] == [
+        {"name": "The Artist", "profile_picture_url": "https://example.com/artist.png"}
+    ]
     persona_id = created[0]["id"]
     bodies = [b for b in s.graph.sent("700") if b.get("sender_action") != "mark_seen"]
     assert bodies and all(b.get("persona_id") == persona_id for b in bodies)

@@ -10,7 +10,9 @@ import pytest
 from workbench.services.messenger.channel import MessengerSettings, incoming_message, quick_replies
 
 
-@pytest.mark.parametrize("module", ["workbench.services.messenger.channel", "workbench.services.live", "workbench.runtime.takeover"])
+@pytest.mark.parametrize(
+    "module", ["workbench.services.messenger.channel", "workbench.services.live", "workbench.runtime.takeover"]
+)
 def test_module_imports_neither_textual_nor_rich(module: str) -> None:
     code = f"import sys, {module}; bad = [m for m in ('textual', 'rich') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -18,17 +20,23 @@ def test_module_imports_neither_textual_nor_rich(module: str) -> None:
 
 
 def test_secrets_come_only_from_the_environment(caplog) -> None:
-    s = MessengerSettings.load({"page_token": "in-a-file", "graph_version": "v19.0", "typing": False, "colour": "red"},
-                               env={"WORKBENCH_FB_APP_SECRET": "s3"})
+    s = MessengerSettings.load(
+        {"page_token": "in-a-file", "graph_version": "v19.0", "typing": False, "colour": "red"},
+        env={"WORKBENCH_FB_APP_SECRET": "s3"},
+    )
     assert s.page_token is None and s.app_secret == "s3" and s.graph_version == "v19.0" and s.typing is False
     assert "WORKBENCH_FB_PAGE_TOKEN" in caplog.text and "colour" in caplog.text
-    env = MessengerSettings.load({"graph_version": "v19.0"}, env={"WORKBENCH_FB_GRAPH_VERSION": "v23.0",
-                                                                  "WORKBENCH_FB_GRAPH_URL": "http://127.0.0.1:9/"})
+    env = MessengerSettings.load(
+        {"graph_version": "v19.0"},
+        env={"WORKBENCH_FB_GRAPH_VERSION": "v23.0", "WORKBENCH_FB_GRAPH_URL": "http://127.0.0.1:9/"},
+    )
     assert (env.graph_version, env.graph_url) == ("v23.0", "http://127.0.0.1:9")
 
 
 def test_quick_reply_shapes() -> None:
-    assert quick_replies(["Yes", "", {"content_type": "user_email"}, {"title": "A very long title indeed", "payload": "P"}]) == [
+    assert quick_replies(
+        ["Yes", "", {"content_type": "user_email"}, {"title": "A very long title indeed", "payload": "P"}]
+    ) == [
         {"content_type": "text", "title": "Yes", "payload": "Yes"},
         {"content_type": "user_email"},
         {"content_type": "text", "title": "A very long title i…", "payload": "P"},
@@ -37,10 +45,25 @@ def test_quick_reply_shapes() -> None:
 
 def test_incoming_message_kinds() -> None:
     assert incoming_message({"sender": {"id": "1"}, "read": {"watermark": 1}}) is None
-    msg = incoming_message({"sender": {"id": "1"}, "message": {"mid": "m", "text": "Yes, plea…", "quick_reply": {"payload": "Yes, please"}}})
+    msg = incoming_message(
+        {
+            "sender": {"id": "1"},
+            "message": {"mid": "m", "text": "Yes, plea…", "quick_reply": {"payload": "Yes, please"}},
+        }
+    )
     assert msg.text == "Yes, please" and msg["meta"]["title"] == "Yes, plea…" and msg["meta"]["kind"] == "quick_reply"
-    two = incoming_message({"sender": {"id": "1"}, "message": {"mid": "n", "attachments": [
-        {"type": "image", "payload": {"url": "https://a/1.png"}}, {"type": "location", "payload": {"coordinates": {"lat": 1, "long": 2}}}]}})
+    two = incoming_message(
+        {
+            "sender": {"id": "1"},
+            "message": {
+                "mid": "n",
+                "attachments": [
+                    {"type": "image", "payload": {"url": "https://a/1.png"}},
+                    {"type": "location", "payload": {"coordinates": {"lat": 1, "long": 2}}},
+                ],
+            },
+        }
+    )
     assert two["payload"] == {"type": "image", "url": "https://a/1.png"}
     assert two["attachments"][1] == {"type": "location", "coordinates": {"lat": 1, "long": 2}}
 
@@ -53,7 +76,9 @@ def test_task_yml_serve_messenger_is_validated_and_secrets_are_refused(tmp_path)
 
     from .helpers import write_task
 
-    good = write_task(tmp_path / "good", """
+    good = write_task(
+        tmp_path / "good",
+        """
         name: good
         bots: {echo: {engine: echo}}
         worlds: {echo: {type: bot_chat, bot: echo}}
@@ -62,20 +87,24 @@ def test_task_yml_serve_messenger_is_validated_and_secrets_are_refused(tmp_path)
             graph_version: v19.0
             typing: false
             personas: {echo: {name: Echo, profile_picture_url: "https://example.com/e.png"}}
-    """)
+    """,
+    )
     task = load_task(good)
     ctx = SimpleNamespace(task=task, settings={"messenger": {"retries": 1}})
     s = MessengerSettings.load(_task_options(ctx), env={})
     assert (s.graph_version, s.typing, s.retries, s.backoff) == ("v19.0", False, 1, 0.5)
     assert s.personas == {"echo": {"name": "Echo", "profile_picture_url": "https://example.com/e.png"}}
 
-    bad = write_task(tmp_path / "bad", """
+    bad = write_task(
+        tmp_path / "bad",
+        """
         name: bad
         bots: {echo: {engine: echo}}
         worlds: {echo: {type: bot_chat, bot: echo}}
         serve:
           messenger: {page_token: EAAG-oops}
-    """)
+    """,
+    )
     with pytest.raises(TaskError) as err:
         load_task(bad)
     assert "page_token" in str(err.value) or any("page_token" in str(p) for p in getattr(err.value, "problems", []))

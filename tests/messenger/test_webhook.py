@@ -10,7 +10,9 @@ from .helpers import APP_SECRET, VERIFY_TOKEN, copy_sample, sign
 
 async def test_get_verification_echoes_the_challenge_for_the_right_token(serve, tmp_path) -> None:
     s = await serve(copy_sample("echo", tmp_path))
-    ok = await s.client.get(s.webhook, params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
+    ok = await s.client.get(
+        s.webhook, params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"}
+    )
     assert (ok.status_code, ok.text) == (200, "1158201444")
 
     for params in (
@@ -27,7 +29,9 @@ async def test_verification_is_refused_when_no_verify_token_is_set(serve, tmp_pa
     monkeypatch.delenv("WORKBENCH_FB_VERIFY_TOKEN")
     s = await serve(copy_sample("echo", tmp_path))
     with caplog.at_level(logging.WARNING, logger="workbench.services.messenger.channel"):
-        resp = await s.client.get(s.webhook, params={"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "7"})
+        resp = await s.client.get(
+            s.webhook, params={"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "7"}
+        )
     assert resp.status_code == 403
     assert "WORKBENCH_FB_VERIFY_TOKEN is not set" in caplog.text
 
@@ -62,7 +66,9 @@ async def test_upper_case_hex_signatures_are_accepted(serve, tmp_path) -> None:
     assert resp.status_code == 200
 
 
-async def test_events_are_refused_when_the_app_secret_is_unset_and_the_log_says_why(serve, tmp_path, monkeypatch, caplog) -> None:
+async def test_events_are_refused_when_the_app_secret_is_unset_and_the_log_says_why(
+    serve, tmp_path, monkeypatch, caplog
+) -> None:
     monkeypatch.delenv("WORKBENCH_FB_APP_SECRET")
     s = await serve(copy_sample("echo", tmp_path))
     body = ev.encode(ev.page(ev.text("102", "hello")))

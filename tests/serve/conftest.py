@@ -15,8 +15,9 @@ async def serve(tmp_path: Path):
     """``await serve(task_dir, settings=None, password=None, db=None)``: a server in the test's loop."""
     running: list[InLoopServer] = []
 
-    async def start(task_dir: Path, settings: dict[str, Any] | None = None, password: str | None = None,
-                    db: Path | None = None) -> InLoopServer:
+    async def start(
+        task_dir: Path, settings: dict[str, Any] | None = None, password: str | None = None, db: Path | None = None
+    ) -> InLoopServer:
         server = InLoopServer(task_dir, db or tmp_path / f"wb{len(running)}.db", settings, password)
         running.append(server)
         return await server.start()

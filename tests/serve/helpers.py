@@ -12,8 +12,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import websockets
 from support import copy_sample, free_port, write_task  # noqa: F401  (shared by this folder's tests)
@@ -39,7 +40,9 @@ class Client:
         self.frames.append(frame)
         return frame
 
-    async def until(self, predicate: Callable[[dict], bool], timeout: float = 5.0, what: str = "a frame") -> dict[str, Any]:
+    async def until(
+        self, predicate: Callable[[dict], bool], timeout: float = 5.0, what: str = "a frame"
+    ) -> dict[str, Any]:
         """Receive until a frame satisfies ``predicate``; fail after ``timeout`` s with what came."""
         deadline = time.monotonic() + timeout
         seen: list[dict] = []
@@ -49,7 +52,7 @@ class Client:
                 raise AssertionError(f"no {what} within {timeout} s; received {seen}")
             try:
                 frame = await self.recv(left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             seen.append(frame)
             if predicate(frame):
@@ -70,7 +73,7 @@ class Client:
         while time.monotonic() < deadline:
             try:
                 out.append(await self.recv(spell))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return out
         return out
 
@@ -88,7 +91,7 @@ class Client:
             while time.monotonic() < deadline:
                 try:
                     await self.recv(max(0.01, deadline - time.monotonic()))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         except websockets.ConnectionClosed as exc:
             rcvd = exc.rcvd
@@ -113,7 +116,9 @@ async def connect(url: str, **kwargs: Any):
 class InLoopServer:
     """A task's app served by uvicorn inside the test's event loop, on a free port."""
 
-    def __init__(self, task_dir: Path, db: Path, settings: dict[str, Any] | None = None, password: str | None = None) -> None:
+    def __init__(
+        self, task_dir: Path, db: Path, settings: dict[str, Any] | None = None, password: str | None = None
+    ) -> None:
         self.task_dir, self.db, self.settings, self.password = task_dir, db, settings, password
         self.port = 0
         self.ctx: Any = None
@@ -129,7 +134,7 @@ class InLoopServer:
     def http_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> "InLoopServer":
+    async def start(self) -> InLoopServer:
         from workbench.services.server import create_app, make_server
         from workbench.store import Store
         from workbench.task import load_task
@@ -159,7 +164,7 @@ class InLoopServer:
         self.server.should_exit = True
         try:
             await asyncio.wait_for(asyncio.shield(self.task), 20)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.server.force_exit = True
             self.task.cancel()
         self.task = None
@@ -188,14 +193,17 @@ class ServeProcess:
     def http_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> "ServeProcess":
+    def start(self, timeout: float = 30.0) -> ServeProcess:
         import httpx
 
         env = dict(os.environ, NO_COLOR="1", PYTHONUNBUFFERED="1")
         out = open(self.log, "a", encoding="utf-8")
         self.proc = subprocess.Popen(
             [*WORKBENCH, "serve", str(self.task_dir), "--port", str(self.port), "--log-level", "warning", *self.args],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
         )
         out.close()
         deadline = time.monotonic() + timeout
@@ -209,7 +217,9 @@ class ServeProcess:
                 pass
             if time.monotonic() > deadline:
                 self.kill()
-                raise AssertionError(f"workbench serve did not answer /health within {timeout} s:\n{self.log.read_text()}")
+                raise AssertionError(
+                    f"workbench serve did not answer /health within {timeout} s:\n{self.log.read_text()}"
+                )
             time.sleep(0.1)
 
     def terminate(self, timeout: float = 30.0) -> int:

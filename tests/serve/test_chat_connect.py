@@ -14,8 +14,9 @@ from .helpers import WORKBENCH, copy_sample
 
 def chat(url: str, lines: str, timeout: float = 90.0) -> subprocess.CompletedProcess:
     env = dict(os.environ, NO_COLOR="1", COLUMNS="200", PYTHONUNBUFFERED="1")
-    return subprocess.run([*WORKBENCH, "chat", "--connect", url], input=lines, capture_output=True,
-                          text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [*WORKBENCH, "chat", "--connect", url], input=lines, capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def test_chat_connect_walks_the_overworld_demo(serve_process, tmp_path) -> None:
@@ -40,8 +41,14 @@ def test_chat_connect_reports_a_server_that_is_not_there(tmp_path) -> None:
 def test_chat_connect_hears_the_shutdown_and_ends(serve_process, tmp_path) -> None:
     server = serve_process(copy_sample("overworld_demo", tmp_path))
     env = dict(os.environ, NO_COLOR="1", COLUMNS="200", PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([*WORKBENCH, "chat", "--connect", server.ws_url], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [*WORKBENCH, "chat", "--connect", server.ws_url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     out: list[str] = []
@@ -81,7 +88,9 @@ async def test_chat_connect_speaks_only_parlais_protocol(tmp_path) -> None:
 
     async def parlai(ws) -> None:
         received.append(json.loads(await ws.recv()))
-        await ws.send(json.dumps({"text": "Welcome to the overworld!<br />Pick one.", "quick_replies": ["echo", "EXIT"]}))
+        await ws.send(
+            json.dumps({"text": "Welcome to the overworld!<br />Pick one.", "quick_replies": ["echo", "EXIT"]})
+        )
         async for raw in ws:
             msg = json.loads(raw)
             received.append(msg)
@@ -91,14 +100,28 @@ async def test_chat_connect_speaks_only_parlais_protocol(tmp_path) -> None:
                 return
             await ws.send(json.dumps({"text": msg["text"], "quick_replies": None}))
             if msg["text"] == "picture":
-                await ws.send(json.dumps({"text": "", "payload": {"type": "image", "data": png, "mime_type": "image/png"}, "quick_replies": None}))
+                await ws.send(
+                    json.dumps(
+                        {
+                            "text": "",
+                            "payload": {"type": "image", "data": png, "mime_type": "image/png"},
+                            "quick_replies": None,
+                        }
+                    )
+                )
 
     async with websockets.serve(parlai, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
         env = dict(os.environ, NO_COLOR="1", COLUMNS="200", PYTHONUNBUFFERED="1")
         proc = await asyncio.create_subprocess_exec(
-            *WORKBENCH, "chat", "--connect", f"ws://127.0.0.1:{port}/websocket",
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            *WORKBENCH,
+            "chat",
+            "--connect",
+            f"ws://127.0.0.1:{port}/websocket",
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
         )
         try:
             out, err = await asyncio.wait_for(proc.communicate(b"1\npicture\nEXIT\n"), 90)

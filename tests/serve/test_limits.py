@@ -59,7 +59,11 @@ async def test_invalid_json_and_non_objects_get_error_frames_and_the_socket_stay
     server, other = bystander
     async with connect(server.ws_url) as c:
         await c.send({"text": ""})
-        for raw, code in [("{not json", "invalid_json"), ('"just a string"', "invalid_frame"), ("[1, 2]", "invalid_frame")]:
+        for raw, code in [
+            ("{not json", "invalid_json"),
+            ('"just a string"', "invalid_frame"),
+            ("[1, 2]", "invalid_frame"),
+        ]:
             await c.send(raw)
             assert error_of(await c.until(lambda f: "error" in f)) == code
         await c.say("and now a real one", "and now a real one")
@@ -74,8 +78,13 @@ async def test_unknown_fields_and_wrong_types_are_refused(bystander) -> None:
         await c.send({"text": "with a tip", "tip": 5})
         err = await c.until(lambda f: "error" in f)
         assert error_of(err) == "unknown_field" and "tip" in err["text"]
-        for bad in ({"text": 42}, {"text": "", "payload": "x"}, {"text": "", "payload": {"type": "image", "data": "%%%", "mime_type": "image/png"}},
-                    {"text": "", "payload": {"type": "image", "data": "aGk=", "mime_type": "text/html"}}, {"debug": "yes"}):
+        for bad in (
+            {"text": 42},
+            {"text": "", "payload": "x"},
+            {"text": "", "payload": {"type": "image", "data": "%%%", "mime_type": "image/png"}},
+            {"text": "", "payload": {"type": "image", "data": "aGk=", "mime_type": "text/html"}},
+            {"debug": "yes"},
+        ):
             await c.send(bad)
             assert error_of(await c.until(lambda f: "error" in f)) == "invalid_field"
         await c.say("fine", "fine")
@@ -142,8 +151,12 @@ async def test_a_flood_is_rate_limited_then_closed_with_1008(bystander) -> None:
         if len(server.runner.sessions) == 1:
             break
         await asyncio.sleep(0.01)
-    flooded = [r for c in server.store.conversations() for r in server.store.messages(c["id"])
-               if r["role"] == "human" and r["text"].startswith("flood")]
+    flooded = [
+        r
+        for c in server.store.conversations()
+        for r in server.store.messages(c["id"])
+        if r["role"] == "human" and r["text"].startswith("flood")
+    ]
     assert 15 <= len(flooded) <= 21
 
 
@@ -203,7 +216,7 @@ async def test_a_client_that_does_not_read_does_not_hold_up_the_others(echo_serv
         # a raw socket that sends a lot and reads nothing
         async with websockets.connect(server.ws_url, max_queue=1, open_timeout=5, close_timeout=1) as lazy:
             await lazy.send(json.dumps({"text": ""}))
-            for i in range(300):
+            for _ in range(300):
                 await lazy.send(json.dumps({"text": "z" * 4000}))
             for i in range(3):
                 await other.say(f"unaffected {i}", f"unaffected {i}")

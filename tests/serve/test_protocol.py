@@ -138,7 +138,9 @@ async def test_hello_gives_a_session_and_debug_sends_traces(serve, tmp_path) -> 
         state = next(d for d in debug if d["event"] == "state")
         assert state["bot"] == "echo" and state["trace"] == {"engine": "echo", "turn": 1}
         # the trace comes before the reply it explains
-        assert c.frames.index(answer) > max(i for i, f in enumerate(c.frames) if f.get("debug", {}).get("event") == "state")
+        assert c.frames.index(answer) > max(
+            i for i, f in enumerate(c.frames) if f.get("debug", {}).get("event") == "state"
+        )
         assert all(f["text"] == "" for f in c.frames if "debug" in f)
 
         await c.send({"debug": False})
@@ -219,7 +221,9 @@ async def test_live_people_hear_the_shutdown_and_get_a_closing_frame(serve, tmp_
 
 
 async def test_a_world_timeout_ends_the_world_and_the_person_hears_it(serve, tmp_path) -> None:
-    task = write_task(tmp_path / "slow", """
+    task = write_task(
+        tmp_path / "slow",
+        """
         name: timeouts
         start: menu
         bots:
@@ -227,7 +231,8 @@ async def test_a_world_timeout_ends_the_world_and_the_person_hears_it(serve, tmp
         worlds:
           menu: {type: menu, text: "Pick one.", options: {Talk: talk}}
           talk: {type: bot_chat, bot: echo, timeout: 0.3}
-    """)
+    """,
+    )
     server = await serve(task)
     async with connect(server.ws_url) as c:
         await c.send({"text": ""})

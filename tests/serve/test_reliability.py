@@ -34,7 +34,7 @@ async def talk(url: str, n: int, acked: list[str], sessions: list[str], stop: as
                 await c.text(text, timeout=10)
                 acked.append(text)
                 i += 1
-    except (websockets.ConnectionClosed, OSError, AssertionError, asyncio.TimeoutError):
+    except (TimeoutError, websockets.ConnectionClosed, OSError, AssertionError):
         pass  # the server was killed under us
 
 

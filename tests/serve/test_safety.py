@@ -17,28 +17,34 @@ def kinds(text: str) -> list[tuple[str, str]]:
     return [(f.kind, f.text) for f in find(text)]
 
 
-@pytest.mark.parametrize("number", [
-    "4111 1111 1111 1111",      # Visa test number, in groups of four
-    "4111-1111-1111-1111",
-    "4012888888881881",
-    "5555 5555 5555 4444",      # Mastercard
-    "2223 0031 2200 3222",      # Mastercard 2-series
-    "3782 822463 10005",        # American Express, 4-6-5
-    "6011 1111 1111 1117",      # Discover
-])
+@pytest.mark.parametrize(
+    "number",
+    [
+        "4111 1111 1111 1111",  # Visa test number, in groups of four
+        "4111-1111-1111-1111",
+        "4012888888881881",
+        "5555 5555 5555 4444",  # Mastercard
+        "2223 0031 2200 3222",  # Mastercard 2-series
+        "3782 822463 10005",  # American Express, 4-6-5
+        "6011 1111 1111 1117",  # Discover
+    ],
+)
 def test_valid_card_numbers_are_found_anywhere_in_the_text(number) -> None:
     assert kinds(f"my card is {number}, expires 12/27") == [("card_number", number)]
     assert kinds(f"{number}") == [("card_number", number)]
 
 
-@pytest.mark.parametrize("text", [
-    "4111 1111 1111 1112",          # fails the Luhn check
-    "order 1234567890123 shipped",  # 13 digits, not Luhn-valid
-    "tracking 1Z 999 AA1 01 2345 6784",
-    "call 0800 1111 111",
-    "pi is 3.14159265358979",
-    "9111 1111 1111 1119",          # Luhn-valid but no card starts with 9 here
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111 1111 1111 1112",  # fails the Luhn check
+        "order 1234567890123 shipped",  # 13 digits, not Luhn-valid
+        "tracking 1Z 999 AA1 01 2345 6784",
+        "call 0800 1111 111",
+        "pi is 3.14159265358979",
+        "9111 1111 1111 1119",  # Luhn-valid but no card starts with 9 here
+    ],
+)
 def test_numbers_that_are_not_cards_are_left_alone(text) -> None:
     assert not [k for k, _ in kinds(text) if k == "card_number"]
 
@@ -48,26 +54,45 @@ def test_a_card_followed_by_more_digits_is_still_found() -> None:
     assert luhn_ok("79927398713") and not luhn_ok("79927398710")
 
 
-@pytest.mark.parametrize("phone", [
-    "+1 (555) 123-4567", "555-123-4567", "(555) 123 4567", "555.123.4567",
-    "+44 20 7946 0958", "+33 1 23 45 67 89", "020 7946 0958", "+4915112345678",
-])
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "+1 (555) 123-4567",
+        "555-123-4567",
+        "(555) 123 4567",
+        "555.123.4567",
+        "+44 20 7946 0958",
+        "+33 1 23 45 67 89",
+        "020 7946 0958",
+        "+4915112345678",
+    ],
+)
 def test_phone_numbers_in_their_usual_shapes(phone) -> None:
     assert kinds(f"reach me on {phone} after six") == [("phone", phone)]
 
 
-@pytest.mark.parametrize("text", [
-    "the meeting is on 2024-01-15", "server 192.168.100.200", "version 1.2.3", "it costs 1,299.99",
-    "order 12345678", "room 101 at 10.30",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the meeting is on 2024-01-15",
+        "server 192.168.100.200",
+        "version 1.2.3",
+        "it costs 1,299.99",
+        "order 12345678",
+        "room 101 at 10.30",
+    ],
+)
 def test_dates_addresses_and_amounts_are_not_phones(text) -> None:
     assert kinds(text) == []
 
 
-@pytest.mark.parametrize(("text", "found"), [
-    ("write to jane.doe+orders@example.co.uk please", "jane.doe+orders@example.co.uk"),
-    ("ops@mail.example.com.", "ops@mail.example.com"),
-])
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("write to jane.doe+orders@example.co.uk please", "jane.doe+orders@example.co.uk"),
+        ("ops@mail.example.com.", "ops@mail.example.com"),
+    ],
+)
 def test_email_addresses(text, found) -> None:
     assert kinds(text) == [("email", found)]
 
@@ -76,13 +101,16 @@ def test_not_email_addresses() -> None:
     assert kinds("twitter handle @jane and a@b") == []
 
 
-@pytest.mark.parametrize(("text", "found"), [
-    ("SSN 123-45-6789", "123-45-6789"),
-    ("ssn: 078 05 1120", "078 05 1120"),
-    ("SIN 130 692 544", "130 692 544"),              # Canadian SIN, Luhn-valid
-    ("NI number AB 12 34 56 C", "AB 12 34 56 C"),    # UK National Insurance
-    ("nino AB123456C", "AB123456C"),
-])
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("SSN 123-45-6789", "123-45-6789"),
+        ("ssn: 078 05 1120", "078 05 1120"),
+        ("SIN 130 692 544", "130 692 544"),  # Canadian SIN, Luhn-valid
+        ("NI number AB 12 34 56 C", "AB 12 34 56 C"),  # UK National Insurance
+        ("nino AB123456C", "AB123456C"),
+    ],
+)
 def test_national_ids(text, found) -> None:
     assert kinds(text) == [("national_id", found)]
 
@@ -149,7 +177,11 @@ async def test_rules_apply_to_what_people_send_and_receive(serve, tmp_path) -> N
         await c.text("Please do not share it here")
         await c.text("mail me at [e-mail]")
         assert not any("4111" in f["text"] or "5555" in f["text"] for f in c.frames)
-    rows = sqlite3.connect(server.db).execute("SELECT role, text, act FROM messages WHERE conversation_id = ?", (sid,)).fetchall()
+    rows = (
+        sqlite3.connect(server.db)
+        .execute("SELECT role, text, act FROM messages WHERE conversation_id = ?", (sid,))
+        .fetchall()
+    )
     stored = " ".join(t or "" for _, t, _ in rows)
     assert "555) 123" not in stored and "4111" not in stored and "123-45-6789" not in stored
     assert "call me on [phone number], **** it" in stored

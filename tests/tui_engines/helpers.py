@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from support import copy_sample, until  # noqa: F401  (shared by this folder's tests)
 from textual.widgets import Input, Static
 
 from workbench.store import Store
 from workbench.task import load_task
 from workbench.tui.app import WorkbenchApp
 from workbench.widgets.transcript import MessageItem, Transcript
-from support import copy_sample, until  # noqa: F401  (shared by this folder's tests)
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "sample_tasks"
@@ -25,20 +25,39 @@ SIZE = (150, 48)
 def big_task(root: Path, n: int = 10_000) -> Path:
     """A task whose decision table has ``n`` generated states (a fifth with keyword analyzers)."""
     root.mkdir(parents=True, exist_ok=True)
-    words = ("account password card transfer refund balance loan payment login email phone address "
-             "limit fee exchange rate pin cash atm branch statement").split()
+    words = (
+        "account password card transfer refund balance loan payment login email phone address "
+        "limit fee exchange rate pin cash atm branch statement"
+    ).split()
     with open(root / "table.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["state", "execution_order", "max_state_count", "analyzer", "queries", "bubble", "action",
-                    "action_input", "state_data", "success_value", "failure_value"])
+        w.writerow(
+            [
+                "state",
+                "execution_order",
+                "max_state_count",
+                "analyzer",
+                "queries",
+                "bubble",
+                "action",
+                "action_input",
+                "state_data",
+                "success_value",
+                "failure_value",
+            ]
+        )
         for i in range(n):
             a, b = words[i % len(words)], words[(i * 7 + 3) % len(words)]
             analyzer = f'band(keyword("{a}"), keyword("code{i}"))' if i % 5 == 0 else ""
             queries = "" if analyzer else f'["{a} {b} question {i}", "how do I {a} my {b} number {i}"]'
-            w.writerow([f"state_{i:05d}", 1, 0, analyzer, queries, f"Answer {i} about {a} and {b}.", "", "", "", "", ""])
+            w.writerow(
+                [f"state_{i:05d}", 1, 0, analyzer, queries, f"Answer {i} about {a} and {b}.", "", "", "", "", ""]
+            )
     (root / "task.yml").write_text(
         "name: big\nbots:\n  desk:\n    engine: decision_table\n    table: table.csv\n    start_state: null\n"
-        "worlds:\n  help:\n    type: bot_chat\n    bot: desk\n", encoding="utf-8")
+        "worlds:\n  help:\n    type: bot_chat\n    bot: desk\n",
+        encoding="utf-8",
+    )
     return root
 
 

@@ -26,8 +26,12 @@ async def open_table(pilot, app) -> DecisionTableScreen:
     await pilot.press("ctrl+d")
     await until(pilot, lambda: isinstance(app.screen, DecisionTableScreen), what="the decision-table screen")
     screen = app.screen
-    await until(pilot, lambda: screen.table is not None and screen._shown == len(screen._rows) > 0, 60,
-                what="every state in the table")
+    await until(
+        pilot,
+        lambda: screen.table is not None and screen._shown == len(screen._rows) > 0,
+        60,
+        what="every state in the table",
+    )
     return screen
 
 
@@ -153,8 +157,14 @@ async def test_add_edit_and_delete_a_state_with_validation(tmp_path) -> None:
         form.query_one("#sf-bubble", TextArea).load_text("We are open from 8 to 8.")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: app.screen is screen, what="back on the table")
-        await until(pilot, lambda: screen.query_one("#dt-states", DataTable).get_cell("opening_hours", "bubble")
-                    == "We are open from 8 to 8.", what="the edited cell")
+        await until(
+            pilot,
+            lambda: (
+                screen.query_one("#dt-states", DataTable).get_cell("opening_hours", "bubble")
+                == "We are open from 8 to 8."
+            ),
+            what="the edited cell",
+        )
         assert "8 to 8" in shown(screen.query_one("#dt-detail"))
 
         # the running conversation uses the edit at its next turn
@@ -174,11 +184,11 @@ async def test_add_edit_and_delete_a_state_with_validation(tmp_path) -> None:
     store.close()
 
 
-BAD_CSV = '''state,execution_order,max_state_count,analyzer,queries,bubble,action,action_input,state_data,success_value,failure_value
+BAD_CSV = """state,execution_order,max_state_count,analyzer,queries,bubble,action,action_input,state_data,success_value,failure_value
 opening_hours,1,0,"bor(keyword(""open""), keyword(""hours""))",,We are open from 9 to 5.,,,,,
 broken_rule,1,0,"band(keyword(""a""), keyword(""b"")",,Never loaded.,,,,,
 bad_count,1,many,,"[""count""]",Never loaded either.,,,,,
-'''
+"""
 
 
 async def test_import_reports_problems_by_row_and_loads_the_rest_on_confirmation(tmp_path) -> None:
@@ -247,7 +257,7 @@ async def test_try_an_utterance_ranks_states_with_scores_and_reasons(tmp_path) -
         text = shown(view)
         first = text.index("forgot_password")
         assert first < text.index("further_details_access_question")
-        line = text[first:text.index("\n", first)]
+        line = text[first : text.index("\n", first)]
         assert line.rstrip().endswith("██████████ 1.00")  # the score, with its bar
         assert "vOneKeyword(\"password\"): found 'password'" in text
         assert "threshold 0.30" in text and "evaluated" in text

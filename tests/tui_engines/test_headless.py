@@ -4,8 +4,6 @@ conversation, browsing a knowledge base, and import hygiene."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import subprocess
 import sys
 
@@ -47,9 +45,17 @@ def test_new_modules_import_neither_textual_nor_rich() -> None:
 
 # -- the state form ------------------------------------------------------------------
 
+
 def test_a_form_round_trips_a_state() -> None:
-    s = State(state="ask", analyzer='keyword("help")', queries=["a", "b"], bubble="Hi %name%",
-              action="show_buttons", action_input={"Yes": "yes_state"}, max_state_count=2)
+    s = State(
+        state="ask",
+        analyzer='keyword("help")',
+        queries=["a", "b"],
+        bubble="Hi %name%",
+        action="show_buttons",
+        action_input={"Yes": "yes_state"},
+        max_state_count=2,
+    )
     assert state_from_form(form_fields(s)) == s
     assert form_fields(None)["state"] == ""
 
@@ -81,20 +87,36 @@ def test_targets_missing_from_the_table_are_warned_about() -> None:
 
 # -- the live state view -----------------------------------------------------------------
 
+
 def test_state_view_reads_state_trace_and_table(tmp_path) -> None:
     task = load_task(copy_sample("helpdesk", tmp_path))
     task.use_store(Store(tmp_path / "s.db"))
     engine = task.engine("desk")
-    state = {"current": "send_password_generation_link", "traversed": ["start", "account_locked", "account_locked"],
-             "counts": {"start": 1, "account_locked": 2}, "data": {"email": "a@b.c"}, "pending": None, "turns": 3}
-    trace = {"engine": "decision_table", "route": "match", "threshold": 0.3, "states": ["forgot_password"],
-             "candidates": [{"state": "forgot_password", "score": 1.0, "by": "analyzer", "why": ["found"]},
-                            {"state": "further_details_access_question", "score": 0.1, "by": "analyzer", "why": []}],
-             "unfilled": ["nickname"]}
+    state = {
+        "current": "send_password_generation_link",
+        "traversed": ["start", "account_locked", "account_locked"],
+        "counts": {"start": 1, "account_locked": 2},
+        "data": {"email": "a@b.c"},
+        "pending": None,
+        "turns": 3,
+    }
+    trace = {
+        "engine": "decision_table",
+        "route": "match",
+        "threshold": 0.3,
+        "states": ["forgot_password"],
+        "candidates": [
+            {"state": "forgot_password", "score": 1.0, "by": "analyzer", "why": ["found"]},
+            {"state": "further_details_access_question", "score": 0.1, "by": "analyzer", "why": []},
+        ],
+        "unfilled": ["nickname"],
+    }
     v = state_view("desk", state, trace, engine.table, {"link": "https://x"}, engine.threshold)
     assert v.current == "send_password_generation_link" and v.turn == 3 and v.route == "match"
     assert [(c.state, c.chosen, c.passed) for c in v.candidates] == [
-        ("forgot_password", True, True), ("further_details_access_question", False, False)]
+        ("forgot_password", True, True),
+        ("further_details_access_question", False, False),
+    ]
     assert v.variables == []  # forgot_password, entered, has no template
     assert v.unfilled == ["nickname"]
     locked = next(r for r in v.visits if r.state == "account_locked")
@@ -104,7 +126,9 @@ def test_state_view_reads_state_trace_and_table(tmp_path) -> None:
     form = {"engine": "decision_table", "route": "form", "states": ["send_password_generation_link", "any_further"]}
     v = state_view("desk", {**state, "data": {}}, form, engine.table, {"link": "https://x"})
     assert [(r.name, r.value, r.state) for r in v.variables] == [
-        ("email", None, "send_password_generation_link"), ("link", "https://x", "send_password_generation_link")]
+        ("email", None, "send_password_generation_link"),
+        ("link", "https://x", "send_password_generation_link"),
+    ]
     assert not v.variables[0].filled and v.candidates == []
     # another engine's trace says nothing; no state yet is fine
     empty = state_view("desk", None, {"engine": "form", "candidates": [{"state": "x"}]})
@@ -112,6 +136,7 @@ def test_state_view_reads_state_trace_and_table(tmp_path) -> None:
 
 
 # -- the slot panel ----------------------------------------------------------------------
+
 
 def test_values_typed_by_hand() -> None:
     assert value_from_text("4") == 4 and value_from_text("2.5") == 2.5
@@ -141,6 +166,7 @@ def test_live_panel_adds_the_last_understanding(tmp_path) -> None:
 
 
 # -- a bot's state set in a live conversation ------------------------------------------------
+
 
 async def test_set_bot_state_reaches_the_live_bot_and_the_store(tmp_path) -> None:
     task = load_task(copy_sample("restaurant", tmp_path))
@@ -175,6 +201,7 @@ async def test_set_bot_state_reaches_the_live_bot_and_the_store(tmp_path) -> Non
 
 
 # -- browsing a knowledge base --------------------------------------------------------------
+
 
 def test_browse_lists_filters_and_searches(tmp_path) -> None:
     task = load_task(copy_sample("helpdesk", tmp_path))

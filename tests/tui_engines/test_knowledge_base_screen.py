@@ -18,8 +18,9 @@ async def open_kb(pilot, app) -> KnowledgeBaseScreen:
     await pilot.press("ctrl+b")
     await until(pilot, lambda: isinstance(app.screen, KnowledgeBaseScreen), what="the knowledge-base screen")
     screen = app.screen
-    await until(pilot, lambda: screen.kb is not None and screen.query_one("#kb-table", DataTable).row_count > 0,
-                what="the Q/As")
+    await until(
+        pilot, lambda: screen.kb is not None and screen.query_one("#kb-table", DataTable).row_count > 0, what="the Q/As"
+    )
     return screen
 
 
@@ -88,8 +89,11 @@ async def test_browse_search_filter_edit_verify_and_delete(tmp_path) -> None:
         highlight(screen, "what are your opening hours")
         await pilot.press("v")
         await until(pilot, lambda: not kb.get(qid).verified, what="unverified")
-        await until(pilot, lambda: screen.query_one("#kb-table", DataTable).get_cell(qid, "verified") == "no",
-                    what="the verified cell")
+        await until(
+            pilot,
+            lambda: screen.query_one("#kb-table", DataTable).get_cell(qid, "verified") == "no",
+            what="the verified cell",
+        )
 
         # delete, after a confirmation
         highlight(screen, "what are your opening hours")
@@ -126,12 +130,17 @@ async def test_add_this_conversation_to_the_knowledge_base(tmp_path) -> None:
         await until(pilot, lambda: len(questions(screen)) == 9, what="the new Q/As in the list")
         added = [qa for qa in screen.kb.all() if qa.conversation == cid]
         assert [(qa.question, qa.verified) for qa in added] == [
-            ("my account is locked", False), ("I want to talk to an operator", False)]
+            ("my account is locked", False),
+            ("I want to talk to an operator", False),
+        ]
         assert added[1].answer == "You can talk with a human operator calling 800 000 000"
         # unverified ones show under that filter
         screen.query_one("#kb-verified", Select).value = "no"
-        await until(pilot, lambda: set(questions(screen)) >= {"my account is locked", "I want to talk to an operator"},
-                    what="the unverified filter")
+        await until(
+            pilot,
+            lambda: set(questions(screen)) >= {"my account is locked", "I want to talk to an operator"},
+            what="the unverified filter",
+        )
     store.close()
 
 

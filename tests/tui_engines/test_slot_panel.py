@@ -69,8 +69,11 @@ async def test_the_slot_panel_follows_a_restaurant_chat_and_slots_set_by_hand_ch
         # by hand: people set, cuisine cleared; the live bot and the store both take it
         cid = session(app).conversation_id
         await set_by_hand(pilot, app, "people", "4")
-        await until(pilot, lambda: row(panel, "people").value == 4 and row(panel, "people").by == "hand",
-                    what="people set by hand")
+        await until(
+            pilot,
+            lambda: row(panel, "people").value == 4 and row(panel, "people").by == "hand",
+            what="people set by hand",
+        )
         assert "by hand" in shown(panel.query_one("#slot-rows"))
         assert store.state(cid, "booking")["slots"]["people"] == 4
         await set_by_hand(pilot, app, "cuisine", None)

@@ -37,7 +37,9 @@ async def test_the_state_panel_follows_a_helpdesk_chat(tmp_path) -> None:
         assert "account_locked  ← chosen" in candidates and "found 'locked'" in candidates
         assert "threshold 0.30" in candidates
         assert shown(panel.query_one("#sp-traversed")).strip() == "start → account_locked → any_further"
-        assert "account_locked" in shown(panel.query_one("#sp-visits")) and "1 / 2" in shown(panel.query_one("#sp-visits"))
+        assert "account_locked" in shown(panel.query_one("#sp-visits")) and "1 / 2" in shown(
+            panel.query_one("#sp-visits")
+        )
 
         # max_state_count: the second visit exhausts account_locked
         await send(pilot, app, "my account is locked again", "Let me know if you have any other request")
@@ -56,7 +58,9 @@ async def test_the_state_panel_follows_a_helpdesk_chat(tmp_path) -> None:
         assert "email" in data and "ada@example.com" in data
         assert re.search(r"%email% \(send_password_generation_link bubble\) +ada@example.com", data)
         assert re.search(r"%link% \(send_password_generation_link action_input\) +https://support.example.com", data)
-        assert "action send_password_generation_link in send_password_generation_link: ok" in shown(panel.query_one("#sp-summary"))
+        assert "action send_password_generation_link in send_password_generation_link: ok" in shown(
+            panel.query_one("#sp-summary")
+        )
 
         # an edit made through the table's API shows at the next turn, with its unfilled variable
         app.wb_task.engine("desk").table.update("call_operator", {"bubble": "Call %operator_phone%, please."})
@@ -73,8 +77,11 @@ async def test_a_burst_of_state_events_renders_once(tmp_path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app, "help")
         inspector = app.chat.query_one(Inspector)
-        await until(pilot, lambda: inspector.query(StatePanel) and inspector.query_one(StatePanel).view is not None,
-                    what="the panel")
+        await until(
+            pilot,
+            lambda: inspector.query(StatePanel) and inspector.query_one(StatePanel).view is not None,
+            what="the panel",
+        )
         panel = inspector.query_one(StatePanel)
         renders = []
         original = panel.show

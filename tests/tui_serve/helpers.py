@@ -19,7 +19,7 @@ worlds:
   talk: {type: bot_chat, bot: fragile}
 """
 
-BOOM_WORLDS = '''
+BOOM_WORLDS = """
 from workbench import bot
 
 @bot("Fragile")
@@ -31,4 +31,4 @@ class Fragile:
         if self.text == "boom":
             raise RuntimeError("the fragile bot broke")
         return {"text": "fine"}
-'''
+"""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-
+from support import until  # noqa: F401  (shared by this folder's tests)
 from textual.widgets import Input, Static
 
 from workbench.screens.serve import ServeScreen
@@ -12,7 +12,6 @@ from workbench.tui.app import WorkbenchApp
 from workbench.widgets.server_log import ServerLog
 from workbench.widgets.session_table import SessionTable
 from workbench.widgets.transcript import MessageItem, Transcript
-from support import until  # noqa: F401  (shared by this folder's tests)
 
 SIZE = (160, 48)
 

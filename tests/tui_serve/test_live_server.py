@@ -119,10 +119,19 @@ async def test_take_over_answer_hand_back(live, tmp_path) -> None:
     rows = server.store.messages(cid)
     developer = [r for r in rows if (r["act"].get("meta") or {}).get("takeover")]
     assert [(r["role"], r["text"], r["agent"]) for r in developer] == [
-        ("bot", "No, a person.", "echo"), ("bot", "Anything else?", "echo")]
+        ("bot", "No, a person.", "echo"),
+        ("bot", "Anything else?", "echo"),
+    ]
     # the live transcript has everything, in order
     assert [e["act"]["text"] for e in server.transcript(cid)] == [
-        "are you a bot?", "No, a person.", "Anything else?", "echo this", "echo this", "and this", "and this"]
+        "are you a bot?",
+        "No, a person.",
+        "Anything else?",
+        "echo this",
+        "echo this",
+        "and this",
+        "and this",
+    ]
 
 
 async def test_a_person_who_leaves_while_the_developer_types_ends_cleanly(live, tmp_path) -> None:

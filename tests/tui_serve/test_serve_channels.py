@@ -9,10 +9,10 @@ import json
 import httpx
 import pytest
 import websockets
-from textual.widgets import Static
-
 from messenger import helpers as fb  # tests/messenger: the Graph API double and webhook events
 from messenger.graph_double import GraphDouble
+from textual.widgets import Static
+
 from workbench.services.live import AppServer
 
 from .helpers import copy_sample, free_port
@@ -43,7 +43,9 @@ async def test_a_websocket_client_watched_taken_over_and_handed_back(tmp_path) -
             await pilot.press("f6")
             await until(pilot, lambda: screen.live.takeovers.get(cid) is not None)
             await ws.send(json.dumps({"text": "who is this?"}))
-            await until(pilot, lambda: "the person waits for your answer" in shown(screen.query_one("#serve-title", Static)))
+            await until(
+                pilot, lambda: "the person waits for your answer" in shown(screen.query_one("#serve-title", Static))
+            )
             await type_reply(pilot, screen, "A developer.")
             frame = await recv(ws)
             assert frame["text"] == "A developer." and frame["id"] == "echo"
@@ -68,8 +70,13 @@ async def graph(monkeypatch):
     double = GraphDouble()
     server = AppServer(double.app(), "127.0.0.1", 0, log_level="warning")
     await server.start()
-    for name, value in (("PAGE_TOKEN", double.token), ("APP_SECRET", fb.APP_SECRET), ("VERIFY_TOKEN", fb.VERIFY_TOKEN),
-                        ("GRAPH_URL", server.url), ("GRAPH_VERSION", double.version)):
+    for name, value in (
+        ("PAGE_TOKEN", double.token),
+        ("APP_SECRET", fb.APP_SECRET),
+        ("VERIFY_TOKEN", fb.VERIFY_TOKEN),
+        ("GRAPH_URL", server.url),
+        ("GRAPH_VERSION", double.version),
+    ):
         monkeypatch.setenv(f"WORKBENCH_FB_{name}", value)
     yield double
     await server.stop()
@@ -82,8 +89,9 @@ async def test_a_messenger_person_watched_and_taken_over(tmp_path, graph) -> Non
 
     async def say(client: httpx.AsyncClient, text: str) -> None:
         body = fb.encode(fb.page(fb.text("4242", text)))
-        resp = await client.post(webhook, content=body, headers={"X-Hub-Signature-256": fb.sign(body),
-                                                                  "Content-Type": "application/json"})
+        resp = await client.post(
+            webhook, content=body, headers={"X-Hub-Signature-256": fb.sign(body), "Content-Type": "application/json"}
+        )
         assert resp.status_code == 200
 
     async with app.run_test(size=SIZE) as pilot, httpx.AsyncClient() as client:
@@ -99,7 +107,9 @@ async def test_a_messenger_person_watched_and_taken_over(tmp_path, graph) -> Non
         await pilot.press("f6")
         await until(pilot, lambda: screen.live.takeovers.get(cid) is not None)
         await say(client, "a human please")
-        await until(pilot, lambda: "the person waits for your answer" in shown(screen.query_one("#serve-title", Static)))
+        await until(
+            pilot, lambda: "the person waits for your answer" in shown(screen.query_one("#serve-title", Static))
+        )
         await type_reply(pilot, screen, "Hello from the developer.")
         await until(pilot, lambda: graph.texts("4242")[-1:] == ["Hello from the developer."])
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from textual.widgets import Button, Input, Static
 
-from workbench.services.live import LiveServer
 from workbench.screens.serve import ServeScreen
+from workbench.services.live import LiveServer
 from workbench.widgets.session_table import SessionTable, format_idle
 
 from .helpers import BOOM_TASK, BOOM_WORLDS, Person, copy_sample, free_port, write_task
@@ -49,7 +49,9 @@ async def test_start_watch_take_over_hand_back_and_stop(tmp_path) -> None:
         await pilot.press("f6")
         await until(pilot, lambda: ada.session.takeover is not None)
         ada.session.put("are you a bot?")
-        await until(pilot, lambda: "the person waits for your answer" in shown(screen.query_one("#serve-title", Static)))
+        await until(
+            pilot, lambda: "the person waits for your answer" in shown(screen.query_one("#serve-title", Static))
+        )
         await until(pilot, lambda: table_rows(screen)[0][5] == "you (waiting)")
         await type_reply(pilot, screen, "No, I am the developer.")
         await until(pilot, lambda: ada.texts[-1:] == ["No, I am the developer."], what="the developer's answer")

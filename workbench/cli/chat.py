@@ -68,7 +68,9 @@ async def _local(task: Any, resume: str | None, record: Path | None, person: str
             return 2
         conv_id = conv["id"]
         past = store.messages(conv_id)
-        err_console.print(f"[dim]resuming conversation {conv_id} ({len(past)} stored messages) in world {conv.get('world')}[/dim]")
+        err_console.print(
+            f"[dim]resuming conversation {conv_id} ({len(past)} stored messages) in world {conv.get('world')}[/dim]"
+        )
         for m in past[-6:]:
             who = m["act"].get("id") or m["agent"] or m["role"]
             console.print(f"[dim]{who}: {m['text'] or ''}[/dim]", markup=True)
@@ -87,7 +89,9 @@ async def _local(task: Any, resume: str | None, record: Path | None, person: str
         deliver, person=person or "you", channel="terminal", conversation_id=conv_id, resume=bool(conv_id)
     )
     if not resume:
-        err_console.print(f"[dim]conversation {session.conversation_id} (resume with --resume {session.conversation_id})[/dim]")
+        err_console.print(
+            f"[dim]conversation {session.conversation_id} (resume with --resume {session.conversation_id})[/dim]"
+        )
     interactive = is_interactive()
     code = 0
     try:
@@ -170,7 +174,7 @@ async def _remote(url: str, record: Path | None) -> int:
     arrived = asyncio.Event()
     try:
         ws = await asyncio.wait_for(websockets.connect(url, max_size=2**22), 15)
-    except (OSError, asyncio.TimeoutError, websockets.InvalidURI, websockets.InvalidHandshake) as exc:
+    except (TimeoutError, OSError, websockets.InvalidURI, websockets.InvalidHandshake) as exc:
         err_console.print(f"[red]error:[/red] cannot connect to {url}: {exc or type(exc).__name__}")
         return 1
 
@@ -186,7 +190,11 @@ async def _remote(url: str, record: Path | None) -> int:
                 continue
             if frame.get("error"):
                 err = frame["error"] if isinstance(frame["error"], dict) else {}
-                err_console.print(f"[red]error {err.get('code', '')}:[/red] {frame.get('text') or err.get('message', '')}", markup=True, highlight=False)
+                err_console.print(
+                    f"[red]error {err.get('code', '')}:[/red] {frame.get('text') or err.get('message', '')}",
+                    markup=True,
+                    highlight=False,
+                )
             elif frame.get("text") or frame.get("payload") or frame.get("quick_replies"):
                 frame = _parlai_text(frame)
                 show_message(frame)
@@ -206,7 +214,7 @@ async def _remote(url: str, record: Path | None) -> int:
             arrived.clear()
             try:
                 await asyncio.wait_for(arrived.wait(), quiet)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return
 
     read_task = asyncio.ensure_future(reader())
@@ -240,7 +248,7 @@ async def _remote(url: str, record: Path | None) -> int:
         read_task.cancel()
         try:
             await asyncio.wait_for(ws.close(), 5)
-        except (asyncio.TimeoutError, websockets.ConnectionClosed, OSError):
+        except (TimeoutError, websockets.ConnectionClosed, OSError):
             pass
         rec.save("remote")
     code = ws.close_code

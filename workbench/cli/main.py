@@ -4,7 +4,7 @@ so `workbench --help` stays fast (no textual, sqlite-utils, uvicorn at start-up)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -31,7 +31,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None,
+    version: Annotated[
+        bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = None,
 ) -> None:
     """Build, debug, serve and evaluate chatbots from one task directory."""
 
@@ -45,7 +47,7 @@ def load(task_path: Path, quiet: bool = False):
         task = load_task(task_path)
     except TaskError as exc:
         show_problems(exc)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     if not quiet:
         for w in task.warnings:
             err_console.print(f"[yellow]warning:[/yellow] {w}", markup=True, highlight=False)
@@ -55,7 +57,7 @@ def load(task_path: Path, quiet: bool = False):
 @app.command("open")
 def open_(
     task: TaskArg,
-    conversation: Annotated[Optional[str], typer.Option("--conversation", help="Open this stored conversation.")] = None,
+    conversation: Annotated[str | None, typer.Option("--conversation", help="Open this stored conversation.")] = None,
 ) -> None:
     """Open the TUI on a task: chat with its worlds, inspect every message and state."""
     t = load(task, quiet=True)
@@ -66,11 +68,16 @@ def open_(
 
 @app.command()
 def chat(
-    task: Annotated[Optional[Path], typer.Argument(help="The task directory.", show_default=False)] = None,
-    resume: Annotated[Optional[str], typer.Option("--resume", help="Resume a stored conversation: its id, or the latest when no id is given.")] = None,
-    record: Annotated[Optional[Path], typer.Option("--record", help="Save this chat as a conversation test (YAML).")] = None,
-    connect: Annotated[Optional[str], typer.Option("--connect", help="Chat with a running server: ws://HOST:PORT")] = None,
-    person: Annotated[Optional[str], typer.Option("--as", help="Your name in the conversation.")] = None,
+    task: Annotated[Path | None, typer.Argument(help="The task directory.", show_default=False)] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option("--resume", help="Resume a stored conversation: its id, or the latest when no id is given."),
+    ] = None,
+    record: Annotated[
+        Path | None, typer.Option("--record", help="Save this chat as a conversation test (YAML).")
+    ] = None,
+    connect: Annotated[str | None, typer.Option("--connect", help="Chat with a running server: ws://HOST:PORT")] = None,
+    person: Annotated[str | None, typer.Option("--as", help="Your name in the conversation.")] = None,
 ) -> None:
     """Chat in the terminal. Reads standard input, so it can be scripted:
     printf 'hello\\n' | workbench chat sample_tasks/echo"""
@@ -126,7 +133,7 @@ def new(
         written = scaffold(directory, force=force)
     except FileExistsError as exc:
         err_console.print(f"[red]error:[/red] {exc} (use --force to write anyway)")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     for p in written:
         console.print(f"created {p}")
     console.print(f"Try it: workbench chat {directory}   or   workbench open {directory}")
@@ -135,7 +142,9 @@ def new(
 @app.command()
 def export(
     task: TaskArg,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the export (default: TASK/exports).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder for the export (default: TASK/exports).")
+    ] = None,
 ) -> None:
     """Export every conversation: conversations.jsonl (one a line) and one JSON file each."""
     t = load(task)
@@ -150,9 +159,11 @@ def export(
 @app.command("test")
 def test_(
     task: TaskArg,
-    files: Annotated[Optional[list[Path]], typer.Argument(help="Test files (default: the task's tests/ folder).", show_default=False)] = None,
-    junit: Annotated[Optional[Path], typer.Option("--junit", help="Write a JUnit XML report here.")] = None,
-    select: Annotated[Optional[str], typer.Option("-k", help="Run only tests whose name contains this.")] = None,
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Test files (default: the task's tests/ folder).", show_default=False)
+    ] = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report here.")] = None,
+    select: Annotated[str | None, typer.Option("-k", help="Run only tests whose name contains this.")] = None,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show each transcript.")] = False,
 ) -> None:
     """Run the task's conversation tests headless on a fresh store; exit 1 on any failure."""
@@ -167,12 +178,37 @@ def serve(
     task: TaskArg,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (34596 is ParlAI's default).")] = 34596,
-    password: Annotated[Optional[str], typer.Option(help="A password people must send first.")] = None,
+    password: Annotated[str | None, typer.Option(help="A password people must send first.")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
-    allow_origin: Annotated[Optional[list[str]], typer.Option("--allow-origin", help="A browser origin allowed to open the websocket besides the server's own (repeatable; * for any); adds to serve.allowed_origins.", show_default=False)] = None,
-    max_frame_bytes: Annotated[Optional[int], typer.Option(help="Largest websocket frame accepted, in bytes (default: serve.max_frame_bytes, 65536).", show_default=False)] = None,
-    rate_limit: Annotated[Optional[float], typer.Option(help="Messages per second one connection may send, 0 for no limit (default: serve.rate_limit).", show_default=False)] = None,
-    idle_timeout: Annotated[Optional[float], typer.Option(help="Seconds without a frame before a websocket is closed, 0 for never (default: serve.idle_timeout).", show_default=False)] = None,
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-origin",
+            help="A browser origin allowed to open the websocket besides the server's own (repeatable; * for any); adds to serve.allowed_origins.",
+            show_default=False,
+        ),
+    ] = None,
+    max_frame_bytes: Annotated[
+        int | None,
+        typer.Option(
+            help="Largest websocket frame accepted, in bytes (default: serve.max_frame_bytes, 65536).",
+            show_default=False,
+        ),
+    ] = None,
+    rate_limit: Annotated[
+        float | None,
+        typer.Option(
+            help="Messages per second one connection may send, 0 for no limit (default: serve.rate_limit).",
+            show_default=False,
+        ),
+    ] = None,
+    idle_timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds without a frame before a websocket is closed, 0 for never (default: serve.idle_timeout).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the task's worlds headless: HTTP, websocket, browser page and the REST API on one server."""
     t = load(task)
@@ -189,8 +225,10 @@ def serve(
         from workbench.cli.render import err_console
 
         for e in exc.errors():
-            err_console.print(f"[red]error:[/red] --{str(e['loc'][0]).replace('_', '-')}: {e['msg']}", markup=True, highlight=False)
-        raise typer.Exit(2)
+            err_console.print(
+                f"[red]error:[/red] --{str(e['loc'][0]).replace('_', '-')}: {e['msg']}", markup=True, highlight=False
+            )
+        raise typer.Exit(2) from None
     import signal
 
     from workbench.services.server import run_server

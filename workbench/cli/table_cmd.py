@@ -9,7 +9,7 @@ Everything heavy is imported inside the commands, so mounting this app costs
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -23,7 +23,7 @@ app = typer.Typer(
 )
 
 TaskArg = Annotated[Path, typer.Argument(help="The task directory (or its task.yml).", show_default=False)]
-BotOpt = Annotated[Optional[str], typer.Option("--bot", help="The decision_table bot (needed when the task has several).")]
+BotOpt = Annotated[str | None, typer.Option("--bot", help="The decision_table bot (needed when the task has several).")]
 
 
 def _consoles():
@@ -51,7 +51,7 @@ def _task(path: Path) -> Any:
 
         for p in exc.problems:
             err.print(f"[red]error:[/red] {escape(str(p))}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 def _bot(task: Any, bot: str | None) -> str:
@@ -103,11 +103,13 @@ def _open_table(task: Any, bot: str):
             _, err = _consoles()
             from rich.markup import escape
 
-            err.print(f"[red]error:[/red] the task's own table {escape(str(seed))} has defects; fix them first "
-                      f"(`workbench table check {escape(str(task.root))} {escape(str(seed))}`):")
+            err.print(
+                f"[red]error:[/red] the task's own table {escape(str(seed))} has defects; fix them first "
+                f"(`workbench table check {escape(str(task.root))} {escape(str(seed))}`):"
+            )
             for p in exc.problems:
                 err.print(f"  {escape(str(p))}")
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
     return table
 
 
@@ -115,8 +117,12 @@ def _open_table(task: Any, bot: str):
 def check(
     task: TaskArg,
     file: Annotated[Path, typer.Argument(help="The table to check (CSV or JSON).", show_default=False)],
-    load: Annotated[bool, typer.Option("--load", help="Load the valid rows into the task's store (defective rows are left out).")] = False,
-    replace: Annotated[bool, typer.Option("--replace", help="With --load: the valid rows replace the whole table.")] = False,
+    load: Annotated[
+        bool, typer.Option("--load", help="Load the valid rows into the task's store (defective rows are left out).")
+    ] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="With --load: the valid rows replace the whole table.")
+    ] = False,
     bot: BotOpt = None,
 ) -> None:
     """Report every defect of a table file (row, column, character); exit 2 if it has errors."""
@@ -129,16 +135,24 @@ def check(
     if load:
         table = _open_table(t, name)
         table.import_states(read.states, replace=replace)
-        out.print(f"loaded {len(read.states)} state(s) into bot {name!r} ({t.store_path}); the table has {len(table)} state(s)")
+        out.print(
+            f"loaded {len(read.states)} state(s) into bot {name!r} ({t.store_path}); the table has {len(table)} state(s)"
+        )
     raise typer.Exit(2 if read.errors else 0)
 
 
 @app.command("import")
 def import_(
     task: TaskArg,
-    file: Annotated[Path, typer.Argument(help="The table to import (CSV in any starchat layout, or JSON).", show_default=False)],
-    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Load the valid rows even if some rows are defective.")] = False,
-    replace: Annotated[bool, typer.Option("--replace", help="Replace the whole table (default: add and update states).")] = False,
+    file: Annotated[
+        Path, typer.Argument(help="The table to import (CSV in any starchat layout, or JSON).", show_default=False)
+    ],
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Load the valid rows even if some rows are defective.")
+    ] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace the whole table (default: add and update states).")
+    ] = False,
     bot: BotOpt = None,
 ) -> None:
     """Import states into the task's store; conversations see them on their next turn."""
@@ -157,8 +171,10 @@ def import_(
     except OSError as exc:
         _fail(f"{t.store_path}: cannot write the store: {exc}", code=1)
     how = "replaced the table with" if replace else "imported"
-    out.print(f"{how} {len(read.states)} state(s) from {file} ({read.layout}) into bot {name!r}; "
-              f"the table now has {len(table)} state(s)")
+    out.print(
+        f"{how} {len(read.states)} state(s) from {file} ({read.layout}) into bot {name!r}; "
+        f"the table now has {len(table)} state(s)"
+    )
     if read.errors:
         out.print(f"{read.rejected} defective row(s) skipped")
 
@@ -166,8 +182,12 @@ def import_(
 @app.command("export")
 def export(
     task: TaskArg,
-    file: Annotated[Path, typer.Argument(help="Where to write: a .csv or .json file, or - for standard output.", show_default=False)],
-    fmt: Annotated[Optional[str], typer.Option("--format", help="csv or json (default: from the file's extension).")] = None,
+    file: Annotated[
+        Path, typer.Argument(help="Where to write: a .csv or .json file, or - for standard output.", show_default=False)
+    ],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv or json (default: from the file's extension).")
+    ] = None,
     bot: BotOpt = None,
 ) -> None:
     """Write the task's current table (the store's, with every edit) as CSV or JSON."""

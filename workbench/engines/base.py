@@ -6,8 +6,9 @@ bot, so a conversation survives a restart and can be replayed and inspected.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Union
+from typing import Any
 
 from workbench.message import Message
 
@@ -47,11 +48,9 @@ class Engine:
     def initial_state(self) -> dict[str, Any]:
         return {}
 
-    def greeting(self, state: dict[str, Any], context: Context) -> Union[Turn, None, Awaitable[Turn | None]]:
+    def greeting(self, state: dict[str, Any], context: Context) -> Turn | None | Awaitable[Turn | None]:
         """Replies sent when a conversation with this bot starts (none by default)."""
         return None
 
-    def step(
-        self, state: dict[str, Any], message: Message, context: Context
-    ) -> Union[Turn, Awaitable[Turn]]:
+    def step(self, state: dict[str, Any], message: Message, context: Context) -> Turn | Awaitable[Turn]:
         raise NotImplementedError

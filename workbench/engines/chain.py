@@ -124,8 +124,13 @@ class ChainEngine(Engine):
         return bots[name] if name in bots else self.engines[name].initial_state()
 
     def _context(self, context: Context, name: str) -> Context:
-        return Context(conversation_id=context.conversation_id, bot=name, data=context.data,
-                       registry=context.registry, task=context.task)
+        return Context(
+            conversation_id=context.conversation_id,
+            bot=name,
+            data=context.data,
+            registry=context.registry,
+            task=context.task,
+        )
 
     def holds(self, state: dict[str, Any]) -> bool:
         return self._holder(state) is not None
@@ -166,8 +171,12 @@ class ChainEngine(Engine):
             traces[name] = turn.trace
             ok = answered(turn)
             why = ("holds the floor; " if name == holder else "") + (
-                "answered" if ok else "said it did not handle the message" if (turn.trace or {}).get("handled") is False
-                else "no reply")
+                "answered"
+                if ok
+                else "said it did not handle the message"
+                if (turn.trace or {}).get("handled") is False
+                else "no reply"
+            )
             tried.append({"bot": name, "answered": ok, "replies": len(turn.replies), "why": why})
             if ok:
                 chosen = (name, turn)
@@ -199,13 +208,17 @@ class ChainEngine(Engine):
                 replies += await self._hand_off(wanted, bots, message, context, trace)
         return Turn(replies, {"bots": bots, "last": trace.get("answered_by")}, trace)
 
-    async def _hand_off(self, form: str, bots: dict[str, Any], message: Message, context: Context, trace: dict[str, Any]) -> list[Message]:
+    async def _hand_off(
+        self, form: str, bots: dict[str, Any], message: Message, context: Context, trace: dict[str, Any]
+    ) -> list[Message]:
         for name in self.order:
             eng = self.engines[name]
             forms = getattr(getattr(eng, "forms", None), "forms", None)
             if not forms or form not in forms or not hasattr(eng, "activate"):
                 continue
-            turn = await _call(eng, eng.activate, bots.get(name) or eng.initial_state(), form, self._context(context, name))
+            turn = await _call(
+                eng, eng.activate, bots.get(name) or eng.initial_state(), form, self._context(context, name)
+            )
             bots[name] = turn.state
             trace["handoff"] = {"form": form, "to": name, "trace": turn.trace}
             return list(turn.replies)
@@ -221,11 +234,19 @@ def create(config: Config, task: Any, name: str) -> ChainEngine:
         if bot == name:
             problems.append(Problem(file, None, f"bots.{name}.bots.{i}", "a chain cannot contain itself"))
         elif bot not in configs:
-            problems.append(Problem(file, None, f"bots.{name}.bots.{i}", f"no bot named {bot!r}; bots: {', '.join(sorted(configs))}"))
+            problems.append(
+                Problem(
+                    file, None, f"bots.{name}.bots.{i}", f"no bot named {bot!r}; bots: {', '.join(sorted(configs))}"
+                )
+            )
         elif getattr(configs[bot], "engine", None) == "chain" and name in getattr(configs[bot], "bots", []):
-            problems.append(Problem(file, None, f"bots.{name}.bots.{i}", f"chains {name!r} and {bot!r} contain each other"))
+            problems.append(
+                Problem(file, None, f"bots.{name}.bots.{i}", f"chains {name!r} and {bot!r} contain each other")
+            )
     if config.greeting is not None and config.greeting not in config.bots:
-        problems.append(Problem(file, None, f"bots.{name}.greeting", f"{config.greeting!r} is not one of this chain's bots"))
+        problems.append(
+            Problem(file, None, f"bots.{name}.greeting", f"{config.greeting!r} is not one of this chain's bots")
+        )
     if problems:
         raise TaskError(problems)
     actions = getattr(getattr(task, "registry", None), "actions", None)

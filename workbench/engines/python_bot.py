@@ -94,9 +94,7 @@ class PythonBotEngine(Engine):
                 await self._call(inst.observe, dict(message))
             out = await self._call(inst.act)
         else:
-            raise TypeError(
-                f"bot {self.bot_name!r} ({self.cls.__name__}) needs hear/talk or observe/act methods"
-            )
+            raise TypeError(f"bot {self.bot_name!r} ({self.cls.__name__}) needs hear/talk or observe/act methods")
         replies = _replies(out)
         return Turn(replies, self._state(inst, state), {"engine": "python", "bot": self.bot_name, "style": style})
 

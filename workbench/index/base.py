@@ -11,8 +11,9 @@ threshold works for every backend.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 
 @dataclass
@@ -47,7 +48,11 @@ class Index:
         raise NotImplementedError
 
     def search(
-        self, collection: str, query: str, k: int = 10, filters: dict[str, Any] | None = None,
+        self,
+        collection: str,
+        query: str,
+        k: int = 10,
+        filters: dict[str, Any] | None = None,
         groups: Iterable[str] | None = None,
     ) -> list[Hit]:
         """Top ``k`` hits for ``query``; ``filters`` match ``fields`` exactly;

@@ -43,9 +43,10 @@ import math
 import shutil
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import quote
 
 import tantivy
@@ -326,7 +327,11 @@ class EmbeddedIndex(Index):
         return 0 if coll is None else coll.snapshot.searcher.num_docs
 
     def search(
-        self, collection: str, query: str, k: int = 10, filters: dict[str, Any] | None = None,
+        self,
+        collection: str,
+        query: str,
+        k: int = 10,
+        filters: dict[str, Any] | None = None,
         groups: Iterable[str] | None = None,
     ) -> list[Hit]:
         """Top ``k`` hits for ``query``, any of its terms matching (OR), scores in 0..1.
@@ -359,7 +364,8 @@ class EmbeddedIndex(Index):
             if not accepted:
                 return []  # a filter on an empty list of values accepts nothing
             restriction = (
-                Query.term_query(schema, "filter", accepted[0]) if len(accepted) == 1
+                Query.term_query(schema, "filter", accepted[0])
+                if len(accepted) == 1
                 else Query.term_set_query(schema, "filter", accepted)
             )
             clauses.append((Occur.Must, Query.const_score_query(restriction, 0.0)))
@@ -367,7 +373,9 @@ class EmbeddedIndex(Index):
             group_list = [str(g) for g in groups]
             if not group_list:
                 return []
-            clauses.append((Occur.Must, Query.const_score_query(Query.term_set_query(schema, "group", group_list), 0.0)))
+            clauses.append(
+                (Occur.Must, Query.const_score_query(Query.term_set_query(schema, "group", group_list), 0.0))
+            )
         full_query = text_query if len(clauses) == 1 else Query.boolean_query(clauses)
         result = searcher.search(full_query, k, count=False)
         if not result.hits:

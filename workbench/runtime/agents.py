@@ -43,7 +43,7 @@ class Agent:
 class HumanAgent(Agent):
     """A person in a world. ``act`` waits on the person's inbox (a queue)."""
 
-    def __init__(self, session: "Session", agent_id: str | None = None) -> None:
+    def __init__(self, session: Session, agent_id: str | None = None) -> None:
         super().__init__(agent_id or session.person)
         self.session = session
         self.data = session.data
@@ -71,7 +71,7 @@ class HumanAgent(Agent):
                     return None
             else:
                 msg = await self.session.receive(timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             # only the world's own limit ends the world; a caller's short wait is a poll
             self.timed_out = world_limit
             return None
@@ -96,7 +96,7 @@ class BotAgent(Agent):
     the pending messages, the replies and the new state in one transaction.
     """
 
-    def __init__(self, engine: Engine, bot_name: str, owner: "Session", registry: Any = None, task: Any = None) -> None:
+    def __init__(self, engine: Engine, bot_name: str, owner: Session, registry: Any = None, task: Any = None) -> None:
         super().__init__(bot_name)
         self.engine = engine
         self.bot_name = bot_name
@@ -131,7 +131,15 @@ class BotAgent(Agent):
         ]
         if not recs and turn.trace:
             # no reply still leaves a trace: keep it on a system record
-            recs = [Record(Message(text="", meta={"no_reply": True}), agent=self.bot_name, role="system", trace=turn.trace, **self.owner.where())]
+            recs = [
+                Record(
+                    Message(text="", meta={"no_reply": True}),
+                    agent=self.bot_name,
+                    role="system",
+                    trace=turn.trace,
+                    **self.owner.where(),
+                )
+            ]
             await self.owner.commit(recs, states=[(self.bot_name, turn.state)])
             return []
         await self.owner.commit(recs, states=[(self.bot_name, turn.state)])

@@ -27,7 +27,7 @@ class GroupCommit:
         self._queue: list[tuple[Commit, asyncio.Future]] = []
 
     @classmethod
-    def of(cls, store: Store) -> "GroupCommit":
+    def of(cls, store: Store) -> GroupCommit:
         """The queue of ``store`` on the running loop (made on first use)."""
         loop = asyncio.get_running_loop()
         group = getattr(store, "_group_commit", None)

@@ -13,17 +13,18 @@ import asyncio
 import inspect
 import logging
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from workbench.runtime.agents import BotAgent, Disconnected, HumanAgent
 from workbench.message import Message
+from workbench.runtime.agents import BotAgent, Disconnected, HumanAgent
 from workbench.runtime.safety import Safety
 from workbench.runtime.session import Deliver, Session
-from workbench.store import Commit, Record, Store, new_id
 from workbench.runtime.worlds.base import EXIT, build_world
 from workbench.runtime.worlds.sync import SyncAgent
+from workbench.store import Commit, Record, Store, new_id
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,9 @@ class Runner:
         else:
             person = person or f"person-{uuid.uuid4().hex[:6]}"
             if self.store is not None:
-                conversation_id = self.store.new_conversation(self.task.name, person, channel, conversation_id=conversation_id)
+                conversation_id = self.store.new_conversation(
+                    self.task.name, person, channel, conversation_id=conversation_id
+                )
             else:
                 conversation_id = conversation_id or new_id()
         session = Session(self, conversation_id, person, channel, deliver, data=data, store=self.store)
@@ -158,7 +161,7 @@ class Runner:
         if session.task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(session.task), wait)
-            except (asyncio.TimeoutError, Exception):
+            except (TimeoutError, Exception):
                 pass
 
     async def stop(self, message: str | None = None, wait: float = 5.0) -> None:
@@ -218,7 +221,10 @@ class Runner:
                     break
                 spec = self.task.worlds.get(current)
                 if spec is None:
-                    await session.send(Message(id="System", text=f"There is no world named {current!r}; back to the start."), role="system")
+                    await session.send(
+                        Message(id="System", text=f"There is no world named {current!r}; back to the start."),
+                        role="system",
+                    )
                     self.emit("error", session, error=f"unknown world {current!r}")
                     current = self.task.start_world
                     continue
@@ -231,7 +237,10 @@ class Runner:
                         continue
                 skip_onboarding = False
                 if not self._eligible(current, spec, agent):
-                    await session.send(Message(id="System", text=f"Sorry, you are not eligible for {spec.title or current}."), role="system")
+                    await session.send(
+                        Message(id="System", text=f"Sorry, you are not eligible for {spec.title or current}."),
+                        role="system",
+                    )
                     if current == self.task.start_world:
                         break
                     current = self.task.start_world
@@ -253,7 +262,10 @@ class Runner:
             log.exception("conversation %s failed", session.conversation_id)
             self.emit("error", session, error=f"{type(exc).__name__}: {exc}")
             try:
-                await session.send(Message(id="System", text="Sorry, something went wrong on our side; this conversation has ended."), role="system")
+                await session.send(
+                    Message(id="System", text="Sorry, something went wrong on our side; this conversation has ended."),
+                    role="system",
+                )
             except Exception:
                 pass
         finally:
@@ -275,7 +287,9 @@ class Runner:
                     session.save_data()
                     await session.flush()
                     return
-                await session.send(Message(id="System", text="That is not the password. Please try again."), role="system")
+                await session.send(
+                    Message(id="System", text="That is not the password. Please try again."), role="system"
+                )
             msg = None
 
     def _eligible(self, name: str, spec: Any, agent: HumanAgent) -> bool:
@@ -342,7 +356,9 @@ class Runner:
                 # as in ParlAI, what a waiting person sends is not for the world: EXIT leaves the pool
                 reader = asyncio.ensure_future(session.receive())
                 left = None if deadline is None else max(0.0, deadline - loop.time())
-                done, _ = await asyncio.wait([me.future, closed, reader], timeout=left, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    [me.future, closed, reader], timeout=left, return_when=asyncio.FIRST_COMPLETED
+                )
                 if me.future.done() or reader not in done or reader.exception() is not None:
                     break
                 msg = reader.result()
@@ -379,9 +395,7 @@ class Runner:
             names = [spec.bot]
         elif spec.type == "python":
             names = list(spec.bots)
-        return {
-            n: BotAgent(self.task.engine(n), n, owner, registry=self.task.registry, task=self.task) for n in names
-        }
+        return {n: BotAgent(self.task.engine(n), n, owner, registry=self.task.registry, task=self.task) for n in names}
 
     def _make_world(self, name: str, spec: Any, agents: list, bots: dict, loop) -> tuple[Any, bool]:
         from workbench.runtime.worlds.declarative import DECLARED
@@ -443,7 +457,9 @@ class Runner:
         slot = None if is_start else self._slots
         if slot is not None and slot.locked():
             for s in sessions:
-                await s.send(Message(id="System", text="All our workers are busy; you will be connected shortly."), role="system")
+                await s.send(
+                    Message(id="System", text="All our workers are busy; you will be connected shortly."), role="system"
+                )
         acquired = running = False
         self._live_bots.update(live)
         try:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from workbench.message import Message
 
@@ -42,6 +43,7 @@ class Finding:
 
 
 # -- detectors -----------------------------------------------------------------
+
 
 def luhn_ok(digits: str) -> bool:
     """The Luhn checksum used by card numbers and Canadian SINs."""
@@ -176,7 +178,11 @@ def find(text: str, kinds: Iterable[str] = KINDS, blocklist: re.Pattern | None =
         if kind not in kinds:
             continue
         if kind == "blocklist":
-            hits = (Finding("blocklist", m.start(), m.end(), m.group()) for m in blocklist.finditer(text)) if blocklist else ()
+            hits = (
+                (Finding("blocklist", m.start(), m.end(), m.group()) for m in blocklist.finditer(text))
+                if blocklist
+                else ()
+            )
         else:
             hits = DETECTORS[kind](text)
         for f in hits:
@@ -190,7 +196,7 @@ def mask(text: str, findings: Iterable[Finding]) -> str:
     """``text`` with each finding replaced by its label (asterisks for blocklisted words)."""
     out, at = [], 0
     for f in sorted(findings, key=lambda f: f.start):
-        out.append(text[at:f.start])
+        out.append(text[at : f.start])
         label = LABELS[f.kind][1]
         out.append(label if label is not None else "*" * len(f.text))
         at = f.end
@@ -207,6 +213,7 @@ def describe(kinds: Iterable[str]) -> str:
 
 
 # -- policy ---------------------------------------------------------------------
+
 
 @dataclass
 class Verdict:
@@ -251,7 +258,7 @@ class Safety:
         return active
 
     @classmethod
-    def for_task(cls, task: Any) -> "Safety":
+    def for_task(cls, task: Any) -> Safety:
         spec = getattr(getattr(task, "spec", None), "safety", None)
         root = getattr(task, "root", None)
         return cls(spec, root)
@@ -284,7 +291,7 @@ class Safety:
         head = stripped[: len(self.report_command)]
         if head.casefold() != self.report_command:
             return None
-        rest = stripped[len(self.report_command):]
+        rest = stripped[len(self.report_command) :]
         if rest and not rest[0].isspace():
             return None
         return rest.strip()

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from workbench.runtime.group_commit import GroupCommit
 from workbench.message import Message
+from workbench.runtime.group_commit import GroupCommit
 from workbench.store import Commit, Record, Store
 
 log = logging.getLogger(__name__)

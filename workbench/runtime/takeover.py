@@ -9,14 +9,15 @@ a message still waiting for the developer is answered by the bot after all.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from workbench.message import Message
 from workbench.runtime.worlds.declarative import HAND_BACK
 
 
 class Takeover:
-    def __init__(self, session: Any, on_change: Callable[["Takeover"], None] | None = None) -> None:
+    def __init__(self, session: Any, on_change: Callable[[Takeover], None] | None = None) -> None:
         self.session = session
         #: the person's message the world waits to answer, if any
         self.waiting: Message | None = None
@@ -24,7 +25,7 @@ class Takeover:
         self._on_change = on_change
         self.active = False
 
-    def install(self) -> "Takeover":
+    def install(self) -> Takeover:
         self.session.takeover = self
         self.active = True
         self._changed()

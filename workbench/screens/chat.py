@@ -12,12 +12,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
-from workbench.widgets import bot_tools
+from workbench.runtime.transcript import entry_from_record, entry_from_row  # noqa: F401  (re-exported)
 from workbench.screens.messages import RuntimeEvent
+from workbench.widgets import bot_tools
 from workbench.widgets.inspector import Inspector
 from workbench.widgets.slot_panel import SlotPanel
 from workbench.widgets.transcript import Transcript
-from workbench.runtime.transcript import entry_from_record, entry_from_row  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -34,19 +34,77 @@ class ChatScreen(Screen):
     """Transcript, quick replies, composer and an inspector of world, state and messages."""
 
     BINDINGS = [
-        Binding("ctrl+n", "restart", "New chat", id="chat.restart", tooltip="Start a new conversation from the first world"),
+        Binding(
+            "ctrl+n", "restart", "New chat", id="chat.restart", tooltip="Start a new conversation from the first world"
+        ),
         # priority: the composer (an Input, nearly always focused) binds ctrl+w to delete a word
-        Binding("ctrl+w", "switch_world", "Worlds", id="chat.switch_world", tooltip="Start a conversation in another world", priority=True),
-        Binding("ctrl+o", "conversations", "History", id="chat.conversations", tooltip="Browse past conversations in the store"),
-        Binding("ctrl+t", "add_person", "Add person", id="chat.add_person", tooltip="Join as another person (for multi-person worlds)"),
+        Binding(
+            "ctrl+w",
+            "switch_world",
+            "Worlds",
+            id="chat.switch_world",
+            tooltip="Start a conversation in another world",
+            priority=True,
+        ),
+        Binding(
+            "ctrl+o",
+            "conversations",
+            "History",
+            id="chat.conversations",
+            tooltip="Browse past conversations in the store",
+        ),
+        Binding(
+            "ctrl+t",
+            "add_person",
+            "Add person",
+            id="chat.add_person",
+            tooltip="Join as another person (for multi-person worlds)",
+        ),
         Binding("f3", "next_person", "Next person", id="chat.next_person", tooltip="Type as the next person"),
-        Binding("f2", "toggle_inspector", "Inspector", id="chat.toggle_inspector", tooltip="Show or hide the inspector"),
-        Binding("escape", "focus_composer", "Composer", show=False, id="chat.focus_composer", tooltip="Focus the message box"),
+        Binding(
+            "f2", "toggle_inspector", "Inspector", id="chat.toggle_inspector", tooltip="Show or hide the inspector"
+        ),
+        Binding(
+            "escape",
+            "focus_composer",
+            "Composer",
+            show=False,
+            id="chat.focus_composer",
+            tooltip="Focus the message box",
+        ),
         # priority: the composer binds ctrl+d (delete right); ctrl+b is free but kept alike
-        Binding("ctrl+d", "decision_table", "Tables", id="chat.decision_table", tooltip="Browse, edit and try the decision table of this world's bot", priority=True),
-        Binding("ctrl+b", "knowledge_base", "Knowledge base", id="chat.knowledge_base", tooltip="Browse, search and edit the bot's knowledge base", priority=True),
-        Binding("f6", "add_to_knowledge_base", "Add this conversation to the knowledge base", show=False, id="chat.add_to_knowledge_base", tooltip="Its question/answer exchanges become unverified Q/As"),
-        Binding("f7", "set_slot", "Set a slot by hand", show=False, id="chat.set_slot", tooltip="Set or clear a slot of this world's form bot to try a path"),
+        Binding(
+            "ctrl+d",
+            "decision_table",
+            "Tables",
+            id="chat.decision_table",
+            tooltip="Browse, edit and try the decision table of this world's bot",
+            priority=True,
+        ),
+        Binding(
+            "ctrl+b",
+            "knowledge_base",
+            "Knowledge base",
+            id="chat.knowledge_base",
+            tooltip="Browse, search and edit the bot's knowledge base",
+            priority=True,
+        ),
+        Binding(
+            "f6",
+            "add_to_knowledge_base",
+            "Add this conversation to the knowledge base",
+            show=False,
+            id="chat.add_to_knowledge_base",
+            tooltip="Its question/answer exchanges become unverified Q/As",
+        ),
+        Binding(
+            "f7",
+            "set_slot",
+            "Set a slot by hand",
+            show=False,
+            id="chat.set_slot",
+            tooltip="Set or clear a slot of this world's form bot to try a path",
+        ),
     ]
 
     def __init__(self, task: Any, conversation_id: str | None = None) -> None:
@@ -116,8 +174,12 @@ class ChatScreen(Screen):
         self.current = len(self.people) - 1
         await self._show_person()
         person.session = await self.runner.connect(
-            None, person=person.name, channel="tui", conversation_id=conversation_id,
-            resume=conversation_id is not None, world=world,
+            None,
+            person=person.name,
+            channel="tui",
+            conversation_id=conversation_id,
+            resume=conversation_id is not None,
+            world=world,
         )
         self._status()
         self._refresh_inspector()
@@ -162,7 +224,9 @@ class ChatScreen(Screen):
                 self._refresh_inspector()
                 self._status()
                 if ev.kind == "state":
-                    bot_tools.feed_panel(self.query_one(Inspector), person.session.conversation_id, ev.fields, person.session.data)
+                    bot_tools.feed_panel(
+                        self.query_one(Inspector), person.session.conversation_id, ev.fields, person.session.data
+                    )
         elif ev.kind == "session_end":
             if visible:
                 self._status()
@@ -206,7 +270,10 @@ class ChatScreen(Screen):
             "world": s.world,
             "world_type": getattr(spec, "type", None),
             "world_instance": s.world_instance,
-            "agents": {"people": agents or [p.name], "bots": {b: self.wb_task.bot_configs[b].engine for b in bots if b in self.wb_task.bot_configs}},
+            "agents": {
+                "people": agents or [p.name],
+                "bots": {b: self.wb_task.bot_configs[b].engine for b in bots if b in self.wb_task.bot_configs},
+            },
             "data": s.data,
             "spec": spec.model_dump(exclude_defaults=True) if spec is not None else None,
             "store": str(self.runner.store.path) if self.runner.store else None,
@@ -215,8 +282,11 @@ class ChatScreen(Screen):
         inspector.show_world(info)
         inspector.show_state(self.runner.store.states(s.conversation_id) if self.runner.store else {})
         # the live panels of the world's decision-table and form bots
-        self.run_worker(bot_tools.show_panels(inspector, self.wb_task, self.runner, s.conversation_id, s.world),
-                        group="bot-panels", exit_on_error=False)
+        self.run_worker(
+            bot_tools.show_panels(inspector, self.wb_task, self.runner, s.conversation_id, s.world),
+            group="bot-panels",
+            exit_on_error=False,
+        )
 
     # -- input ----------------------------------------------------------------
     def send(self, text: str) -> bool:
@@ -306,8 +376,10 @@ class ChatScreen(Screen):
     # -- engine tools: decision tables, knowledge bases, slots --------------------------
     #: action -> (engine, config key) a bot needs for the action to apply
     ENGINE_ACTIONS = {
-        "decision_table": ("decision_table", None), "knowledge_base": ("decision_table", "knowledge_base"),
-        "add_to_knowledge_base": ("decision_table", "knowledge_base"), "set_slot": ("form", None),
+        "decision_table": ("decision_table", None),
+        "knowledge_base": ("decision_table", "knowledge_base"),
+        "add_to_knowledge_base": ("decision_table", "knowledge_base"),
+        "set_slot": ("form", None),
     }
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -321,7 +393,9 @@ class ChatScreen(Screen):
         bots = bot_tools.bots_for(self.wb_task, engine, world, need)
         if not bots:
             what = {"decision_table": "decision-table bot", "form": "form bot"}.get(engine, f"{engine} bot")
-            self.notify(f"This task has no {what}{' with a ' + need.replace('_', ' ') if need else ''}.", severity="warning")
+            self.notify(
+                f"This task has no {what}{' with a ' + need.replace('_', ' ') if need else ''}.", severity="warning"
+            )
         return bots[0] if bots else None
 
     def action_decision_table(self) -> None:
@@ -369,8 +443,10 @@ class ChatScreen(Screen):
         from workbench.screens.set_slot import SetSlotScreen
 
         panel = event.panel
-        self.app.push_screen(SetSlotScreen(event.rows, event.requested),
-                             lambda choice: choice is not None and panel.apply(choice.slot, choice.value))
+        self.app.push_screen(
+            SetSlotScreen(event.rows, event.requested),
+            lambda choice: choice is not None and panel.apply(choice.slot, choice.value),
+        )
 
     def on_unmount(self) -> None:
         if self._unsubscribe:

@@ -43,7 +43,16 @@ class ConversationsScreen(Screen[str | None]):
         table = self.query_one(DataTable)
         table.add_columns("id", "person", "channel", "world", "status", "messages", "updated")
         for c in self.store.conversations(limit=500):
-            table.add_row(c["id"], c["person"], c["channel"], c.get("world") or "", c["status"], str(c["n_messages"]), _when(c["updated"]), key=c["id"])
+            table.add_row(
+                c["id"],
+                c["person"],
+                c["channel"],
+                c.get("world") or "",
+                c["status"],
+                str(c["n_messages"]),
+                _when(c["updated"]),
+                key=c["id"],
+            )
         table.focus()
 
     def _highlighted_id(self) -> str | None:

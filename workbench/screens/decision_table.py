@@ -32,8 +32,16 @@ from workbench.widgets.ranking_view import RankingView
 BATCH = 500
 #: how much of a long cell the table shows (the detail pane shows all)
 CELL = 48
-COLUMNS = (("state", "state"), ("class", "class"), ("order", "order"), ("max", "max"),
-           ("match", "matched by"), ("bubble", "bubble"), ("action", "action"), ("next", "next"))
+COLUMNS = (
+    ("state", "state"),
+    ("class", "class"),
+    ("order", "order"),
+    ("max", "max"),
+    ("match", "matched by"),
+    ("bubble", "bubble"),
+    ("action", "action"),
+    ("next", "next"),
+)
 
 
 def _short(text: str, width: int = CELL) -> str:
@@ -58,10 +66,30 @@ def state_row(s: Any) -> StateRow:
     else:
         match = ""
     nexts = [t for _, t in s.targets()]
-    cells = (s.state, s.evaluation_class, str(s.execution_order), str(s.max_state_count or ""),
-             _short(match), _short(s.bubble), s.action, _short(", ".join(dict.fromkeys(nexts)), 32))
-    hay = " ".join([s.state, s.evaluation_class, s.analyzer, *s.queries, s.bubble, s.action,
-                    *s.action_input.keys(), *s.action_input.values(), s.success_value, s.failure_value]).lower()
+    cells = (
+        s.state,
+        s.evaluation_class,
+        str(s.execution_order),
+        str(s.max_state_count or ""),
+        _short(match),
+        _short(s.bubble),
+        s.action,
+        _short(", ".join(dict.fromkeys(nexts)), 32),
+    )
+    hay = " ".join(
+        [
+            s.state,
+            s.evaluation_class,
+            s.analyzer,
+            *s.queries,
+            s.bubble,
+            s.action,
+            *s.action_input.keys(),
+            *s.action_input.values(),
+            s.success_value,
+            s.failure_value,
+        ]
+    ).lower()
     return StateRow(s.state, cells, hay)
 
 
@@ -77,8 +105,20 @@ def state_detail(s: Any) -> Table:
     table = Table(box=None, show_header=False, expand=True, pad_edge=False)
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
-    for name in ("state", "evaluation_class", "execution_order", "max_state_count", "analyzer", "queries",
-                 "bubble", "action", "action_input", "state_data", "success_value", "failure_value"):
+    for name in (
+        "state",
+        "evaluation_class",
+        "execution_order",
+        "max_state_count",
+        "analyzer",
+        "queries",
+        "bubble",
+        "action",
+        "action_input",
+        "state_data",
+        "success_value",
+        "failure_value",
+    ):
         value = getattr(s, name)
         if name == "queries":
             value = "\n".join(value)
@@ -227,7 +267,7 @@ class DecisionTableScreen(Screen[None]):
         table.clear()
         self._count(0, len(rows), loading=True)
         for start in range(0, len(rows), BATCH):
-            for r in rows[start:start + BATCH]:
+            for r in rows[start : start + BATCH]:
                 table.add_row(*r.cells, key=r.name)
             self._count(min(start + BATCH, len(rows)), len(rows), loading=True)
             await asyncio.sleep(0)  # let keys, a newer filter and repaints in
@@ -278,7 +318,9 @@ class DecisionTableScreen(Screen[None]):
             return
         from workbench.screens.state_form import StateFormScreen
 
-        self.app.push_screen(StateFormScreen(self._states[name], self._states), lambda s: s is not None and self.save(s))
+        self.app.push_screen(
+            StateFormScreen(self._states[name], self._states), lambda s: s is not None and self.save(s)
+        )
 
     @work(thread=True, exit_on_error=False, group="dt-write", name="save-state")
     def save(self, state: Any) -> None:
@@ -307,7 +349,7 @@ class DecisionTableScreen(Screen[None]):
         else:
             self._rows = [row if r.name == s.state else r for r in self._rows]
             if s.state in table.rows:
-                for (key, _), value in zip(COLUMNS, row.cells):
+                for (key, _), value in zip(COLUMNS, row.cells, strict=False):
                     table.update_cell(s.state, key, value, update_width=True)
         self._count(self._shown, self._shown)
         self._show_detail()
@@ -380,8 +422,10 @@ class DecisionTableScreen(Screen[None]):
         from workbench.screens.path_prompt import PathPrompt
 
         default = f"{self.bot}_table.csv"
-        self.app.push_screen(PathPrompt("Export the table to (.csv or .json):", default),
-                             lambda path: path is not None and self.export(path))
+        self.app.push_screen(
+            PathPrompt("Export the table to (.csv or .json):", default),
+            lambda path: path is not None and self.export(path),
+        )
 
     @work(thread=True, exit_on_error=False, group="dt-write", name="export-table")
     def export(self, path: Path) -> None:
@@ -405,7 +449,9 @@ class DecisionTableScreen(Screen[None]):
     def _try_changed(self, event: Input.Changed | Input.Submitted) -> None:
         text = event.value
         if not text.strip():
-            self.query_one("#dt-ranking", RankingView).note("Type above: every state is scored and each match says why.")
+            self.query_one("#dt-ranking", RankingView).note(
+                "Type above: every state is scored and each match says why."
+            )
             return
         if self.table is not None:
             self.rank(text)

@@ -42,8 +42,10 @@ def add_conversation(task: Any, bot: str, conversation_id: str) -> str:
     qas = kb.add_exchanges(conversation_id)
     if not qas:
         return "Nothing to add yet: the conversation has no question answered by the bot."
-    return (f"Added {len(qas)} Q/A(s) from conversation {conversation_id} to {bot}'s knowledge base, "
-            "unverified (verify them in the knowledge-base browser).")
+    return (
+        f"Added {len(qas)} Q/A(s) from conversation {conversation_id} to {bot}'s knowledge base, "
+        "unverified (verify them in the knowledge-base browser)."
+    )
 
 
 def qa_detail(qa: Any, score: float | None) -> Table:
@@ -62,7 +64,9 @@ class KnowledgeBaseScreen(Screen[None]):
     """The Q/As of one bot's knowledge base."""
 
     BINDINGS = [
-        Binding("escape", "close", "Back", id="kb.close", tooltip="Back to the chat (from the search box: back to the list)"),
+        Binding(
+            "escape", "close", "Back", id="kb.close", tooltip="Back to the chat (from the search box: back to the list)"
+        ),
         Binding("n", "add", "Add", id="kb.add", tooltip="Add a Q/A"),
         Binding("e", "edit", "Edit", id="kb.edit", tooltip="Edit the highlighted Q/A"),
         Binding("v", "toggle_verified", "Verify", id="kb.verify", tooltip="Mark the highlighted Q/A verified or not"),
@@ -106,7 +110,9 @@ class KnowledgeBaseScreen(Screen[None]):
         with Horizontal(id="kb-toolbar"):
             yield Input(placeholder="Search the questions (empty: list every Q/A)", id="kb-search")
             yield Select(VERIFIED, value="any", allow_blank=False, id="kb-verified")
-            yield Select([("any doctype", "any"), *[(d, d) for d in DOCTYPES]], value="any", allow_blank=False, id="kb-doctype")
+            yield Select(
+                [("any doctype", "any"), *[(d, d) for d in DOCTYPES]], value="any", allow_blank=False, id="kb-doctype"
+            )
             yield Static("loading…", id="kb-count")
         with Horizontal(id="kb-body"):
             yield DataTable(id="kb-table", cursor_type="row", zebra_stripes=True)
@@ -117,8 +123,14 @@ class KnowledgeBaseScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = f"workbench · knowledge base · {self.bot}"
         table = self.query_one("#kb-table", DataTable)
-        for key, label in (("question", "question"), ("answer", "answer"), ("verified", "verified"),
-                           ("doctype", "doctype"), ("state", "state"), ("score", "score")):
+        for key, label in (
+            ("question", "question"),
+            ("answer", "answer"),
+            ("verified", "verified"),
+            ("doctype", "doctype"),
+            ("state", "state"),
+            ("score", "score"),
+        ):
             table.add_column(label, key=key)
         table.focus()
         self.open()
@@ -132,8 +144,11 @@ class KnowledgeBaseScreen(Screen[None]):
             self.post_message(self.Failed(f"open the knowledge base of {self.bot}", f"{type(exc).__name__}: {exc}"))
             return
         if kb is None:
-            self.post_message(self.Failed(f"open a knowledge base of {self.bot}",
-                                          "this bot has none (give it knowledge_base: in task.yml)"))
+            self.post_message(
+                self.Failed(
+                    f"open a knowledge base of {self.bot}", "this bot has none (give it knowledge_base: in task.yml)"
+                )
+            )
             return
         self.post_message(self.Opened(kb))
 
@@ -178,8 +193,15 @@ class KnowledgeBaseScreen(Screen[None]):
         for hit in message.hits:
             qa = hit.qa
             self._hits[qa.id] = hit
-            table.add_row(_short(qa.question), _short(qa.answer), "yes" if qa.verified else "no", qa.doctype,
-                          qa.state, f"{hit.score:.2f}" if hit.score else "", key=qa.id)
+            table.add_row(
+                _short(qa.question),
+                _short(qa.answer),
+                "yes" if qa.verified else "no",
+                qa.doctype,
+                qa.state,
+                f"{hit.score:.2f}" if hit.score else "",
+                key=qa.id,
+            )
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep))
         total = len(self.kb) if self.kb is not None else 0
@@ -232,8 +254,9 @@ class KnowledgeBaseScreen(Screen[None]):
         from workbench.screens.confirm import ConfirmScreen
 
         question = _short(hit.qa.question, 60)
-        self.app.push_screen(ConfirmScreen(f"Delete the Q/A {question!r}?"),
-                             lambda yes: bool(yes) and self.write("delete", hit.qa))
+        self.app.push_screen(
+            ConfirmScreen(f"Delete the Q/A {question!r}?"), lambda yes: bool(yes) and self.write("delete", hit.qa)
+        )
 
     @work(thread=True, exit_on_error=False, group="kb-write", name="write-knowledge-base")
     def write(self, what: str, qa: Any) -> None:

@@ -34,12 +34,21 @@ class ServeScreen(Screen):
 
     CSS_PATH = "serve.tcss"
     BINDINGS = [
-        Binding("f5", "toggle_server", "Start/stop", id="serve.toggle_server",
-                tooltip="Start the server on the host and port shown, or stop it gracefully"),
-        Binding("f6", "toggle_takeover", "Take over", id="serve.toggle_takeover",
-                tooltip="Answer in the bot's place in the open conversation, or hand it back to the bot"),
-        Binding("escape", "back", "Back", id="serve.back",
-                tooltip="Back to the chat; the server keeps running"),
+        Binding(
+            "f5",
+            "toggle_server",
+            "Start/stop",
+            id="serve.toggle_server",
+            tooltip="Start the server on the host and port shown, or stop it gracefully",
+        ),
+        Binding(
+            "f6",
+            "toggle_takeover",
+            "Take over",
+            id="serve.toggle_takeover",
+            tooltip="Answer in the bot's place in the open conversation, or hand it back to the bot",
+        ),
+        Binding("escape", "back", "Back", id="serve.back", tooltip="Back to the chat; the server keeps running"),
     ]
 
     class LiveEvent(Message):
@@ -49,8 +58,14 @@ class ServeScreen(Screen):
             super().__init__()
             self.event = event
 
-    def __init__(self, task: Any, store: Any = None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 live: LiveServer | None = None) -> None:
+    def __init__(
+        self,
+        task: Any,
+        store: Any = None,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        live: LiveServer | None = None,
+    ) -> None:
         super().__init__()
         self.wb_task = task
         self.live = live or LiveServer(task, store=store)
@@ -111,7 +126,9 @@ class ServeScreen(Screen):
             address = self._address()
             if address is not None:
                 self.host, self.port = address
-                self.run_worker(self._start(*address), group="serve", exclusive=True, exit_on_error=False, name="start-server")
+                self.run_worker(
+                    self._start(*address), group="serve", exclusive=True, exit_on_error=False, name="start-server"
+                )
 
     async def _start(self, host: str, port: int) -> None:
         try:
@@ -125,7 +142,7 @@ class ServeScreen(Screen):
 
     # -- events -------------------------------------------------------------------
     @on(LiveEvent)
-    def _on_live(self, message: "ServeScreen.LiveEvent") -> None:
+    def _on_live(self, message: ServeScreen.LiveEvent) -> None:
         ev = message.event
         kind, fields = ev.kind, ev.fields
         cid = getattr(ev.session, "conversation_id", None)
@@ -206,7 +223,9 @@ class ServeScreen(Screen):
         session = self.live.session(cid)
         takeover = self.live.takeovers.get(cid)
         live = session is not None and not session.closed and self.live.state == "running"
-        where = f"{session.person} on {session.channel} · world {session.world or '…'}" if session is not None else "gone"
+        where = (
+            f"{session.person} on {session.channel} · world {session.world or '…'}" if session is not None else "gone"
+        )
         if not live:
             state = "ended"
         elif takeover is not None and takeover.active:
@@ -220,8 +239,11 @@ class ServeScreen(Screen):
             state = "watching, read-only (F6 takes over)"
         title.update(f"{state} · conversation {cid} · {where}")
         reply.disabled = not (live and takeover is not None and takeover.active)
-        reply.placeholder = ("Type the bot's answer and press Enter" if not reply.disabled
-                             else "Take over (F6) to answer in the bot's place")
+        reply.placeholder = (
+            "Type the bot's answer and press Enter"
+            if not reply.disabled
+            else "Take over (F6) to answer in the bot's place"
+        )
 
     def action_toggle_takeover(self) -> None:
         cid = self.opened
@@ -243,7 +265,9 @@ class ServeScreen(Screen):
             session = self.live.session(cid)
             self.notify(
                 f"{session.person} is in world {session.world!r}, which is not a bot_chat world; "
-                "you will answer once they reach one.", severity="warning", timeout=8,
+                "you will answer once they reach one.",
+                severity="warning",
+                timeout=8,
             )
         else:
             self.notify("You answer for the bot now; F6 hands the conversation back.")

@@ -43,11 +43,17 @@ class SetSlotScreen(ModalScreen[SlotChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="set-slot", classes="wb-modal"):
             yield Label("Set or clear a slot by hand (the bot sees it at its next turn)", classes="wb-modal-title")
-            yield Select([(f"{name} = {_text_of(v) or '—'}", name) for name, v in self.values.items()],
-                         value=self.requested if self.requested is not None else Select.BLANK,
-                         allow_blank=False, id="set-slot-name")
-            yield Input(_text_of(self.values.get(self.requested or "")),
-                        placeholder='a value: text, a number, true/false ("2" keeps a number as text)', id="set-slot-value")
+            yield Select(
+                [(f"{name} = {_text_of(v) or '—'}", name) for name, v in self.values.items()],
+                value=self.requested if self.requested is not None else Select.BLANK,
+                allow_blank=False,
+                id="set-slot-name",
+            )
+            yield Input(
+                _text_of(self.values.get(self.requested or "")),
+                placeholder='a value: text, a number, true/false ("2" keeps a number as text)',
+                id="set-slot-value",
+            )
             with Horizontal(classes="wb-modal-buttons"):
                 yield Button("Set", id="set-slot-set", variant="primary")
                 yield Button("Clear the slot", id="set-slot-clear", variant="warning")

@@ -8,7 +8,7 @@ It is dismissed with the valid :class:`State`; the caller writes it.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from rich.text import Text
 from textual import on

@@ -77,7 +77,9 @@ class ImportTableScreen(ModalScreen[ImportChoice | None]):
                 yield Input(self.default, placeholder="path/to/table.csv", id="import-path")
                 yield Button("Check", id="import-check")
             with VerticalScroll(id="import-report-scroll"):
-                yield Static("Type a path and press Enter to check the file; nothing is loaded yet.", id="import-report")
+                yield Static(
+                    "Type a path and press Enter to check the file; nothing is loaded yet.", id="import-report"
+                )
             yield Checkbox("Replace the whole table (otherwise states are added or updated)", id="import-replace")
             with Horizontal(classes="wb-modal-buttons"):
                 yield Button("Load", id="import-load", variant="primary", disabled=True)

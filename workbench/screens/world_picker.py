@@ -23,8 +23,13 @@ class WorldPicker(ModalScreen[str | None]):
         with Vertical(id="world-picker"):
             yield Label("Start a conversation in:")
             yield OptionList(
-                *(Option(f"{name}  ({spec.type}{', ' + str(spec.agents_required) + ' people' if spec.agents_required > 1 else ''})", id=name)
-                  for name, spec in self.wb_task.worlds.items()),
+                *(
+                    Option(
+                        f"{name}  ({spec.type}{', ' + str(spec.agents_required) + ' people' if spec.agents_required > 1 else ''})",
+                        id=name,
+                    )
+                    for name, spec in self.wb_task.worlds.items()
+                ),
                 id="world-list",
             )
 

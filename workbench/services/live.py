@@ -16,8 +16,9 @@ import errno
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from workbench.runtime.runner import Event
 from workbench.runtime.takeover import Takeover
@@ -51,7 +52,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise ServeError(f"port {port} on {host} is already in use (another server?); choose another port") from None
+            raise ServeError(
+                f"port {port} on {host} is already in use (another server?); choose another port"
+            ) from None
         if exc.errno == errno.EACCES:
             raise ServeError(f"not allowed to listen on {host}:{port}; choose a port above 1023") from None
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
@@ -62,9 +65,15 @@ def bind_socket(host: str, port: int) -> socket.socket:
 class AppServer:
     """An ASGI app served by uvicorn as a task of the running loop."""
 
-    def __init__(self, app: Any, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 log_level: str = "info", graceful: float = 5.0,
-                 make_server: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        log_level: str = "info",
+        graceful: float = 5.0,
+        make_server: Callable[..., Any] | None = None,
+    ) -> None:
         self.app = app
         self.host = host
         self.port = port
@@ -93,8 +102,13 @@ class AppServer:
 
         sock = bind_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
-        config = dict(log_config=None, log_level=self.log_level, access_log=False,
-                      lifespan="on", timeout_graceful_shutdown=self.graceful)
+        config = dict(
+            log_config=None,
+            log_level=self.log_level,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=self.graceful,
+        )
         if self.make_server is not None:
             self.server = self.make_server(self.app, **config)
         else:
@@ -137,11 +151,11 @@ class AppServer:
             self.server.should_exit = True
         try:
             await asyncio.wait_for(asyncio.shield(self.task), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.server.force_exit = True
             try:
                 await asyncio.wait_for(asyncio.shield(self.task), 2.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.task.cancel()
         except Exception:
             pass
@@ -164,7 +178,7 @@ class LiveSession:
 class _LogForwarder(logging.Handler):
     """Log records of the server (uvicorn, workbench) as ``log`` events on the loop."""
 
-    def __init__(self, owner: "LiveServer", loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, owner: LiveServer, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(logging.INFO)
         self.owner = owner
         self.loop = loop
@@ -214,8 +228,9 @@ class LiveServer:
 
     LOGGERS = ("uvicorn.error", "workbench")
 
-    def __init__(self, task: Any, store: Any = None, password: str | None = None,
-                 app_factory: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self, task: Any, store: Any = None, password: str | None = None, app_factory: Callable[..., Any] | None = None
+    ) -> None:
         self.task = task
         self.store = store
         self.password = password
@@ -381,11 +396,17 @@ class LiveServer:
         rows = []
         for cid, s in list(self.runner.sessions.items()):
             t = self.takeovers.get(cid)
-            rows.append(LiveSession(
-                conversation_id=cid, channel=s.channel, person=s.person, world=s.world,
-                idle=max(0.0, now - s.last_active), taken_over=t is not None and t.active,
-                waiting=t is not None and t.waiting is not None,
-            ))
+            rows.append(
+                LiveSession(
+                    conversation_id=cid,
+                    channel=s.channel,
+                    person=s.person,
+                    world=s.world,
+                    idle=max(0.0, now - s.last_active),
+                    taken_over=t is not None and t.active,
+                    waiting=t is not None and t.waiting is not None,
+                )
+            )
         return rows
 
     def session(self, conversation_id: str) -> Any:

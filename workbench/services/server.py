@@ -67,7 +67,10 @@ def serve_spec(task: Any, overrides: dict[str, Any] | None = None) -> Any:
 
 
 def create_app(
-    task: Any, store: Any = None, password: str | None = None, providers: list[str] | None = None,
+    task: Any,
+    store: Any = None,
+    password: str | None = None,
+    providers: list[str] | None = None,
     settings: dict[str, Any] | None = None,
 ):
     """Build the ASGI app for ``task``; the runner starts with the app's lifespan."""
@@ -85,14 +88,18 @@ def create_app(
 
     async def health(request):
         runner = ctx.runner
-        return JSONResponse({
-            "status": "ok", "task": task.name, "version": __version__,
-            "sessions": len(runner.sessions) if runner else 0,
-            "running_worlds": runner.running_worlds if runner else 0,
-        })
+        return JSONResponse(
+            {
+                "status": "ok",
+                "task": task.name,
+                "version": __version__,
+                "sessions": len(runner.sessions) if runner else 0,
+                "running_worlds": runner.running_worlds if runner else 0,
+            }
+        )
 
     routes: list = [Route("/health", health, methods=["GET"])]
-    for name in (ROUTE_PROVIDERS if providers is None else providers):
+    for name in ROUTE_PROVIDERS if providers is None else providers:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -159,7 +166,11 @@ def tune_gc() -> None:
 
 
 def run_server(
-    task: Any, host: str = "127.0.0.1", port: int = 34596, password: str | None = None, log_level: str = "info",
+    task: Any,
+    host: str = "127.0.0.1",
+    port: int = 34596,
+    password: str | None = None,
+    log_level: str = "info",
     settings: dict[str, Any] | None = None,
 ) -> int:
     app = create_app(task, password=password, settings=settings)

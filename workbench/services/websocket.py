@@ -73,7 +73,7 @@ class Outlet:
 
     __slots__ = ("conn",)
 
-    def __init__(self, conn: "Connection") -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def __call__(self, message: Message) -> None:
@@ -81,13 +81,15 @@ class Outlet:
 
     def close(self) -> None:
         stopping = self.conn.service.ctx.stopping
-        self.conn.close(GOING_AWAY if stopping else NORMAL, "server shutting down" if stopping else "conversation ended")
+        self.conn.close(
+            GOING_AWAY if stopping else NORMAL, "server shutting down" if stopping else "conversation ended"
+        )
 
 
 class Connection:
     """One client socket: reads and checks frames, writes frames in order from an outbox."""
 
-    def __init__(self, service: "WebsocketService", ws: Any) -> None:
+    def __init__(self, service: WebsocketService, ws: Any) -> None:
         self.service = service
         self.ws = ws
         self.spec = service.spec
@@ -193,7 +195,10 @@ class Connection:
         unknown = data.keys() - CLIENT_KEYS
         if unknown and self.spec.unknown_fields == "error":
             names = ", ".join(sorted(unknown))
-            self._strike("unknown_field", f"Unknown field(s) {names}; the frame was not sent. Known: text, payload, hello, debug.")
+            self._strike(
+                "unknown_field",
+                f"Unknown field(s) {names}; the frame was not sent. Known: text, payload, hello, debug.",
+            )
             return
         problem = self._check_types(data)
         if problem is not None:
@@ -274,16 +279,22 @@ class Connection:
             else:
                 self.error("hello_too_late", "A hello that resumes a conversation must be the first frame.")
             return
-        history = max(0, min(int(hello.get("history", 0) or 0), self.spec.max_history)) if isinstance(hello, dict) else 0
+        history = (
+            max(0, min(int(hello.get("history", 0) or 0), self.spec.max_history)) if isinstance(hello, dict) else 0
+        )
         await self.service.open(self, wanted, history)
 
     def _hello_reply(self, resumed: bool) -> dict[str, Any]:
         spec = self.spec
         return {
-            "text": "", "session": self.session.conversation_id, "resumed": resumed,
+            "text": "",
+            "session": self.session.conversation_id,
+            "resumed": resumed,
             "limits": {
-                "max_frame_bytes": spec.max_frame_bytes, "rate_limit": spec.rate_limit,
-                "rate_burst": spec.rate_burst, "resume_grace": spec.resume_grace,
+                "max_frame_bytes": spec.max_frame_bytes,
+                "rate_limit": spec.rate_limit,
+                "rate_burst": spec.rate_burst,
+                "resume_grace": spec.resume_grace,
             },
         }
 
@@ -401,7 +412,9 @@ class WebsocketService:
                 return
             conv = store.conversation(wanted) if store is not None else None
             if conv is not None and conv.get("channel") in RESUMABLE:
-                conn.session = await runner.connect(conn.outlet, conversation_id=wanted, resume=True, channel=conv["channel"])
+                conn.session = await runner.connect(
+                    conn.outlet, conversation_id=wanted, resume=True, channel=conv["channel"]
+                )
                 self.attached(conn)
                 conn.push(conn._hello_reply(resumed=True))
                 conn.send_history(wanted, history)

@@ -17,7 +17,9 @@ def export_conversations(store: Any, folder: Path) -> int:
         for conv in store.iter_conversations():
             line = json.dumps(conv, ensure_ascii=False, default=str)
             out.write(line + "\n")
-            (per / f"{conv['id']}.json").write_text(json.dumps(conv, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+            (per / f"{conv['id']}.json").write_text(
+                json.dumps(conv, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+            )
             n += 1
     tmp.replace(folder / "conversations.jsonl")  # a reader never sees half a file
     return n

@@ -13,9 +13,10 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from workbench.message import Message
 
@@ -78,9 +79,16 @@ class Store:
             if "conversations" not in db.table_names():
                 db["conversations"].create(
                     {
-                        "id": str, "task": str, "person": str, "channel": str,
-                        "created": float, "updated": float, "status": str,
-                        "world": str, "data": str, "meta": str,
+                        "id": str,
+                        "task": str,
+                        "person": str,
+                        "channel": str,
+                        "created": float,
+                        "updated": float,
+                        "status": str,
+                        "world": str,
+                        "data": str,
+                        "meta": str,
                     },
                     pk="id",
                 )
@@ -88,9 +96,17 @@ class Store:
             if "messages" not in db.table_names():
                 db["messages"].create(
                     {
-                        "id": int, "conversation_id": str, "seq": int, "world": str,
-                        "world_instance": str, "agent": str, "role": str,
-                        "created": float, "text": str, "act": str, "trace": str,
+                        "id": int,
+                        "conversation_id": str,
+                        "seq": int,
+                        "world": str,
+                        "world_instance": str,
+                        "agent": str,
+                        "role": str,
+                        "created": float,
+                        "text": str,
+                        "act": str,
+                        "trace": str,
                     },
                     pk="id",
                     foreign_keys=[("conversation_id", "conversations", "id")],
@@ -107,8 +123,13 @@ class Store:
 
     # -- conversations ----------------------------------------------------
     def new_conversation(
-        self, task: str, person: str, channel: str = "local",
-        world: str | None = None, data: dict | None = None, meta: dict | None = None,
+        self,
+        task: str,
+        person: str,
+        channel: str = "local",
+        world: str | None = None,
+        data: dict | None = None,
+        meta: dict | None = None,
         conversation_id: str | None = None,
     ) -> str:
         cid = conversation_id or new_id()
@@ -116,9 +137,16 @@ class Store:
         with self._lock, self.conn:
             self.db["conversations"].insert(
                 {
-                    "id": cid, "task": task, "person": person, "channel": channel,
-                    "created": now, "updated": now, "status": "active",
-                    "world": world, "data": json.dumps(data or {}), "meta": json.dumps(meta or {}),
+                    "id": cid,
+                    "task": task,
+                    "person": person,
+                    "channel": channel,
+                    "created": now,
+                    "updated": now,
+                    "status": "active",
+                    "world": world,
+                    "data": json.dumps(data or {}),
+                    "meta": json.dumps(meta or {}),
                 }
             )
         self._seq[cid] = 0
@@ -130,7 +158,7 @@ class Store:
             if row is None:
                 return None
             cols = [d[0] for d in self.conn.execute("SELECT * FROM conversations LIMIT 0").description]
-        return self._conv_row(dict(zip(cols, row)))
+        return self._conv_row(dict(zip(cols, row, strict=False)))
 
     @staticmethod
     def _conv_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -138,13 +166,17 @@ class Store:
         row["meta"] = json.loads(row.get("meta") or "{}")
         return row
 
-    def conversations(self, limit: int = 200, person: str | None = None, task: str | None = None) -> list[dict[str, Any]]:
+    def conversations(
+        self, limit: int = 200, person: str | None = None, task: str | None = None
+    ) -> list[dict[str, Any]]:
         sql = "SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS n_messages FROM conversations c"
         where, args = [], []
         if person:
-            where.append("c.person = ?"); args.append(person)
+            where.append("c.person = ?")
+            args.append(person)
         if task:
-            where.append("c.task = ?"); args.append(task)
+            where.append("c.task = ?")
+            args.append(task)
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY c.updated DESC, c.rowid DESC LIMIT ?"
@@ -152,7 +184,7 @@ class Store:
         with self._lock:
             cur = self.conn.execute(sql, args)
             cols = [d[0] for d in cur.description]
-            return [self._conv_row(dict(zip(cols, r))) for r in cur.fetchall()]
+            return [self._conv_row(dict(zip(cols, r, strict=False))) for r in cur.fetchall()]
 
     def latest_conversation(self, person: str | None = None) -> dict[str, Any] | None:
         rows = self.conversations(limit=1, person=person)
@@ -201,12 +233,20 @@ class Store:
                 for commit in commits:
                     for cid, records in commit.records.items():
                         for rec in records:
-                            rows.append((
-                                cid, self._next_seq(cid), rec.world, rec.world_instance,
-                                rec.agent if rec.agent is not None else rec.message.get("id"),
-                                rec.role, now, rec.message.get("text"), rec.message.to_json(),
-                                json.dumps(rec.trace, default=str) if rec.trace is not None else None,
-                            ))
+                            rows.append(
+                                (
+                                    cid,
+                                    self._next_seq(cid),
+                                    rec.world,
+                                    rec.world_instance,
+                                    rec.agent if rec.agent is not None else rec.message.get("id"),
+                                    rec.role,
+                                    now,
+                                    rec.message.get("text"),
+                                    rec.message.to_json(),
+                                    json.dumps(rec.trace, default=str) if rec.trace is not None else None,
+                                )
+                            )
                     for cid, bot, state in commit.states:
                         states.append((cid, bot, json.dumps(state, default=str), now))
                     for cid in (*commit.records, *(c for c, _, _ in commit.states), *commit.locations):
@@ -232,13 +272,11 @@ class Store:
 
     def messages(self, cid: str) -> list[dict[str, Any]]:
         with self._lock:
-            cur = self.conn.execute(
-                "SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq", (cid,)
-            )
+            cur = self.conn.execute("SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq", (cid,))
             cols = [d[0] for d in cur.description]
             out = []
             for r in cur.fetchall():
-                row = dict(zip(cols, r))
+                row = dict(zip(cols, r, strict=False))
                 row["act"] = json.loads(row["act"]) if row["act"] else {}
                 row["trace"] = json.loads(row["trace"]) if row["trace"] else None
                 out.append(row)
@@ -249,7 +287,8 @@ class Store:
         with self._lock:
             row = self.conn.execute(
                 "SELECT trace FROM messages WHERE conversation_id = ? AND agent = ? AND trace IS NOT NULL"
-                " ORDER BY seq DESC LIMIT 1", (cid, bot),
+                " ORDER BY seq DESC LIMIT 1",
+                (cid, bot),
             ).fetchone()
         return json.loads(row[0]) if row else None
 
@@ -262,9 +301,7 @@ class Store:
 
     def states(self, cid: str) -> dict[str, dict[str, Any]]:
         with self._lock:
-            rows = self.conn.execute(
-                "SELECT bot, state FROM engine_state WHERE conversation_id = ?", (cid,)
-            ).fetchall()
+            rows = self.conn.execute("SELECT bot, state FROM engine_state WHERE conversation_id = ?", (cid,)).fetchall()
         return {bot: json.loads(state) for bot, state in rows}
 
     def iter_conversations(self) -> Iterator[dict[str, Any]]:

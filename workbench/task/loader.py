@@ -12,16 +12,17 @@ import hashlib
 import importlib.util
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel
 
-from workbench.task.registry import Registry, collecting
-from workbench.problems import Problem, TaskError, validate_model
-from workbench.task.schema import WORLD_TYPES, TaskSpec
 from workbench.io.yaml_lines import Lines, line_of, load_yaml
+from workbench.problems import Problem, TaskError, validate_model
+from workbench.task.registry import Registry, collecting
+from workbench.task.schema import WORLD_TYPES, TaskSpec
 
 
 @dataclass
@@ -186,14 +187,23 @@ def load_task(path: str | Path) -> Task:
         root, forced = root.parent, root.name
         fmt = next((f for f in FORMATS if f.filename == forced), None)
         if fmt is None:
-            raise TaskError(Problem(str(path), None, None, "not a task file; expected " + ", ".join(f.filename for f in FORMATS)))
+            raise TaskError(
+                Problem(str(path), None, None, "not a task file; expected " + ", ".join(f.filename for f in FORMATS))
+            )
     else:
         if not root.is_dir():
             raise TaskError(Problem(str(path), None, None, "no such task directory"))
         fmt = detect(root)
         if fmt is None:
             names = ", ".join(f.filename for f in FORMATS)
-            raise TaskError(Problem(str(root), None, None, f"no task file here; expected one of: {names} (create one with `workbench new`)"))
+            raise TaskError(
+                Problem(
+                    str(root),
+                    None,
+                    None,
+                    f"no task file here; expected one of: {names} (create one with `workbench new`)",
+                )
+            )
     file = root / fmt.filename
     raw, lines, warnings = fmt.load(root, file)
     problems: list[Problem] = []
@@ -210,7 +220,9 @@ def load_task(path: str | Path) -> Task:
 
     from workbench.engines import ENGINES, engine_module
 
-    def typed(section: str, tag: str, models: Callable[[str], type[BaseModel] | None], known: list[str]) -> dict[str, BaseModel]:
+    def typed(
+        section: str, tag: str, models: Callable[[str], type[BaseModel] | None], known: list[str]
+    ) -> dict[str, BaseModel]:
         """Validate each entry of ``section`` with the model its ``tag`` key names."""
         entries = raw.get(section) if isinstance(raw.get(section), dict) else {}
         out: dict[str, BaseModel] = {}
@@ -220,10 +232,14 @@ def load_task(path: str | Path) -> Task:
                 continue  # TaskSpec has already said it must be a mapping
             model = models(conf.get(tag)) if conf.get(tag) in known else None
             if model is None:
-                problems.append(Problem(
-                    str(file), line_of(lines, prefix + (tag,)), f"{section}.{name}.{tag}",
-                    f"unknown {section[:-1]} {tag} {conf.get(tag)!r}; expected one of: {', '.join(known)}",
-                ))
+                problems.append(
+                    Problem(
+                        str(file),
+                        line_of(lines, prefix + (tag,)),
+                        f"{section}.{name}.{tag}",
+                        f"unknown {section[:-1]} {tag} {conf.get(tag)!r}; expected one of: {', '.join(known)}",
+                    )
+                )
                 continue
             value = validate_model(model, conf, prefix, file, lines, problems)
             if value is not None:
@@ -264,7 +280,10 @@ def _cross_check(task: Task, lines: Lines) -> list[Problem]:
             world_ref(base + ("onboarding",), w.onboarding, exit_ok=False)
             ob = task.worlds.get(w.onboarding)
             if ob is not None and getattr(ob, "type", None) not in ("onboarding", "python"):
-                bad(base + ("onboarding",), f"world {w.onboarding!r} is a {ob.type} world; expected an onboarding or python world")
+                bad(
+                    base + ("onboarding",),
+                    f"world {w.onboarding!r} is a {ob.type} world; expected an onboarding or python world",
+                )
         world_ref(base + ("backup_world",), w.backup_world)
         world_ref(base + ("next",), w.next)
         if w.type == "menu":
@@ -276,7 +295,10 @@ def _cross_check(task: Task, lines: Lines) -> list[Problem]:
             try:
                 task.python_world(w.world)
             except KeyError:
-                bad(base + ("world",), f"no world {w.world!r} in {task.spec.worlds_file} (register it with @world or define a class of that name)")
+                bad(
+                    base + ("world",),
+                    f"no world {w.world!r} in {task.spec.worlds_file} (register it with @world or define a class of that name)",
+                )
             for b in w.bots:
                 if b not in task.bot_configs:
                     bad(base + ("bots",), f"no bot named {b!r}")
@@ -286,5 +308,8 @@ def _cross_check(task: Task, lines: Lines) -> list[Problem]:
     for name, cfg in task.bot_configs.items():
         if cfg.engine == "python" and cfg.name not in task.registry.bots:
             known = ", ".join(sorted(task.registry.bots)) or "none"
-            bad(("bots", name, "name"), f"no bot {cfg.name!r} registered with @bot in {task.spec.worlds_file} (registered: {known})")
+            bad(
+                ("bots", name, "name"),
+                f"no bot {cfg.name!r} registered with @bot in {task.spec.worlds_file} (registered: {known})",
+            )
     return out

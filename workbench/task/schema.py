@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -100,7 +100,7 @@ WORLD_TYPES: dict[str, type[WorldCommon]] = {
     "python": PythonWorld,
 }
 
-WorldSpec = Union[MenuWorld, OnboardingWorld, BotChatWorld, HumanChatWorld, PythonWorld]
+WorldSpec = MenuWorld | OnboardingWorld | BotChatWorld | HumanChatWorld | PythonWorld
 
 
 SafetyAction = Literal["off", "mask", "warn", "block"]
@@ -195,7 +195,7 @@ class TaskSpec(Strict):
     #: the SQLite file, relative to the task directory
     storage: str = "data/workbench.db"
     #: retrieval backend: ``embedded`` (default, no server) or ``{elasticsearch: {...}}``
-    index: Union[str, dict[str, Any]] = "embedded"
+    index: str | dict[str, Any] = "embedded"
     #: at most this many task worlds run at once
     max_workers: int = Field(30, ge=1)
     #: options handed to Python worlds as ``opt`` (ParlAI's opt)

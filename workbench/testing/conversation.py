@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from workbench.io.yaml_lines import Lines, line_of, load_yaml
 from workbench.message import Message
 from workbench.problems import Problem, TaskError
-from workbench.io.yaml_lines import Lines, line_of, load_yaml
 
 USER_KEYS = ("user", "click")
 EXPECT_KEYS = ("bot", "bot_regex", "bot_contains", "world", "state", "slots", "no_reply")
@@ -78,7 +78,9 @@ def load_file(file: Path) -> list[ConversationTest]:
             continue
         for key in raw:
             if key not in TEST_KEYS:
-                problems.append(_problem(file, lines, (i, key), f"unknown key; expected one of: {', '.join(sorted(TEST_KEYS))}"))
+                problems.append(
+                    _problem(file, lines, (i, key), f"unknown key; expected one of: {', '.join(sorted(TEST_KEYS))}")
+                )
         if not isinstance(raw.get("name"), str) or not raw.get("name"):
             problems.append(_problem(file, lines, (i,), "a test needs a `name:`"))
         people = raw.get("people") or ["user"]
@@ -97,11 +99,20 @@ def load_file(file: Path) -> list[ConversationTest]:
                 continue
             unknown = [k for k in st if k not in STEP_KEYS]
             if unknown:
-                problems.append(_problem(file, lines, loc + (unknown[0],), f"unknown step key; expected one of: {', '.join(sorted(STEP_KEYS))}"))
+                problems.append(
+                    _problem(
+                        file,
+                        lines,
+                        loc + (unknown[0],),
+                        f"unknown step key; expected one of: {', '.join(sorted(STEP_KEYS))}",
+                    )
+                )
                 continue
             kinds = [k for k in st if k in USER_KEYS + EXPECT_KEYS]
             if len(kinds) != 1:
-                problems.append(_problem(file, lines, loc, "a step has exactly one of: " + ", ".join(USER_KEYS + EXPECT_KEYS)))
+                problems.append(
+                    _problem(file, lines, loc, "a step has exactly one of: " + ", ".join(USER_KEYS + EXPECT_KEYS))
+                )
                 continue
             kind = kinds[0]
             value = st[kind]
@@ -116,10 +127,21 @@ def load_file(file: Path) -> list[ConversationTest]:
                     continue
             person = st.get("person")
             if person is not None and person not in people:
-                problems.append(_problem(file, lines, loc + ("person",), f"not one of this test's people: {', '.join(people)}"))
+                problems.append(
+                    _problem(file, lines, loc + ("person",), f"not one of this test's people: {', '.join(people)}")
+                )
                 continue
             steps.append(Step(kind, value, person, line_of(lines, loc), st.get("payload")))
-        tests.append(ConversationTest(str(raw.get("name")), file, line_of(lines, (i,)), steps, people, float(raw.get("timeout") or TURN_TIMEOUT)))
+        tests.append(
+            ConversationTest(
+                str(raw.get("name")),
+                file,
+                line_of(lines, (i,)),
+                steps,
+                people,
+                float(raw.get("timeout") or TURN_TIMEOUT),
+            )
+        )
     if problems:
         raise TaskError(problems)
     return tests
@@ -191,7 +213,7 @@ async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = N
         result.failure_line = step.line
 
     def seen(p: _Person) -> list[Message]:
-        return p.received[p.cursor:]
+        return p.received[p.cursor :]
 
     def describe(msgs: list[Message]) -> str:
         if not msgs:
@@ -209,7 +231,8 @@ async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = N
                 if step.kind == "click":
                     offered = next((m.quick_replies for m in reversed(p.received) if m.get("quick_replies")), [])
                     match = next((q for q in offered if q == text), None) or next(
-                        (q for q in offered if q.casefold() == text.casefold()), None)
+                        (q for q in offered if q.casefold() == text.casefold()), None
+                    )
                     if match is None:
                         fail(step, f"no quick reply {text!r} to click; offered: {offered or 'none'}")
                         break
@@ -232,8 +255,13 @@ async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = N
                 want = str(step.value)
                 for k, m in enumerate(batch):
                     t = m.text
-                    hit = (t == want if step.kind == "bot" else
-                           re.search(want, t) is not None if step.kind == "bot_regex" else want in t)
+                    hit = (
+                        t == want
+                        if step.kind == "bot"
+                        else re.search(want, t) is not None
+                        if step.kind == "bot_regex"
+                        else want in t
+                    )
                     if hit:
                         p.cursor += k + 1
                         break
@@ -289,10 +317,14 @@ def junit_xml(task_name: str, results: list[TestResult]) -> str:
     ]
     for r in results:
         classname = quoteattr(f"{task_name}.{r.test.file.stem}")
-        out.append(f'  <testcase classname={classname} name={quoteattr(r.name)} file={quoteattr(str(r.test.file))} line="{r.test.line or 0}" time="{r.duration:.3f}">')
+        out.append(
+            f'  <testcase classname={classname} name={quoteattr(r.name)} file={quoteattr(str(r.test.file))} line="{r.test.line or 0}" time="{r.duration:.3f}">'
+        )
         if not r.ok:
             where = f"{r.test.file}:{r.failure_line}" if r.failure_line else str(r.test.file)
-            out.append(f'    <failure message={quoteattr(r.failure or "failed")}>{escape(where + ": " + (r.failure or ""))}</failure>')
+            out.append(
+                f"    <failure message={quoteattr(r.failure or 'failed')}>{escape(where + ': ' + (r.failure or ''))}</failure>"
+            )
         out.append("  </testcase>")
     out.append("</testsuite>")
     return "\n".join(out) + "\n"

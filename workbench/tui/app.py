@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -23,7 +24,14 @@ class WorkbenchApp(App):
     TITLE = "workbench"
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Leave workbench", priority=True),
-        Binding("ctrl+s", "serve", "Serve", show=False, id="app.serve", tooltip="Serve the task and watch its live conversations"),
+        Binding(
+            "ctrl+s",
+            "serve",
+            "Serve",
+            show=False,
+            id="app.serve",
+            tooltip="Serve the task and watch its live conversations",
+        ),
     ]
 
     def __init__(self, task: Any, conversation_id: str | None = None, store: Any = None) -> None:
@@ -108,6 +116,7 @@ class WorkbenchApp(App):
                     continue
                 seen.add(b.action)
                 yield SystemCommand(
-                    b.description or b.action, b.tooltip or b.description,
+                    b.description or b.action,
+                    b.tooltip or b.description,
                     (lambda n=node, a=b.action: n.run_action(a)),
                 )

@@ -24,9 +24,15 @@ class BotPanel(VerticalScroll):
     class Update(Message, bubble=False):
         """A new engine state and the trace of the turn that made it (None: set by hand)."""
 
-        def __init__(self, conversation_id: str | None, state: dict[str, Any] | None,
-                     trace: dict[str, Any] | None, data: dict[str, Any] | None = None,
-                     engine: Any = None, loaded: bool = False) -> None:
+        def __init__(
+            self,
+            conversation_id: str | None,
+            state: dict[str, Any] | None,
+            trace: dict[str, Any] | None,
+            data: dict[str, Any] | None = None,
+            engine: Any = None,
+            loaded: bool = False,
+        ) -> None:
             super().__init__()
             self.conversation_id = conversation_id
             self.state = state
@@ -88,8 +94,13 @@ class BotPanel(VerticalScroll):
         data = dict(session.data) if session is not None else None
         self.post_message(self.Update(conversation_id, state, trace, data, engine, loaded=True))
 
-    def feed(self, conversation_id: str | None, state: dict[str, Any] | None, trace: dict[str, Any] | None,
-             data: dict[str, Any] | None = None) -> None:
+    def feed(
+        self,
+        conversation_id: str | None,
+        state: dict[str, Any] | None,
+        trace: dict[str, Any] | None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
         """A runtime ``state`` event for this bot."""
         self.post_message(self.Update(conversation_id, state, trace, data))
 

@@ -34,8 +34,11 @@ def world_bots(task: Any, world: str | None) -> list[str]:
 def bots_for(task: Any, engine: str, world: str | None = None, need: str | None = None) -> list[str]:
     """The task's bots with ``engine`` (and, with ``need``, that config key set), the world's first."""
     here = world_bots(task, world)
-    names = [b for b in task.bot_configs if engine_of(task, b) == engine
-             and (need is None or getattr(task.bot_configs[b], need, None))]
+    names = [
+        b
+        for b in task.bot_configs
+        if engine_of(task, b) == engine and (need is None or getattr(task.bot_configs[b], need, None))
+    ]
     return sorted(names, key=lambda b: (b not in here, list(task.bot_configs).index(b)))
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from rich.console import Group
 from rich.table import Table
@@ -53,8 +54,9 @@ def ranking_table(candidates: Iterable[Any], threshold: float | None = None, cho
 class RankingView(Static):
     """Shows a ranking; :meth:`show` replaces it, :meth:`note` says why there is none."""
 
-    def show(self, candidates: list[Any], threshold: float | None = None, heading: str = "",
-             chosen: str | None = None) -> None:
+    def show(
+        self, candidates: list[Any], threshold: float | None = None, heading: str = "", chosen: str | None = None
+    ) -> None:
         parts: list[Any] = []
         if heading:
             parts.append(Text(heading, style="bold"))

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from textual.widgets import DataTable
 
-COLUMNS = (("conversation", "Conversation"), ("channel", "Channel"), ("person", "Person"),
-           ("world", "World"), ("idle", "Idle"), ("bot", "Bot"))
+COLUMNS = (
+    ("conversation", "Conversation"),
+    ("channel", "Channel"),
+    ("person", "Person"),
+    ("world", "World"),
+    ("idle", "Idle"),
+    ("bot", "Bot"),
+)
 
 
 def format_idle(seconds: float) -> str:
@@ -42,8 +49,14 @@ class SessionTable(DataTable):
         for key in [k.value for k in self.rows if k.value not in wanted]:
             self.remove_row(key)
         for cid, r in wanted.items():
-            cells = {"conversation": cid, "channel": r.channel, "person": r.person, "world": r.world or "…",
-                     "idle": format_idle(r.idle), "bot": _bot_side(r)}
+            cells = {
+                "conversation": cid,
+                "channel": r.channel,
+                "person": r.person,
+                "world": r.world or "…",
+                "idle": format_idle(r.idle),
+                "bot": _bot_side(r),
+            }
             if cid in {k.value for k in self.rows}:
                 for column, value in cells.items():
                     if self.get_cell(cid, column) != value:

@@ -41,7 +41,7 @@ class SlotPanel(BotPanel):
         """The developer asked to set or clear a slot: the screen asks which, then calls
         :meth:`SlotPanel.apply` (a widget never opens a screen itself)."""
 
-        def __init__(self, panel: "SlotPanel", rows: list[Any], requested: str | None) -> None:
+        def __init__(self, panel: SlotPanel, rows: list[Any], requested: str | None) -> None:
             super().__init__()
             self.panel = panel
             self.rows = rows
@@ -76,15 +76,20 @@ class SlotPanel(BotPanel):
         else:
             summary.append("no form active", style="bold")
             if p.outcome:
-                summary.append(f"   last: {p.outcome.get('form')} {p.outcome.get('result')}"
-                               f" after {p.outcome.get('turns')} turn(s)", style="dim")
+                summary.append(
+                    f"   last: {p.outcome.get('form')} {p.outcome.get('result')}"
+                    f" after {p.outcome.get('turns')} turn(s)",
+                    style="dim",
+                )
         for r in p.rules:
             changes = []
             if r.get("need"):
                 changes.append(f"needs {', '.join(r['need'])}")
             if r.get("lose"):
                 changes.append(f"drops {', '.join(r['lose'])}")
-            summary.append(f"\nrule {r.get('slot')}={r.get('value')!r}: {'; '.join(changes) or 'no change'}", style="italic")
+            summary.append(
+                f"\nrule {r.get('slot')}={r.get('value')!r}: {'; '.join(changes) or 'no change'}", style="italic"
+            )
         self.query_one("#slot-summary", Static).update(summary)
 
         rows = Table(box=None, expand=True, pad_edge=False, header_style="bold")
@@ -136,7 +141,9 @@ class SlotPanel(BotPanel):
                 if e.get("role"):
                     name += f" ({e['role']})"
                 span = f"[{e.get('start')}:{e.get('end')}] {e.get('text')!r} " if e.get("start") is not None else ""
-                entities.add_row(name, Text(f"{e.get('value')!r}  ") + Text(f"{span}{e.get('extractor', '')}", style="dim"))
+                entities.add_row(
+                    name, Text(f"{e.get('value')!r}  ") + Text(f"{span}{e.get('extractor', '')}", style="dim")
+                )
             parts: list[Any] = [head]
             if u.ranking:
                 parts.append(ranking)
@@ -164,7 +171,11 @@ class SlotPanel(BotPanel):
             return
         current = runner.bot_state(cid, self.bot) or self.engine.initial_state()
         try:
-            new = self.engine.set_slot(current, slot, value) if value is not None else self.engine.clear_slot(current, slot)
+            new = (
+                self.engine.set_slot(current, slot, value)
+                if value is not None
+                else self.engine.clear_slot(current, slot)
+            )
         except KeyError as exc:
             self.notify(str(exc.args[0]), severity="error")
             return

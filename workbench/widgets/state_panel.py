@@ -47,8 +47,14 @@ class StatePanel(BotPanel):
         from workbench.engines.decision_table.state_view import state_view
 
         variables = {**(getattr(self.wb_task.spec, "data", None) or {}), **self.data}
-        self.view = state_view(self.bot, self.state, self.trace, getattr(self.engine, "table", None), variables,
-                               threshold=getattr(self.engine, "threshold", None))
+        self.view = state_view(
+            self.bot,
+            self.state,
+            self.trace,
+            getattr(self.engine, "table", None),
+            variables,
+            threshold=getattr(self.engine, "threshold", None),
+        )
         self.render_view(self.view)
 
     # -- rendering ---------------------------------------------------------------------
@@ -85,7 +91,9 @@ class StatePanel(BotPanel):
         if v.candidates:
             ranking.show(v.candidates, v.threshold, chosen=next((c.state for c in v.candidates if c.chosen), None))
         else:
-            ranking.note("no ranking in the last turn (a greeting, a button, a form answer)" if v.turn else "no turn yet")
+            ranking.note(
+                "no ranking in the last turn (a greeting, a button, a form answer)" if v.turn else "no turn yet"
+            )
 
         data = Table(box=None, show_header=False, pad_edge=False)
         data.add_column("name", style="bold", no_wrap=True)
@@ -104,7 +112,9 @@ class StatePanel(BotPanel):
                 tv.add_row(f"%{row.name}% ({row.state} {row.used_in})", shown)
             parts += [Text("template variables of the states entered:", style="dim"), tv]
         if v.unfilled:
-            parts.append(Text("unfilled in the last turn (removed from the reply): " + ", ".join(v.unfilled), style="bold"))
+            parts.append(
+                Text("unfilled in the last turn (removed from the reply): " + ", ".join(v.unfilled), style="bold")
+            )
         self.query_one("#sp-data", Static).update(Group(*parts))
 
         self.query_one("#sp-traversed", Static).update(" → ".join(v.traversed) if v.traversed else "none yet")
@@ -114,6 +124,8 @@ class StatePanel(BotPanel):
         visits.add_column("count", justify="right", no_wrap=True)
         for row in v.visits:
             limit = f"{row.count} / {row.max_state_count}" if row.max_state_count else f"{row.count} / ∞"
-            visits.add_row(Text(row.state, style="bold" if row.exhausted else ""),
-                           Text(limit + ("  exhausted" if row.exhausted else ""), style="bold" if row.exhausted else ""))
+            visits.add_row(
+                Text(row.state, style="bold" if row.exhausted else ""),
+                Text(limit + ("  exhausted" if row.exhausted else ""), style="bold" if row.exhausted else ""),
+            )
         self.query_one("#sp-visits", Static).update(visits if v.visits else "none yet")

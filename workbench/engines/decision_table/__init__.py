@@ -81,9 +81,20 @@ def create(config: Config, task: Any, name: str):
     table.sync()
     kb = open_kb(task, name, index, config.knowledge_base, notes) if config.knowledge_base else None
     return DecisionTableEngine(
-        table, bot=name, threshold=config.threshold, kb=kb, kb_threshold=config.kb_threshold,
-        max_results=config.max_results, fallback_state=config.fallback_state, fallback_bot=config.fallback_bot,
-        no_answer_text=config.no_answer_text, evaluation_class=config.evaluation_class,
-        start_state=config.start_state, max_auto_transitions=config.max_auto_transitions,
-        form_attempts=config.form_attempts, actions=task.registry.actions, task=task, notes=notes,
+        table,
+        bot=name,
+        threshold=config.threshold,
+        kb=kb,
+        kb_threshold=config.kb_threshold,
+        max_results=config.max_results,
+        fallback_state=config.fallback_state,
+        fallback_bot=config.fallback_bot,
+        no_answer_text=config.no_answer_text,
+        evaluation_class=config.evaluation_class,
+        start_state=config.start_state,
+        max_auto_transitions=config.max_auto_transitions,
+        form_attempts=config.form_attempts,
+        actions=task.registry.actions,
+        task=task,
+        notes=notes,
     )

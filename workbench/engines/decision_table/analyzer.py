@@ -17,15 +17,21 @@ condition exists); the table uses it to skip analyzers that cannot match.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 #: operator name (casefolded, aliases included) -> canonical name
 OPERATORS: dict[str, str] = {
-    "booleanand": "booleanAnd", "band": "booleanAnd",
-    "booleanor": "booleanOr", "bor": "booleanOr",
-    "booleannot": "booleanNot", "bnot": "booleanNot",
-    "and": "and", "or": "or", "max": "max",
+    "booleanand": "booleanAnd",
+    "band": "booleanAnd",
+    "booleanor": "booleanOr",
+    "bor": "booleanOr",
+    "booleannot": "booleanNot",
+    "bnot": "booleanNot",
+    "and": "and",
+    "or": "or",
+    "max": "max",
 }
 
 #: atom name (casefolded) -> (canonical name, min args, max args)
@@ -76,11 +82,12 @@ class AnalyzerError(ValueError):
         """The expression with a caret under the offending character (first line only)."""
         line_start = self.source.rfind("\n", 0, self.position) + 1
         line_end = self.source.find("\n", self.position)
-        line = self.source[line_start: line_end if line_end >= 0 else None]
+        line = self.source[line_start : line_end if line_end >= 0 else None]
         return f"{line}\n{' ' * (self.position - line_start)}^"
 
 
 # -- AST ----------------------------------------------------------------------
+
 
 @dataclass
 class Node:
@@ -293,11 +300,12 @@ def parse(source: str) -> Node:
     node = p.expr()
     p.ws()
     if p.i < len(source):
-        raise p.error(f"unexpected text after the expression: {source[p.i:p.i + 20]!r}")
+        raise p.error(f"unexpected text after the expression: {source[p.i : p.i + 20]!r}")
     return node
 
 
 # -- evaluation ---------------------------------------------------------------
+
 
 @dataclass
 class Env:
@@ -400,7 +408,7 @@ def _atom(atom: Atom, env: Env) -> float:
         if not m:
             return 0.0
         values = list(m.groups()) if rx.groups else [m.group(0)]
-        for n, v in zip(names, values):
+        for n, v in zip(names, values, strict=False):
             if v is not None:
                 env.extracted[n] = v
         _note(env, atom, "extracted " + ", ".join(f"{n}={env.extracted.get(n)!r}" for n in names))

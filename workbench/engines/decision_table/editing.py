@@ -8,8 +8,9 @@ naming the field, and for an analyzer the line and character with a caret.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -18,8 +19,18 @@ from workbench.engines.decision_table.model import State
 
 #: the fields a form shows, in order
 FORM_FIELDS = (
-    "state", "evaluation_class", "execution_order", "max_state_count", "analyzer", "queries",
-    "bubble", "action", "action_input", "state_data", "success_value", "failure_value",
+    "state",
+    "evaluation_class",
+    "execution_order",
+    "max_state_count",
+    "analyzer",
+    "queries",
+    "bubble",
+    "action",
+    "action_input",
+    "state_data",
+    "success_value",
+    "failure_value",
 )
 #: fields written as JSON objects in a form
 JSON_FIELDS = ("action_input", "state_data")
@@ -103,7 +114,9 @@ def state_from_form(fields: dict[str, str]) -> State:
                 errors.append(FieldError(name, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno))
                 continue
             if not isinstance(value, dict):
-                errors.append(FieldError(name, f"expected a JSON object such as {{\"name\": \"value\"}}, got {type(value).__name__}"))
+                errors.append(
+                    FieldError(name, f'expected a JSON object such as {{"name": "value"}}, got {type(value).__name__}')
+                )
                 continue
             doc[name] = value
         else:
@@ -134,5 +147,8 @@ def state_from_form(fields: dict[str, str]) -> State:
 def missing_targets(state: State, names: Iterable[str]) -> list[str]:
     """Warnings for the states ``state`` leads to that are not in the table (``names``)."""
     known = set(names) | {state.state}
-    return [f"{field} names {target!r}, which is not a state of the table"
-            for field, target in state.targets() if target not in known]
+    return [
+        f"{field} names {target!r}, which is not a state of the table"
+        for field, target in state.targets()
+        if target not in known
+    ]

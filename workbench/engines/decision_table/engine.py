@@ -48,7 +48,10 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 #: a form field's type -> (validator, what to tell the person)
 FIELD_TYPES: dict[str, tuple[Any, str]] = {
-    "email": (lambda v: bool(EMAIL.match(v)), "That does not look like an e-mail address. Please type it again, like name@example.com."),
+    "email": (
+        lambda v: bool(EMAIL.match(v)),
+        "That does not look like an e-mail address. Please type it again, like name@example.com.",
+    ),
     "number": (lambda v: re.fullmatch(r"[-+]?\d+([.,]\d+)?", v) is not None, "Please type a number."),
     "integer": (lambda v: re.fullmatch(r"[-+]?\d+", v) is not None, "Please type a whole number."),
     "phone": (lambda v: re.fullmatch(r"\+?[\d\s().-]{6,}", v) is not None, "Please type a phone number."),
@@ -70,9 +73,15 @@ class Rendered:
 
     def document(self, data: dict[str, Any]) -> dict[str, Any]:
         return {
-            "bubble": self.bubble, "action": self.action, "action_input": self.action_input,
-            "state_data": self.state_data, "data": data, "success_value": self.success_value,
-            "failure_value": self.failure_value, "state": self.state, "score": round(self.score, 4),
+            "bubble": self.bubble,
+            "action": self.action,
+            "action_input": self.action_input,
+            "state_data": self.state_data,
+            "data": data,
+            "success_value": self.success_value,
+            "failure_value": self.failure_value,
+            "state": self.state,
+            "score": round(self.score, 4),
         }
 
 
@@ -90,13 +99,26 @@ class Outcome:
 class DecisionTableEngine(Engine):
     name = "decision_table"
 
-    def __init__(self, table: DecisionTable, *, bot: str = "desk", threshold: float = 0.3,
-                 kb: Any = None, kb_threshold: float = 0.5, max_results: int = 5,
-                 fallback_state: str | None = None, fallback_bot: str | None = None,
-                 no_answer_text: str = "Sorry, I have no answer to that.",
-                 evaluation_class: str = DEFAULT_CLASS, start_state: str | None = "start",
-                 max_auto_transitions: int = 10, form_attempts: int = 2,
-                 actions: dict[str, Any] | None = None, task: Any = None, notes: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        table: DecisionTable,
+        *,
+        bot: str = "desk",
+        threshold: float = 0.3,
+        kb: Any = None,
+        kb_threshold: float = 0.5,
+        max_results: int = 5,
+        fallback_state: str | None = None,
+        fallback_bot: str | None = None,
+        no_answer_text: str = "Sorry, I have no answer to that.",
+        evaluation_class: str = DEFAULT_CLASS,
+        start_state: str | None = "start",
+        max_auto_transitions: int = 10,
+        form_attempts: int = 2,
+        actions: dict[str, Any] | None = None,
+        task: Any = None,
+        notes: list[str] | None = None,
+    ) -> None:
         self.table = table
         self.bot = bot
         self.threshold = threshold
@@ -155,9 +177,16 @@ class DecisionTableEngine(Engine):
             return self._fallback_bot(st, message, context, out, trace)
         return self._finish(st, out, trace)
 
-    def respond(self, state: dict[str, Any], *, text: str = "", return_value: str | None = None,
-                data: dict[str, Any] | None = None, evaluation_class: str | None = None,
-                context: Context | None = None) -> tuple[Outcome, dict[str, Any], dict[str, Any]]:
+    def respond(
+        self,
+        state: dict[str, Any],
+        *,
+        text: str = "",
+        return_value: str | None = None,
+        data: dict[str, Any] | None = None,
+        evaluation_class: str | None = None,
+        context: Context | None = None,
+    ) -> tuple[Outcome, dict[str, Any], dict[str, Any]]:
         """starchat's get_next_response: one state per request, the client runs the actions."""
         context = context or Context(bot=self.bot, task=self.task)
         st = self._fresh(state)
@@ -172,8 +201,13 @@ class DecisionTableEngine(Engine):
 
     # -- one turn ------------------------------------------------------------------------
     def _trace(self, st: dict[str, Any], route: str | None) -> dict[str, Any]:
-        trace: dict[str, Any] = {"engine": "decision_table", "bot": self.bot, "turn": st["turns"], "route": route,
-                                 "_t0": time.perf_counter()}
+        trace: dict[str, Any] = {
+            "engine": "decision_table",
+            "bot": self.bot,
+            "turn": st["turns"],
+            "route": route,
+            "_t0": time.perf_counter(),
+        }
         if self.table.sync():
             trace["table_revision"] = self.table.revision
         if self.notes:
@@ -181,8 +215,9 @@ class DecisionTableEngine(Engine):
             self.notes = []
         return trace
 
-    def _run(self, st: dict[str, Any], req: dict[str, Any], out: Outcome, trace: dict[str, Any],
-             context: Context, auto: bool) -> bool:
+    def _run(
+        self, st: dict[str, Any], req: dict[str, Any], out: Outcome, trace: dict[str, Any], context: Context, auto: bool
+    ) -> bool:
         """Route the request; True means 'hand over to the fallback bot'."""
         text = (req.get("text") or "").strip()
         incoming = {k: v for k, v in (req.get("data") or {}).items() if k != "return_value"}
@@ -212,15 +247,21 @@ class DecisionTableEngine(Engine):
         st["pending"] = None
         return self._match(text, st, out, trace, context, cls, auto)
 
-    def _match(self, text: str, st: dict[str, Any], out: Outcome, trace: dict[str, Any],
-               context: Context, cls: str, auto: bool) -> bool:
+    def _match(
+        self, text: str, st: dict[str, Any], out: Outcome, trace: dict[str, Any], context: Context, cls: str, auto: bool
+    ) -> bool:
         if not text:
             trace["route"] = "empty"
             out.status = "no_answer"
             return False
         ranking = self.table.rank(
-            text, self._variables(st, context), evaluation_class=cls, traversed=st["traversed"],
-            visited=st["counts"].keys(), counts=st["counts"], limit=self.max_results,
+            text,
+            self._variables(st, context),
+            evaluation_class=cls,
+            traversed=st["traversed"],
+            visited=st["counts"].keys(),
+            counts=st["counts"],
+            limit=self.max_results,
         )
         trace["threshold"] = self.threshold
         trace["candidates"] = [c.to_dict() for c in ranking.candidates]
@@ -238,15 +279,20 @@ class DecisionTableEngine(Engine):
             return False
         return self._no_match(text, st, out, trace, context, auto)
 
-    def _no_match(self, text: str, st: dict[str, Any], out: Outcome, trace: dict[str, Any],
-                  context: Context, auto: bool) -> bool:
+    def _no_match(
+        self, text: str, st: dict[str, Any], out: Outcome, trace: dict[str, Any], context: Context, auto: bool
+    ) -> bool:
         if self.kb is not None:
             hit = self.kb.answer(text, self.kb_threshold)
             if hit is not None:
                 doc, score = _qa_fields(hit)
                 trace["route"] = "knowledge_base"
-                trace["kb"] = {"id": doc.get("id"), "question": doc.get("question"), "score": round(score, 4),
-                               "state": doc.get("state") or None}
+                trace["kb"] = {
+                    "id": doc.get("id"),
+                    "question": doc.get("question"),
+                    "score": round(score, 4),
+                    "state": doc.get("state") or None,
+                }
                 linked = doc.get("state") or ""
                 answer = str(doc.get("answer") or "")
                 if answer and doc.get("doctype") != "decisiontable":
@@ -255,7 +301,9 @@ class DecisionTableEngine(Engine):
                 if linked and self.table.get(linked) is not None:
                     self._go(linked, st, out, trace, context, auto, score=score)
                 elif not answer:
-                    trace.setdefault("errors", []).append(f"knowledge-base entry {doc.get('id')!r} has no answer and no known state")
+                    trace.setdefault("errors", []).append(
+                        f"knowledge-base entry {doc.get('id')!r} has no answer and no known state"
+                    )
                     return self._fallbacks(st, out, trace, context, auto)
                 return False
         return self._fallbacks(st, out, trace, context, auto)
@@ -277,8 +325,18 @@ class DecisionTableEngine(Engine):
             out.replies.append(Message(text=self.no_answer_text, meta={"no_answer": True}))
         return False
 
-    def _form(self, st: dict[str, Any], pending: dict[str, Any], text: str, data: dict[str, Any], out: Outcome,
-              trace: dict[str, Any], context: Context, cls: str, auto: bool) -> bool | None:
+    def _form(
+        self,
+        st: dict[str, Any],
+        pending: dict[str, Any],
+        text: str,
+        data: dict[str, Any],
+        out: Outcome,
+        trace: dict[str, Any],
+        context: Context,
+        cls: str,
+        auto: bool,
+    ) -> bool | None:
         fields: dict[str, str] = pending.get("fields") or {}
         values: dict[str, str] = {k: str(data[k]).strip() for k in fields if k in data}
         if not values and text and len(fields) == 1:
@@ -303,8 +361,16 @@ class DecisionTableEngine(Engine):
             return False
         # not a valid answer: perhaps the person asked something else
         if text:
-            ranking = self.table.rank(text, self._variables(st, context), evaluation_class=cls, traversed=st["traversed"],
-                                      visited=st["counts"].keys(), counts=st["counts"], limit=1, explain=False)
+            ranking = self.table.rank(
+                text,
+                self._variables(st, context),
+                evaluation_class=cls,
+                traversed=st["traversed"],
+                visited=st["counts"].keys(),
+                counts=st["counts"],
+                limit=1,
+                explain=False,
+            )
             if ranking.candidates and ranking.candidates[0].score >= self.threshold:
                 trace["form"]["abandoned"] = True
                 st["pending"] = None
@@ -323,21 +389,42 @@ class DecisionTableEngine(Engine):
         return self._no_match(text, st, out, trace, context, auto)
 
     # -- entering states ---------------------------------------------------------------
-    def _go(self, name: str, st: dict[str, Any], out: Outcome, trace: dict[str, Any], context: Context,
-            auto: bool, score: float, named: bool = False) -> None:
+    def _go(
+        self,
+        name: str,
+        st: dict[str, Any],
+        out: Outcome,
+        trace: dict[str, Any],
+        context: Context,
+        auto: bool,
+        score: float,
+        named: bool = False,
+    ) -> None:
         if self.table.get(name) is None:
             out.status = "not_found"
             out.error = f"there is no state {name!r} in the decision table"
             trace.setdefault("errors", []).append(out.error)
             trace["route"] = "not_found"
             if auto:
-                out.replies.append(Message(text=f"Sorry, I cannot continue: the next step ({name}) is missing from my decision table.",
-                                           meta={"error": out.error}))
+                out.replies.append(
+                    Message(
+                        text=f"Sorry, I cannot continue: the next step ({name}) is missing from my decision table.",
+                        meta={"error": out.error},
+                    )
+                )
             return
         self._enter(name, st, out, trace, context, auto, score)
 
-    def _enter(self, name: str, st: dict[str, Any], out: Outcome, trace: dict[str, Any], context: Context,
-               auto: bool, score: float) -> None:
+    def _enter(
+        self,
+        name: str,
+        st: dict[str, Any],
+        out: Outcome,
+        trace: dict[str, Any],
+        context: Context,
+        auto: bool,
+        score: float,
+    ) -> None:
         chain: list[str] = trace.setdefault("states", [])
         start = len(chain)
         while name:
@@ -350,14 +437,20 @@ class DecisionTableEngine(Engine):
                 trace.setdefault("errors", []).append("automatic transitions loop: " + " -> ".join(trace["loop"]))
                 return
             if len(chain) - start >= self.max_auto_transitions:
-                trace.setdefault("errors", []).append(f"stopped after {self.max_auto_transitions} automatic transitions")
+                trace.setdefault("errors", []).append(
+                    f"stopped after {self.max_auto_transitions} automatic transitions"
+                )
                 return
             if _exhausted(state, st):
                 trace.setdefault("exhausted", [])
                 if name not in trace["exhausted"]:
                     trace["exhausted"].append(name)
-                if self.fallback_state and name != self.fallback_state and self.table.get(self.fallback_state) \
-                        and not _exhausted(self.table.get(self.fallback_state), st):  # type: ignore[arg-type]
+                if (
+                    self.fallback_state
+                    and name != self.fallback_state
+                    and self.table.get(self.fallback_state)
+                    and not _exhausted(self.table.get(self.fallback_state), st)
+                ):  # type: ignore[arg-type]
                     name = self.fallback_state
                     continue
                 out.status = "no_answer"
@@ -375,7 +468,9 @@ class DecisionTableEngine(Engine):
                 out.error = str(exc)
                 trace.setdefault("errors", []).append(f"{name}: {exc}")
                 if auto:
-                    out.replies.append(Message(text="Sorry, I could not put this answer together.", meta={"error": str(exc)}))
+                    out.replies.append(
+                        Message(text="Sorry, I could not put this answer together.", meta={"error": str(exc)})
+                    )
                 return
             out.rendered.append(rendered)
             msg = self._message_of(rendered)
@@ -390,12 +485,22 @@ class DecisionTableEngine(Engine):
         """What follows a state in chat mode: wait (""), or the next state's name."""
         action = state.action
         if action == "show_buttons":
-            st["pending"] = {"kind": "buttons", "state": state.state, "options": dict(r.action_input),
-                             "failure": state.failure_value}
+            st["pending"] = {
+                "kind": "buttons",
+                "state": state.state,
+                "options": dict(r.action_input),
+                "failure": state.failure_value,
+            }
             return ""
         if action == "input_form":
-            st["pending"] = {"kind": "form", "state": state.state, "fields": dict(r.action_input),
-                             "success": state.success_value, "failure": state.failure_value, "attempts": 0}
+            st["pending"] = {
+                "kind": "form",
+                "state": state.state,
+                "fields": dict(r.action_input),
+                "success": state.success_value,
+                "failure": state.failure_value,
+                "attempts": 0,
+            }
             return ""
         if action and action in self.actions:
             ok, detail = self._call_action(action, r.action_input, st, context)
@@ -407,7 +512,9 @@ class DecisionTableEngine(Engine):
         nxt = state.success_value
         return "" if not nxt or nxt.startswith("eval(") else nxt
 
-    def _call_action(self, action: str, inputs: dict[str, str], st: dict[str, Any], context: Context) -> tuple[bool, dict]:
+    def _call_action(
+        self, action: str, inputs: dict[str, str], st: dict[str, Any], context: Context
+    ) -> tuple[bool, dict]:
         fn = self.actions[action]
         try:
             params = inspect.signature(fn).parameters
@@ -436,8 +543,12 @@ class DecisionTableEngine(Engine):
         merged.update(st["data"])
         return merged
 
-    def _render(self, state: State, st: dict[str, Any], trace: dict[str, Any], context: Context, score: float) -> Rendered:
-        lookup = lookup_in(st["data"], context.data or {}, (getattr(self.task.spec, "data", {}) or {}) if self.task else {})
+    def _render(
+        self, state: State, st: dict[str, Any], trace: dict[str, Any], context: Context, score: float
+    ) -> Rendered:
+        lookup = lookup_in(
+            st["data"], context.data or {}, (getattr(self.task.spec, "data", {}) or {}) if self.task else {}
+        )
         unfilled: list[str] = []
         rng = random.Random(f"{context.conversation_id}:{st['turns']}:{state.state}")
         bubble, pick, n = choose(state.bubble, rng)
@@ -448,8 +559,16 @@ class DecisionTableEngine(Engine):
         if unfilled:
             trace.setdefault("unfilled", [])
             trace["unfilled"].extend(u for u in unfilled if u not in trace["unfilled"])
-        return Rendered(state.state, bubble, state.action, action_input, dict(state.state_data),
-                        state.success_value, state.failure_value, score)
+        return Rendered(
+            state.state,
+            bubble,
+            state.action,
+            action_input,
+            dict(state.state_data),
+            state.success_value,
+            state.failure_value,
+            score,
+        )
 
     # -- producing the turn --------------------------------------------------------------
     def _message_of(self, r: Rendered) -> Message | None:
@@ -460,8 +579,13 @@ class DecisionTableEngine(Engine):
         elif r.action == "input_form":
             msg["payload"] = {"type": "input_form", "fields": r.action_input}
         elif r.action and r.action not in self.actions:
-            msg["payload"] = {"type": "action", "action": r.action, "action_input": r.action_input,
-                              "success_value": r.success_value, "failure_value": r.failure_value}
+            msg["payload"] = {
+                "type": "action",
+                "action": r.action,
+                "action_input": r.action_input,
+                "success_value": r.success_value,
+                "failure_value": r.failure_value,
+            }
         meta: dict[str, Any] = {"state": r.state}
         if r.state_data:
             meta["state_data"] = r.state_data
@@ -478,14 +602,20 @@ class DecisionTableEngine(Engine):
         trace["current"] = st["current"]
         return Turn(self._messages(out), st, trace)
 
-    async def _fallback_bot(self, st: dict[str, Any], message: Message, context: Context, out: Outcome,
-                            trace: dict[str, Any]) -> Turn:
+    async def _fallback_bot(
+        self, st: dict[str, Any], message: Message, context: Context, out: Outcome, trace: dict[str, Any]
+    ) -> Turn:
         engine = self.task.engine(self.fallback_bot)
         sub = st.get("fallback_bot_state")
         if sub is None:
             sub = engine.initial_state()
-        sub_ctx = Context(conversation_id=context.conversation_id, bot=self.fallback_bot or "", data=context.data,
-                          registry=context.registry, task=context.task)
+        sub_ctx = Context(
+            conversation_id=context.conversation_id,
+            bot=self.fallback_bot or "",
+            data=context.data,
+            registry=context.registry,
+            task=context.task,
+        )
         if engine.blocking and not inspect.iscoroutinefunction(engine.step):
             turn = await asyncio.to_thread(engine.step, sub, message, sub_ctx)
         else:
@@ -500,6 +630,7 @@ class DecisionTableEngine(Engine):
 
 
 # -- helpers -----------------------------------------------------------------------------
+
 
 def _request_of(message: Message) -> dict[str, Any]:
     """The parts of a message a turn looks at: text, a named next state, form data, class."""

@@ -107,7 +107,7 @@ class State(BaseModel):
                     kind = "an object" if isinstance(v, dict) else "a list"
                     raise ValueError(
                         f"the value of {key!r} is {kind}; action_input maps names to strings "
-                        f"(a form field is written \"{key}\": \"email\")"
+                        f'(a form field is written "{key}": "email")'
                     )
             return {str(k): ("" if v is None else v if isinstance(v, str) else _scalar(v)) for k, v in value.items()}
         return value

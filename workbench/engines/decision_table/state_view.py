@@ -9,8 +9,9 @@ of the states the last turn entered (or of the current state). Nothing here rend
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from workbench.engines.decision_table.templates import VARIABLE
 
@@ -118,9 +119,14 @@ def _lookup(name: str, sources: list[Mapping[str, Any]]) -> Any:
     return None
 
 
-def state_view(bot: str, state: Mapping[str, Any] | None, trace: Mapping[str, Any] | None = None,
-               table: Any = None, variables: Mapping[str, Any] | None = None,
-               threshold: float | None = None) -> StateView:
+def state_view(
+    bot: str,
+    state: Mapping[str, Any] | None,
+    trace: Mapping[str, Any] | None = None,
+    table: Any = None,
+    variables: Mapping[str, Any] | None = None,
+    threshold: float | None = None,
+) -> StateView:
     """The panel's view of one bot's conversation.
 
     ``table`` (a :class:`~workbench.engines.decision_table.table.DecisionTable`)
@@ -139,10 +145,16 @@ def state_view(bot: str, state: Mapping[str, Any] | None, trace: Mapping[str, An
     candidates = []
     for c in tr.get("candidates") or []:
         score = float(c.get("score") or 0.0)
-        candidates.append(CandidateRow(
-            state=str(c.get("state")), score=score, by=str(c.get("by") or ""), why=list(c.get("why") or []),
-            chosen=c.get("state") == chosen, passed=None if threshold is None else score >= float(threshold),
-        ))
+        candidates.append(
+            CandidateRow(
+                state=str(c.get("state")),
+                score=score,
+                by=str(c.get("by") or ""),
+                why=list(c.get("why") or []),
+                chosen=c.get("state") == chosen,
+                passed=None if threshold is None else score >= float(threshold),
+            )
+        )
     counts = {str(k): int(v) for k, v in (st.get("counts") or {}).items()}
     visits = []
     for name, count in counts.items():
@@ -161,8 +173,21 @@ def state_view(bot: str, state: Mapping[str, Any] | None, trace: Mapping[str, An
                 rows += [VariableRow(var, _lookup(var, sources), name, where) for var, where in _variables_of(s)]
     traversed = list(st.get("traversed") or [])[-TRAVERSED_SHOWN:]
     return StateView(
-        bot=bot, current=current, turn=int(st.get("turns") or 0), route=tr.get("route"), threshold=threshold,
-        button=tr.get("button") or None, entered=entered, candidates=candidates, data=data, variables=rows,
-        unfilled=list(tr.get("unfilled") or []), traversed=traversed, visits=visits, pending=st.get("pending"),
-        knowledge_base=tr.get("kb"), actions=list(tr.get("actions") or []), errors=list(tr.get("errors") or []),
+        bot=bot,
+        current=current,
+        turn=int(st.get("turns") or 0),
+        route=tr.get("route"),
+        threshold=threshold,
+        button=tr.get("button") or None,
+        entered=entered,
+        candidates=candidates,
+        data=data,
+        variables=rows,
+        unfilled=list(tr.get("unfilled") or []),
+        traversed=traversed,
+        visits=visits,
+        pending=st.get("pending"),
+        knowledge_base=tr.get("kb"),
+        actions=list(tr.get("actions") or []),
+        errors=list(tr.get("errors") or []),
     )

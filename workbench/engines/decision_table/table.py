@@ -20,9 +20,10 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from workbench.engines.decision_table.analyzer import (
     Env,
@@ -57,7 +58,7 @@ def _locked(method: Any) -> Any:
     workers, the REST API) must not change the compiled table while it is read."""
 
     @functools.wraps(method)
-    def locked(self: "DecisionTable", *args: Any, **kwargs: Any) -> Any:
+    def locked(self: DecisionTable, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
             return method(self, *args, **kwargs)
 
@@ -182,7 +183,9 @@ class DecisionTable:
                 conn.executemany("DELETE FROM dt_deleted WHERE bot = ? AND state = ?", [(self.bot, r[1]) for r in rows])
             for name in deletes:
                 conn.execute("DELETE FROM dt_states WHERE bot = ? AND state = ?", (self.bot, name))
-                conn.execute("INSERT OR REPLACE INTO dt_deleted (bot, state, rev) VALUES (?, ?, ?)", (self.bot, name, rev))
+                conn.execute(
+                    "INSERT OR REPLACE INTO dt_deleted (bot, state, rev) VALUES (?, ?, ?)", (self.bot, name, rev)
+                )
             conn.execute("UPDATE dt_tables SET rev = ? WHERE bot = ?", (rev, self.bot))
         return rev
 
@@ -204,7 +207,9 @@ class DecisionTable:
                 "UPDATE dt_tables SET source = ?, source_hash = ?, imported = ? WHERE bot = ?",
                 (str(path), digest, time.time(), self.bot),
             )
-        verb = "imported" if first else "re-imported (its content changed; edits made since the last import were replaced)"
+        verb = (
+            "imported" if first else "re-imported (its content changed; edits made since the last import were replaced)"
+        )
         note = f"decision table {path.name} {verb}: {len(read.states)} states"
         if read.errors:
             note += f", {len(read.errors)} row(s) skipped"
@@ -230,9 +235,12 @@ class DecisionTable:
                         "SELECT state, doc FROM dt_states WHERE bot = ? AND rev > ? ORDER BY position",
                         (self.bot, self._rev),
                     ).fetchall()
-                    gone = [r[0] for r in conn.execute(
-                        "SELECT state FROM dt_deleted WHERE bot = ? AND rev > ?", (self.bot, self._rev)
-                    )]
+                    gone = [
+                        r[0]
+                        for r in conn.execute(
+                            "SELECT state FROM dt_deleted WHERE bot = ? AND rev > ?", (self.bot, self._rev)
+                        )
+                    ]
             if full:
                 self._reset()
                 if self.index is not None:
@@ -240,7 +248,9 @@ class DecisionTable:
             states = [State.model_validate(json.loads(doc)) for _, doc in rows]
             self._apply(states, [g for g in gone if g in self._compiled])
             if full or gone:
-                order = conn.execute("SELECT state FROM dt_states WHERE bot = ? ORDER BY position", (self.bot,)).fetchall()
+                order = conn.execute(
+                    "SELECT state FROM dt_states WHERE bot = ? ORDER BY position", (self.bot,)
+                ).fetchall()
                 self._order = [r[0] for r in order]
             self._rev = rev
             return True
@@ -276,7 +286,7 @@ class DecisionTable:
             self._compiled[s.state] = comp
             self._hook(comp)
             fields = {"evaluation_class": s.evaluation_class, "state": s.state}
-            docs.extend(Document(i, q, s.state, fields) for i, q in zip(ids, s.queries))
+            docs.extend(Document(i, q, s.state, fields) for i, q in zip(ids, s.queries, strict=False))
         if deletes:
             gone = set(deletes)
             self._order = [n for n in self._order if n not in gone]
@@ -387,8 +397,14 @@ class DecisionTable:
             self.sync()
         return len(states)
 
-    def import_text(self, text: str, source: str = "<upload>", kind: str | None = None,
-                    skip_invalid: bool = False, replace: bool = False) -> TableRead:
+    def import_text(
+        self,
+        text: str,
+        source: str = "<upload>",
+        kind: str | None = None,
+        skip_invalid: bool = False,
+        replace: bool = False,
+    ) -> TableRead:
         """Read CSV/JSON text and load it; nothing is loaded when it has errors unless ``skip_invalid``."""
         read = read_text(text, source, kind)
         if read.errors and not skip_invalid:
@@ -401,8 +417,9 @@ class DecisionTable:
         return write_json(states) if fmt == "json" else write_csv(states)
 
     # -- matching ------------------------------------------------------------------
-    def search_scores(self, text: str, evaluation_class: str = DEFAULT_CLASS, k: int = SEARCH_DEPTH
-                      ) -> dict[str, tuple[float, str]]:
+    def search_scores(
+        self, text: str, evaluation_class: str = DEFAULT_CLASS, k: int = SEARCH_DEPTH
+    ) -> dict[str, tuple[float, str]]:
         """state -> (best retrieval score of its queries, the query that scored it)."""
         if self.index is None or not self._with_queries or not text.strip():
             return {}
@@ -481,7 +498,9 @@ class DecisionTable:
                 exact[name] = float(hits[0].score) if hits else 0.0
             return exact[name]
 
-        names = self.prefiltered(utterance) if prefilter else {n for n, c in self._compiled.items() if c.ast is not None}
+        names = (
+            self.prefiltered(utterance) if prefilter else {n for n, c in self._compiled.items() if c.ast is not None}
+        )
         names |= {n for n in retrieval if n in self._compiled and self._compiled[n].ast is None}
         exhausted: list[str] = []
         scored: list[tuple[float, int, str]] = []
@@ -513,11 +532,18 @@ class DecisionTable:
             c = self._compiled[name]
             if c.ast is None:
                 _, doc = retrieval[name]
-                why = [f"queries: closest is {self._query_text(doc)!r} (retrieval score {score:.2f})"] if explain else []
+                why = (
+                    [f"queries: closest is {self._query_text(doc)!r} (retrieval score {score:.2f})"] if explain else []
+                )
                 out.append(Candidate(name, score, "search", why))
                 continue
             env.state, env.extracted, env.why = name, {}, ([] if explain else None)
             evaluate(c.ast, env)  # again, to collect reasons and extracted variables
             out.append(Candidate(name, score, "analyzer", env.why or [], dict(env.extracted)))
-        return Ranking(out, evaluated=considered, considered=self._class_count.get(cls, 0),
-                       exhausted=sorted(exhausted), elapsed_ms=(time.perf_counter() - started) * 1000)
+        return Ranking(
+            out,
+            evaluated=considered,
+            considered=self._class_count.get(cls, 0),
+            exhausted=sorted(exhausted),
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+        )

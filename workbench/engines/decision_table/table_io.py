@@ -29,8 +29,17 @@ from workbench.engines.decision_table.model import FIELDS, State, field_for
 
 LAYOUT_2016 = ("state", "queries", "bubble", "action", "action_input", "success_value", "failure_value")
 LAYOUT_11 = (
-    "state", "execution_order", "max_state_count", "analyzer", "queries", "bubble",
-    "action", "action_input", "state_data", "success_value", "failure_value",
+    "state",
+    "execution_order",
+    "max_state_count",
+    "analyzer",
+    "queries",
+    "bubble",
+    "action",
+    "action_input",
+    "state_data",
+    "success_value",
+    "failure_value",
 )
 LAYOUT_12 = LAYOUT_11 + ("evaluation_class",)
 POSITIONAL = {7: LAYOUT_2016, 11: LAYOUT_11, 12: LAYOUT_12}
@@ -60,7 +69,9 @@ class Problem:
         if self.row is not None:
             parts.append(f"row {self.row}" + (f" (line {self.line})" if self.line and self.line != self.row else ""))
         if self.column is not None:
-            parts.append(f"column {self.column_number} ({self.column})" if self.column_number else f"column {self.column}")
+            parts.append(
+                f"column {self.column_number} ({self.column})" if self.column_number else f"column {self.column}"
+            )
         if self.char is not None:
             parts.append(f"character {self.char}")
         return ", ".join(parts)
@@ -108,6 +119,7 @@ class TableFileError(ValueError):
 
 
 # -- cells ----------------------------------------------------------------------
+
 
 def _json_cell(raw: str, fname: str) -> Any:
     text = raw.strip()
@@ -175,7 +187,7 @@ def _validated(values: dict[str, Any], errors: list[tuple[str, str, int | None]]
             fname = loc[0] if loc else "state"
             msg = err["msg"]
             if msg.startswith("Value error, "):
-                msg = msg[len("Value error, "):]
+                msg = msg[len("Value error, ") :]
             if len(loc) > 1:
                 msg = f"{'.'.join(loc[1:])}: {msg}"
             if err["type"] == "missing":
@@ -214,6 +226,7 @@ def state_from_json(obj: Any) -> tuple[State | None, list[tuple[str, str, int | 
 
 
 # -- CSV ------------------------------------------------------------------------
+
 
 def _layout_of(header: list[str]) -> tuple[dict[int, str], list[str]] | None:
     """Column index -> field for a header row, or None when it is not a header."""
@@ -268,17 +281,29 @@ def read_csv(text: str, source: str = "<csv>") -> TableRead:
             result.layout = f"named header ({len(mapping)} columns)"
         for name in unknown:
             col = header.index(name) + 1
-            result.problems.append(Problem(source, "unknown column, ignored", row=1, line=first_line,
-                                           column=name, column_number=col, severity="warning"))
+            result.problems.append(
+                Problem(
+                    source,
+                    "unknown column, ignored",
+                    row=1,
+                    line=first_line,
+                    column=name,
+                    column_number=col,
+                    severity="warning",
+                )
+            )
     else:
         width = len(header)
         if width not in POSITIONAL:
-            result.problems.append(Problem(
-                source,
-                f"no header with a 'state' column, and {width} columns match no known layout "
-                "(7: starchat 2016, 11: with analyzer, 12: with evaluation class)",
-                row=1, line=first_line,
-            ))
+            result.problems.append(
+                Problem(
+                    source,
+                    f"no header with a 'state' column, and {width} columns match no known layout "
+                    "(7: starchat 2016, 11: with analyzer, 12: with evaluation class)",
+                    row=1,
+                    line=first_line,
+                )
+            )
             return result
         mapping = dict(enumerate(POSITIONAL[width]))
         names = dict(mapping)
@@ -302,19 +327,34 @@ def read_csv(text: str, source: str = "<csv>") -> TableRead:
             named.add(name)
         for fname, msg, char in errors:
             col = next((i for i, f in mapping.items() if f == fname), None)
-            result.problems.append(Problem(
-                source, msg, row=row_no, line=line_no, column=names.get(col, fname) if col is not None else fname,
-                column_number=col + 1 if col is not None else None, char=char, state=name,
-            ))
+            result.problems.append(
+                Problem(
+                    source,
+                    msg,
+                    row=row_no,
+                    line=line_no,
+                    column=names.get(col, fname) if col is not None else fname,
+                    column_number=col + 1 if col is not None else None,
+                    char=char,
+                    state=name,
+                )
+            )
         if state is None:
             result.rejected += 1
             continue
         if state.state in seen:
             col = next(i for i, f in mapping.items() if f == "state")
-            result.problems.append(Problem(
-                source, f"state {state.state!r} is already defined in row {seen[state.state]}",
-                row=row_no, line=line_no, column=names[col], column_number=col + 1, state=state.state,
-            ))
+            result.problems.append(
+                Problem(
+                    source,
+                    f"state {state.state!r} is already defined in row {seen[state.state]}",
+                    row=row_no,
+                    line=line_no,
+                    column=names[col],
+                    column_number=col + 1,
+                    state=state.state,
+                )
+            )
             result.rejected += 1
             continue
         seen[state.state] = row_no
@@ -329,13 +369,20 @@ def _check_targets(result: TableRead, rows: dict[str, int], named: set[str] = fr
     for s in result.states:
         for fname, target in s.targets():
             if target not in names:
-                result.problems.append(Problem(
-                    result.source, f"{fname} names {target!r}, which is not a state of this table",
-                    row=rows.get(s.state), column=fname.split(".")[0], state=s.state, severity="warning",
-                ))
+                result.problems.append(
+                    Problem(
+                        result.source,
+                        f"{fname} names {target!r}, which is not a state of this table",
+                        row=rows.get(s.state),
+                        column=fname.split(".")[0],
+                        state=s.state,
+                        severity="warning",
+                    )
+                )
 
 
 # -- JSON -----------------------------------------------------------------------
+
 
 def read_json(text: str, source: str = "<json>") -> TableRead:
     """A JSON list of states, or ``{"states": [...]}`` / starchat's ``{"hits": [{"document": ...}]}``."""
@@ -351,7 +398,7 @@ def read_json(text: str, source: str = "<json>") -> TableRead:
         else:
             data = data.get("states", data.get("documents"))
     if not isinstance(data, list):
-        result.problems.append(Problem(source, "expected a list of states (or {\"states\": [...]})"))
+        result.problems.append(Problem(source, 'expected a list of states (or {"states": [...]})'))
         return result
     seen: dict[str, int] = {}
     for i, obj in enumerate(data):
@@ -363,8 +410,15 @@ def read_json(text: str, source: str = "<json>") -> TableRead:
             result.rejected += 1
             continue
         if state.state in seen:
-            result.problems.append(Problem(source, f"state {state.state!r} is already defined at item {seen[state.state]}",
-                                           row=i + 1, column="state", state=state.state))
+            result.problems.append(
+                Problem(
+                    source,
+                    f"state {state.state!r} is already defined at item {seen[state.state]}",
+                    row=i + 1,
+                    column="state",
+                    state=state.state,
+                )
+            )
             result.rejected += 1
             continue
         seen[state.state] = i + 1
@@ -383,11 +437,14 @@ def read_text(text: str, source: str = "<table>", kind: str | None = None) -> Ta
 def read_file(path: str | Path) -> TableRead:
     p = Path(path)
     text = p.read_text(encoding="utf-8-sig")
-    kind = "json" if p.suffix.lower() in (".json", ".jsonl") else "csv" if p.suffix.lower() in (".csv", ".tsv") else None
+    kind = (
+        "json" if p.suffix.lower() in (".json", ".jsonl") else "csv" if p.suffix.lower() in (".csv", ".tsv") else None
+    )
     return read_text(text, str(p), kind)
 
 
 # -- writing ----------------------------------------------------------------------
+
 
 def _cell(state: State, fname: str) -> str:
     value = getattr(state, fname)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import random
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 VARIABLE = re.compile(r"%([A-Za-z_][\w.\-]*)%")
 #: a ``|`` not preceded by a backslash separates alternatives
@@ -31,7 +32,9 @@ def fill(text: str, lookup: Callable[[str], Any], unfilled: list[str]) -> str:
                 unfilled.append(name)
             return ""
         if isinstance(value, (dict, list, tuple, set)):
-            raise TemplateError(f"error evaluating the template strings, bad values: %{name}% is {type(value).__name__}, not text")
+            raise TemplateError(
+                f"error evaluating the template strings, bad values: %{name}% is {type(value).__name__}, not text"
+            )
         if isinstance(value, bool):
             return "true" if value else "false"
         return str(value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,19 +24,19 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
     engine: Literal["form"] = "form"
     #: the forms file, relative to the task (or the forms themselves, inline)
-    forms: Union[str, dict[str, Any]] = "forms.yml"
+    forms: str | dict[str, Any] = "forms.yml"
     #: a form active from the start: its first question is the bot's greeting
     form: str | None = None
     #: the NLU file (intent examples, entity rules), relative to the task; none: only
     #: Rasa notation (``/intent{"slot": "value"}``) is understood
-    nlu: Union[str, dict[str, Any], None] = None
+    nlu: str | dict[str, Any] | None = None
     #: below this confidence the intent is ``fallback_intent``
     fallback_intent_threshold: float = Field(0.3, ge=0, le=1)
     fallback_intent: str = "nlu_fallback"
     #: the intent ranker: ``bm25`` (nearest example in the task's index) or a registered one
     ranker: str = "bm25"
     #: actions (responses) said when a conversation starts
-    greeting: Union[str, list[str], None] = None
+    greeting: str | list[str] | None = None
     #: resolve relative dates ("tomorrow") against this day instead of today (tests)
     today: dt.date | None = None
 
@@ -61,8 +61,13 @@ def _nlu(config: Config, task: Any, name: str):
         data = load_nlu(task.path(config.nlu))
     index = task.index if data.examples else None
     return NLU(
-        data, index=index, collection=f"nlu:{name}", ranker=config.ranker,
-        threshold=config.fallback_intent_threshold, fallback_intent=config.fallback_intent, today=config.today,
+        data,
+        index=index,
+        collection=f"nlu:{name}",
+        ranker=config.ranker,
+        threshold=config.fallback_intent_threshold,
+        fallback_intent=config.fallback_intent,
+        today=config.today,
     )
 
 
@@ -74,8 +79,14 @@ def check(config: Config, task: Any, name: str) -> list[Problem]:
         return list(exc.problems)
     problems = check_actions(forms, getattr(task, "registry", None), file, lines)
     if config.form is not None and config.form not in forms.forms:
-        problems.append(Problem(str(getattr(task, "file", "task.yml")), None, f"bots.{name}.form",
-                                f"no form named {config.form!r} in {file.name}; forms: {', '.join(forms.forms)}"))
+        problems.append(
+            Problem(
+                str(getattr(task, "file", "task.yml")),
+                None,
+                f"bots.{name}.form",
+                f"no form named {config.form!r} in {file.name}; forms: {', '.join(forms.forms)}",
+            )
+        )
     if config.nlu is not None and not isinstance(config.nlu, dict):
         from workbench.engines.nlu import load_nlu
 
@@ -86,8 +97,14 @@ def check(config: Config, task: Any, name: str) -> list[Problem]:
     greet = as_list(config.greeting)
     unknown = [g for g in greet if g not in forms.responses]
     if unknown:
-        problems.append(Problem(str(getattr(task, "file", "task.yml")), None, f"bots.{name}.greeting",
-                                f"no response named {', '.join(map(repr, unknown))} in {file.name}"))
+        problems.append(
+            Problem(
+                str(getattr(task, "file", "task.yml")),
+                None,
+                f"bots.{name}.greeting",
+                f"no response named {', '.join(map(repr, unknown))} in {file.name}",
+            )
+        )
     return problems
 
 
@@ -98,12 +115,28 @@ def create(config: Config, task: Any, name: str) -> FormEngine:
     forms, _, _ = _forms(config, task)
 
     return FormEngine(
-        forms, nlu=_nlu(config, task, name), registry=getattr(task, "registry", None), bot=name,
-        default_form=config.form, greeting=as_list(config.greeting), today=config.today,
+        forms,
+        nlu=_nlu(config, task, name),
+        registry=getattr(task, "registry", None),
+        bot=name,
+        default_form=config.form,
+        greeting=as_list(config.greeting),
+        today=config.today,
     )
 
 
 __all__ = [
-    "Config", "FormContext", "FormEngine", "FormsDef", "SlotPanel", "SlotRow", "check", "clear_slot", "create",
-    "forms_from_dict", "load_forms", "set_slot", "slot_panel",
+    "Config",
+    "FormContext",
+    "FormEngine",
+    "FormsDef",
+    "SlotPanel",
+    "SlotRow",
+    "check",
+    "clear_slot",
+    "create",
+    "forms_from_dict",
+    "load_forms",
+    "set_slot",
+    "slot_panel",
 ]

@@ -24,10 +24,10 @@ from workbench.engines.form.requirements import Requirements, requirements
 from workbench.engines.form.responses import fill, render
 from workbench.engines.form.spec import BUILTIN_ACTIONS, FormsDef, looks_like_action
 from workbench.engines.form.validation import Rejected, validate
-from workbench.message import Message
 from workbench.engines.nlu.notation import is_notation, parse_notation
 from workbench.engines.nlu.parse import Parse
 from workbench.engines.nlu.pipeline import NLU
+from workbench.message import Message
 
 log = logging.getLogger(__name__)
 
@@ -208,15 +208,25 @@ class _Run:
     def context(self, slot: str | None = None) -> FormContext:
         p = self.parse
         return FormContext(
-            form=self.st["form"], slots=copy.deepcopy(self.st["slots"]), requested_slot=self.st["requested_slot"],
-            slot=slot, text=p.text if p else "", intent=p.intent if p else None,
-            confidence=p.confidence if p else 0.0, entities=[e.to_dict() for e in p.entities] if p else [],
-            bot=self.e.bot, context=self.ctx,
+            form=self.st["form"],
+            slots=copy.deepcopy(self.st["slots"]),
+            requested_slot=self.st["requested_slot"],
+            slot=slot,
+            text=p.text if p else "",
+            intent=p.intent if p else None,
+            confidence=p.confidence if p else 0.0,
+            entities=[e.to_dict() for e in p.entities] if p else [],
+            bot=self.e.bot,
+            context=self.ctx,
         )
 
     def variables(self) -> dict[str, Any]:
         data = getattr(self.ctx, "data", None) or {}
-        return {**{k: v for k, v in data.items() if isinstance(k, str)}, **self.st["slots"], "form": self.st["form"] or ""}
+        return {
+            **{k: v for k, v in data.items() if isinstance(k, str)},
+            **self.st["slots"],
+            "form": self.st["form"] or "",
+        }
 
     # -- actions ----------------------------------------------------------------
     def say(self, names: list[str], extra: dict[str, Any] | None = None) -> None:
@@ -243,8 +253,8 @@ class _Run:
             self.st = self.e.initial_state() | {"messages": self.st["messages"]}
             self.note("restart: every slot and form forgotten")
             return
-        if name.startswith("activate_") and name[len("activate_"):] in forms.forms:
-            target = name[len("activate_"):]
+        if name.startswith("activate_") and name[len("activate_") :] in forms.forms:
+            target = name[len("activate_") :]
             trigger = self.intent if self.intent in forms.forms[target].triggers else None
             self.activate(target, trigger=trigger)
             return
@@ -291,8 +301,11 @@ class _Run:
         slots[slot] = value
         p = self.parse
         self.st["filled"][slot] = {
-            "message": self.st["messages"], "text": p.text if p else None, "intent": p.intent if p else None,
-            "how": how, "by": by,
+            "message": self.st["messages"],
+            "text": p.text if p else None,
+            "intent": p.intent if p else None,
+            "how": how,
+            "by": by,
         }
         self.trace["slots_changed"].append({"slot": slot, "old": old, "new": value, "how": how})
         if by == "user" and old is not None and value is not None and slot in self.forms.slots:
@@ -302,7 +315,9 @@ class _Run:
                 self.say(d.corrected, {"old": old})
         return True
 
-    def fill(self, form: str | None, requested: str | None, trigger: str | None = None, skip: set[str] | None = None) -> list[str]:
+    def fill(
+        self, form: str | None, requested: str | None, trigger: str | None = None, skip: set[str] | None = None
+    ) -> list[str]:
         """Fill every slot the message carries; rejected values are said and not kept."""
         if self.parse is None:
             return []
@@ -315,12 +330,16 @@ class _Run:
             try:
                 value = validate(d, cand.value, self.context(cand.slot), validators)
             except Rejected as exc:
-                self.trace["rejected"].append({"slot": cand.slot, "value": cand.value, "reason": exc.reason, "how": cand.how})
+                self.trace["rejected"].append(
+                    {"slot": cand.slot, "value": cand.value, "reason": exc.reason, "how": cand.how}
+                )
                 self.note(f"{cand.slot}={cand.value!r} rejected: {exc.reason}")
                 if d.invalid:
                     self.say(d.invalid, {"value": cand.value, "slot": cand.slot, "reason": exc.reason})
                 else:
-                    said = exc.said or f"Sorry, {cand.value} is not a valid {cand.slot.replace('_', ' ')} ({exc.reason})."
+                    said = (
+                        exc.said or f"Sorry, {cand.value} is not a valid {cand.slot.replace('_', ' ')} ({exc.reason})."
+                    )
                     self.replies.append(Message(text=said))
                 continue
             if self.set(cand.slot, value, cand.how):
@@ -340,9 +359,13 @@ class _Run:
 
     def deactivate(self, outcome: str) -> None:
         name = self.st["form"]
-        self.st.update(form=None, requested_slot=None, follow_up=None,
-                       outcome={"form": name, "result": outcome, "turns": self.st["turns"]},
-                       after=name if outcome == "finished" else None)
+        self.st.update(
+            form=None,
+            requested_slot=None,
+            follow_up=None,
+            outcome={"form": name, "result": outcome, "turns": self.st["turns"]},
+            after=name if outcome == "finished" else None,
+        )
         self.note(f"form {name!r} {outcome}")
 
     def activate(self, name: str, trigger: str | None = None) -> None:
@@ -355,7 +378,9 @@ class _Run:
                 self.deactivate("switched")
             f = self.forms.forms[name]
             last = self.st.get("outcome") or {}
-            if f.reset == "always" or (f.reset == "after_finish" and last.get("form") == name and last.get("result") == "finished"):
+            if f.reset == "always" or (
+                f.reset == "after_finish" and last.get("form") == name and last.get("result") == "finished"
+            ):
                 for s in f.slots:
                     self.st["slots"][s] = copy.deepcopy(self.forms.slot(s, name).initial_value)
                     self.st["filled"].pop(s, None)
@@ -396,7 +421,9 @@ class _Run:
         if not requested or self.intent is None:
             return False
         d = self.forms.slot(requested, form)
-        return any(m.type == "from_intent" and m.intent and applies(m, self.intent, form, requested) for m in d.mappings)
+        return any(
+            m.type == "from_intent" and m.intent and applies(m, self.intent, form, requested) for m in d.mappings
+        )
 
     def in_form(self) -> None:
         st = self.st
@@ -431,7 +458,13 @@ class _Run:
         if intent in f.details_intents and not answer:
             d = self.forms.slot(requested, name) if requested else None
             clarify = (d.clarify if d else []) or f.clarify
-            how = f"clarify {requested}" if d and d.clarify else "the form's clarification" if clarify else "nothing to clarify"
+            how = (
+                f"clarify {requested}"
+                if d and d.clarify
+                else "the form's clarification"
+                if clarify
+                else "nothing to clarify"
+            )
             self.note(f"details intent {intent!r}: {how}, then the question again")
             self.say(clarify)
             self.advance()

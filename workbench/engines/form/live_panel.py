@@ -10,8 +10,9 @@ a value (``2`` a number, ``true`` a boolean, anything else text).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from workbench.engines.form.panel import SlotPanel
 
@@ -72,14 +73,20 @@ def understanding_of(trace: Mapping[str, Any] | None) -> Understanding | None:
     if not isinstance(parse, Mapping):
         return None
     return Understanding(
-        text=parse.get("text"), intent=parse.get("intent"), confidence=float(parse.get("confidence") or 0.0),
-        ranking=list(parse.get("ranking") or []), entities=list(parse.get("entities") or []),
-        source=parse.get("source"), fallback=bool(parse.get("fallback")), error=parse.get("error"),
+        text=parse.get("text"),
+        intent=parse.get("intent"),
+        confidence=float(parse.get("confidence") or 0.0),
+        ranking=list(parse.get("ranking") or []),
+        entities=list(parse.get("entities") or []),
+        source=parse.get("source"),
+        fallback=bool(parse.get("fallback")),
+        error=parse.get("error"),
     )
 
 
-def live_panel(engine: Any, state: Mapping[str, Any] | None, trace: Mapping[str, Any] | None = None,
-               bot: str | None = None) -> LivePanel:
+def live_panel(
+    engine: Any, state: Mapping[str, Any] | None, trace: Mapping[str, Any] | None = None, bot: str | None = None
+) -> LivePanel:
     """The slot panel of a form bot (a :class:`~workbench.engines.form.engine.FormEngine`)."""
     ft = form_trace(trace, bot) or {}
     return LivePanel(
@@ -99,7 +106,7 @@ def value_from_text(text: str) -> Any:
     stripped = text.strip()
     if not stripped or stripped == "null":
         return None
-    if stripped[0] in "-0123456789[{\"" or stripped in ("true", "false"):
+    if stripped[0] in '-0123456789[{"' or stripped in ("true", "false"):
         try:
             return json.loads(stripped)
         except json.JSONDecodeError:

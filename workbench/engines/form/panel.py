@@ -79,11 +79,21 @@ def slot_panel(state: dict[str, Any], forms: FormsDef, registry: Any = None) -> 
         except KeyError:
             priority = 0
         why = reasons.get(name) or ("no form is active" if not form else f"not a slot of form {form!r}")
-        rows.append(SlotRow(
-            name=name, value=value, filled=value is not None, message=info.get("message"), text=info.get("text"),
-            how=info.get("how"), by=info.get("by"), required=name in required, why=why,
-            requested=name == requested, priority=priority,
-        ))
+        rows.append(
+            SlotRow(
+                name=name,
+                value=value,
+                filled=value is not None,
+                message=info.get("message"),
+                text=info.get("text"),
+                how=info.get("how"),
+                by=info.get("by"),
+                required=name in required,
+                why=why,
+                requested=name == requested,
+                priority=priority,
+            )
+        )
     max_turns = forms.forms[form].max_turns if form in forms.forms else None
     return SlotPanel(form, requested, int(state.get("turns") or 0), max_turns, state.get("outcome"), rows, fired)
 

@@ -6,8 +6,9 @@ undone as soon as the value that fired it changes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from workbench.engines.form.spec import FormsDef
 
@@ -26,6 +27,7 @@ class Requirements:
 
 def same_value(rule_key: Any, value: Any) -> bool:
     """A rule's key (a YAML scalar) matches a slot value, case-insensitively."""
+
     def norm(v: Any) -> str:
         if isinstance(v, bool):
             return "true" if v else "false"

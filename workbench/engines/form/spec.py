@@ -13,18 +13,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
-from workbench.problems import Problem, TaskError
 from workbench.io.yaml_lines import Lines, line_of, load_yaml
+from workbench.problems import Problem, TaskError
 
 SLOT_TYPES = ("any", "text", "bool", "int", "float", "number", "date", "categorical", "list")
 MAPPING_TYPES = ("from_entity", "from_text", "from_intent", "from_trigger_intent")
 RESET = ("never", "after_finish", "always")
 #: actions every forms file has; ``activate_<form>`` exists for each form
 BUILTIN_ACTIONS = ("deactivate_form", "restart", "listen")
+
 
 def _one_or_many(what: str):
     """``x`` and ``[x, y]`` are both accepted where a list of names is meant."""
@@ -47,9 +48,11 @@ def _slot_names(value: Any) -> Any:
 
 
 #: one action or a list of them (actions run in order)
-Action = Annotated[list[str], BeforeValidator(_one_or_many("an action (a response name, a built-in or a Python action)"))]
+Action = Annotated[
+    list[str], BeforeValidator(_one_or_many("an action (a response name, a built-in or a Python action)"))
+]
 Names = Annotated[list[str], BeforeValidator(_one_or_many("an intent name"))]
-Scalar = Union[str, int, float, bool]
+Scalar = str | int | float | bool
 
 
 class _Strict(BaseModel):
@@ -60,7 +63,9 @@ class ResponseSpec(_Strict):
     text: str
     #: offered as buttons; a label alone, or Rasa's {title, payload} where a
     #: payload such as ``/affirm`` is what a click means
-    quick_replies: list[Union[str, dict[str, str]]] = Field(default_factory=list, validation_alias=AliasChoices("quick_replies", "buttons"))
+    quick_replies: list[str | dict[str, str]] = Field(
+        default_factory=list, validation_alias=AliasChoices("quick_replies", "buttons")
+    )
 
 
 def _variants(value: Any) -> Any:
@@ -74,16 +79,16 @@ ResponseValue = Annotated[list[ResponseSpec], BeforeValidator(_variants)]
 
 class Condition(_Strict):
     #: the form that must be active (``null``: no form active); ``active_loop`` is Rasa's name
-    active_form: Union[str, None] = Field(None, validation_alias=AliasChoices("active_form", "active_loop"))
+    active_form: str | None = Field(None, validation_alias=AliasChoices("active_form", "active_loop"))
     #: the slot that must be the one asked
-    requested_slot: Union[str, None] = None
+    requested_slot: str | None = None
 
 
 class MappingSpec(_Strict):
     type: Literal["from_entity", "from_text", "from_intent", "from_trigger_intent"]
-    entity: Union[str, None] = None
-    role: Union[str, None] = None
-    group: Union[str, int, None] = None
+    entity: str | None = None
+    role: str | None = None
+    group: str | int | None = None
     #: only for messages with one of these intents
     intent: Names = Field(default_factory=list)
     #: never for messages with one of these intents
@@ -135,13 +140,16 @@ class FormSpec(_Strict):
     #: Rasa 3: the slots to fill, in order
     required_slots: list[str] | None = None
     #: plans: slot -> how it is asked (all required unless ``required_slots`` says otherwise)
-    slots: Annotated[dict[str, Optional[SlotSpec]], BeforeValidator(_slot_names)] = Field(
-        default_factory=dict, validation_alias=AliasChoices("slots", "slot_dict"))
+    slots: Annotated[dict[str, SlotSpec | None], BeforeValidator(_slot_names)] = Field(
+        default_factory=dict, validation_alias=AliasChoices("slots", "slot_dict")
+    )
     finish_action: Action | None = None
     #: intent -> action; the form ends first
     exit: dict[str, Action] = Field(default_factory=dict, validation_alias=AliasChoices("exit", "exit_dict"))
     #: intent -> action; then the pending question is asked again
-    chitchat: dict[str, Action] = Field(default_factory=dict, validation_alias=AliasChoices("chitchat", "chitchat_dict"))
+    chitchat: dict[str, Action] = Field(
+        default_factory=dict, validation_alias=AliasChoices("chitchat", "chitchat_dict")
+    )
     #: the intent(s) asking what the pending question means
     details_intent: Names = Field(default_factory=list)
     #: said for the details intent when the pending slot has no clarify of its own
@@ -163,10 +171,12 @@ class FormSpec(_Strict):
 
 
 class FormsFile(_Strict):
-    version: Union[str, int, float, None] = None
+    version: str | int | float | None = None
     #: response name -> text, {text, quick_replies}, or a list of variants (used in turn)
-    responses: dict[str, ResponseValue] = Field(default_factory=dict, validation_alias=AliasChoices("responses", "templates"))
-    slots: dict[str, Optional[SlotSpec]] = Field(default_factory=dict)
+    responses: dict[str, ResponseValue] = Field(
+        default_factory=dict, validation_alias=AliasChoices("responses", "templates")
+    )
+    slots: dict[str, SlotSpec | None] = Field(default_factory=dict)
     #: intent -> action, when no form is active
     on_intent: dict[str, Action] = Field(default_factory=dict)
     #: said when no form is active and nothing else answers (omit to stay silent, e.g. in a chain)
@@ -304,13 +314,34 @@ def _mapping(spec: MappingSpec) -> Mapping:
     for c in spec.conditions:
         conds.append((c.active_form, c.requested_slot, "active_form" in c.model_fields_set))
     return Mapping(
-        spec.type, spec.entity, spec.role, None if spec.group is None else str(spec.group),
-        as_list(spec.intent), as_list(spec.not_intent), spec.value, conds, "value" in spec.model_fields_set,
+        spec.type,
+        spec.entity,
+        spec.role,
+        None if spec.group is None else str(spec.group),
+        as_list(spec.intent),
+        as_list(spec.not_intent),
+        spec.value,
+        conds,
+        "value" in spec.model_fields_set,
     )
 
 
-_SLOT_FIELDS = ("type", "choices", "regex", "min", "max", "validator", "invalid", "mappings", "initial_value",
-                "ask", "clarify", "priority", "follow_up_action", "corrected")
+_SLOT_FIELDS = (
+    "type",
+    "choices",
+    "regex",
+    "min",
+    "max",
+    "validator",
+    "invalid",
+    "mappings",
+    "initial_value",
+    "ask",
+    "clarify",
+    "priority",
+    "follow_up_action",
+    "corrected",
+)
 _ACTION_FIELDS = ("invalid", "ask", "clarify", "follow_up_action", "corrected")
 
 
@@ -484,18 +515,26 @@ def check_actions(forms: FormsDef, registry: Any, file: Path, lines: Lines) -> l
     hooks = getattr(registry, "hooks", {}) or {}
 
     def known(name: str) -> bool:
-        return (name in forms.responses or name in BUILTIN_ACTIONS or name in actions
-                or (name.startswith("activate_") and name[len("activate_"):] in forms.forms))
+        return (
+            name in forms.responses
+            or name in BUILTIN_ACTIONS
+            or name in actions
+            or (name.startswith("activate_") and name[len("activate_") :] in forms.forms)
+        )
 
     def need(loc: tuple, names: list[str], text_ok: bool = False) -> None:
         for n in names:
             if known(n) or (text_ok and not looks_like_action(n)):
                 continue
-            problems.append(Problem(
-                str(file), line_of(lines, loc), ".".join(map(str, loc)),
-                f"unknown action {n!r}: define it under responses:, register it with @workbench.task.registry.action, "
-                f"or use a built-in ({', '.join(BUILTIN_ACTIONS)}, activate_<form>)",
-            ))
+            problems.append(
+                Problem(
+                    str(file),
+                    line_of(lines, loc),
+                    ".".join(map(str, loc)),
+                    f"unknown action {n!r}: define it under responses:, register it with @workbench.task.registry.action, "
+                    f"or use a built-in ({', '.join(BUILTIN_ACTIONS)}, activate_<form>)",
+                )
+            )
 
     def slot_checks(loc: tuple, d: SlotDef, shared: SlotDef | None = None) -> None:
         # a form's slot repeats what it inherits from the shared one: check only what differs
@@ -508,9 +547,15 @@ def check_actions(forms: FormsDef, registry: Any, file: Path, lines: Lines) -> l
         if own("follow_up_action"):
             need(loc + ("follow_up_action",), d.follow_up_action)
         if d.validator and d.validator not in validators and own("validator"):
-            problems.append(Problem(str(file), line_of(lines, loc + ("validator",)), ".".join(map(str, loc + ("validator",))),
-                                    f"no validator {d.validator!r} registered with @workbench.task.registry.validator "
-                                    f"(registered: {', '.join(sorted(validators)) or 'none'})"))
+            problems.append(
+                Problem(
+                    str(file),
+                    line_of(lines, loc + ("validator",)),
+                    ".".join(map(str, loc + ("validator",))),
+                    f"no validator {d.validator!r} registered with @workbench.task.registry.validator "
+                    f"(registered: {', '.join(sorted(validators)) or 'none'})",
+                )
+            )
 
     for s, d in forms.slots.items():
         slot_checks(("slots", s), d)
@@ -526,9 +571,15 @@ def check_actions(forms: FormsDef, registry: Any, file: Path, lines: Lines) -> l
             for intent, acts in getattr(f, key).items():
                 need(base + (key, intent), acts)
         if f.hook and f.hook not in hooks:
-            problems.append(Problem(str(file), line_of(lines, base + ("required_slots_hook",)), f"forms.{fname}.required_slots_hook",
-                                    f"no hook {f.hook!r} registered with @workbench.task.registry.hook "
-                                    f"(registered: {', '.join(sorted(hooks)) or 'none'})"))
+            problems.append(
+                Problem(
+                    str(file),
+                    line_of(lines, base + ("required_slots_hook",)),
+                    f"forms.{fname}.required_slots_hook",
+                    f"no hook {f.hook!r} registered with @workbench.task.registry.hook "
+                    f"(registered: {', '.join(sorted(hooks)) or 'none'})",
+                )
+            )
     for intent, acts in forms.on_intent.items():
         need(("on_intent", intent), acts)
     need(("fallback_action",), forms.fallback_action)

@@ -20,10 +20,11 @@ import csv
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, TextIO
+from typing import Any, TextIO
 
 from workbench.index.base import Document, Index
 from workbench.problems import Problem, TaskError
@@ -31,8 +32,16 @@ from workbench.problems import Problem, TaskError
 DOCTYPES = ("normal", "hidden", "decisiontable")
 # starchat's field order, used for CSV headers and exports
 COLUMNS = (
-    "id", "conversation", "index_in_conversation", "question", "answer",
-    "verified", "topics", "doctype", "state", "status",
+    "id",
+    "conversation",
+    "index_in_conversation",
+    "question",
+    "answer",
+    "verified",
+    "topics",
+    "doctype",
+    "state",
+    "status",
 )
 FILTERS = ("verified", "doctype", "topics", "state", "status", "conversation")
 # what a search returns when it does not ask for doctypes: everything but hidden
@@ -174,9 +183,16 @@ def parse_qa(raw: Mapping[str, Any]) -> tuple[QA | None, list[tuple[str | None, 
     faults: list[tuple[str | None, str]] = []
     values: dict[str, Any] = {}
     parsers = {
-        "id": lambda v: _text(v).strip(), "conversation": _text, "question": _text, "answer": _text,
-        "state": lambda v: _text(v).strip(), "topics": _topics, "doctype": _doctype, "verified": _boolean,
-        "index_in_conversation": lambda v: _integer(v, None), "status": lambda v: _integer(v, 0),
+        "id": lambda v: _text(v).strip(),
+        "conversation": _text,
+        "question": _text,
+        "answer": _text,
+        "state": lambda v: _text(v).strip(),
+        "topics": _topics,
+        "doctype": _doctype,
+        "verified": _boolean,
+        "index_in_conversation": lambda v: _integer(v, None),
+        "status": lambda v: _integer(v, 0),
     }
     for key, parse in parsers.items():
         if key in raw:
@@ -253,9 +269,17 @@ class KnowledgeBase:
                 return
             self.store.db[TABLE].create(
                 {
-                    "bot": str, "id": str, "conversation": str, "index_in_conversation": int,
-                    "question": str, "answer": str, "verified": int, "topics": str,
-                    "doctype": str, "state": str, "status": int,
+                    "bot": str,
+                    "id": str,
+                    "conversation": str,
+                    "index_in_conversation": int,
+                    "question": str,
+                    "answer": str,
+                    "verified": int,
+                    "topics": str,
+                    "doctype": str,
+                    "state": str,
+                    "status": int,
                 },
                 pk=("bot", "id"),
             )
@@ -268,7 +292,7 @@ class KnowledgeBase:
 
     @staticmethod
     def _qa(row: tuple) -> QA:
-        data = dict(zip(COLUMNS, row))
+        data = dict(zip(COLUMNS, row, strict=False))
         data["verified"] = bool(data["verified"])
         for key in ("conversation", "topics", "state", "answer"):
             data[key] = data[key] or ""
@@ -298,8 +322,12 @@ class KnowledgeBase:
             text=qa.question,
             group=qa.state or None,
             fields={
-                "verified": qa.verified, "doctype": qa.doctype, "topics": qa.topic_list,
-                "state": qa.state, "status": qa.status, "conversation": qa.conversation,
+                "verified": qa.verified,
+                "doctype": qa.doctype,
+                "topics": qa.topic_list,
+                "state": qa.state,
+                "status": qa.status,
+                "conversation": qa.conversation,
             },
         )
 
@@ -359,7 +387,9 @@ class KnowledgeBase:
         if current is None:
             raise KeyError(f"no Q/A with id {qa_id!r} in knowledge base {self.name!r}")
         if "id" in changes and str(changes["id"]) != qa_id:
-            raise KnowledgeBaseError([Problem(f"knowledge base {self.name!r}", None, "id", "cannot be changed by an update")])
+            raise KnowledgeBaseError(
+                [Problem(f"knowledge base {self.name!r}", None, "id", "cannot be changed by an update")]
+            )
         qa = self._validated({**current.to_dict(), **changes})
         self._write([qa])
         return qa
@@ -408,8 +438,9 @@ class KnowledgeBase:
         # a hit the store no longer has (an index out of step) is dropped, not invented
         return [KBHit(by_id[h.id], h.score) for h in hits if h.id in by_id]
 
-    def browse(self, text: str = "", *, verified: bool | None = None, doctype: str | None = None,
-               limit: int = 200) -> list[KBHit]:
+    def browse(
+        self, text: str = "", *, verified: bool | None = None, doctype: str | None = None, limit: int = 200
+    ) -> list[KBHit]:
         """Q/As as a browser lists them; ``verified`` and ``doctype`` filter (None: any, hidden too).
 
         With ``text``: the best ``limit`` by search, scores 0..1. Without: every Q/A
@@ -456,7 +487,9 @@ class KnowledgeBase:
             try:
                 header = next(reader)
             except StopIteration:
-                raise KnowledgeBaseError([ImportProblem(name, None, None, "is empty: expected a header row", unit="row")])
+                raise KnowledgeBaseError(
+                    [ImportProblem(name, None, None, "is empty: expected a header row", unit="row")]
+                ) from None
             columns = [_column_name(h) for h in header]
             for position, column in enumerate(columns):
                 if column not in COLUMNS:
@@ -473,7 +506,7 @@ class KnowledgeBase:
                 if len(cells) > len(columns):
                     fault(row_number, None, f"has {len(cells)} cells but the header has {len(columns)} columns")
                     continue
-                raw = {c: v for c, v in zip(columns, cells) if c in COLUMNS}
+                raw = {c: v for c, v in zip(columns, cells, strict=False) if c in COLUMNS}
                 records.append((row_number, raw))
             return self._import(records, problems, fault, strict, unit="row")
 
@@ -503,8 +536,9 @@ class KnowledgeBase:
                 records.append((line_number, value))
             return self._import(records, problems, fault, strict, unit="line")
 
-    def _import(self, records: list[tuple[int, Mapping[str, Any]]], problems: list[Problem], fault: Any,
-                strict: bool, unit: str) -> ImportReport:
+    def _import(
+        self, records: list[tuple[int, Mapping[str, Any]]], problems: list[Problem], fault: Any, strict: bool, unit: str
+    ) -> ImportReport:
         qas: list[QA] = []
         first_seen: dict[str, int] = {}
         for number, raw in records:
@@ -572,9 +606,13 @@ class KnowledgeBase:
             if question and answer and first_seq is not None:
                 qas.append(
                     QA(
-                        id=f"{conversation_id}-{first_seq}", conversation=conversation_id,
-                        index_in_conversation=first_seq, question=" ".join(question),
-                        answer="\n".join(answer), verified=verified, state=state,
+                        id=f"{conversation_id}-{first_seq}",
+                        conversation=conversation_id,
+                        index_in_conversation=first_seq,
+                        question=" ".join(question),
+                        answer="\n".join(answer),
+                        verified=verified,
+                        state=state,
                     )
                 )
 
@@ -597,4 +635,3 @@ class KnowledgeBase:
         flush()
         self._write(qas)
         return qas
-

@@ -10,7 +10,20 @@ from workbench.engines.nlu.pipeline import DEFAULT_FALLBACK_INTENT, NLU
 from workbench.engines.nlu.ranking import IndexRanker, IntentRanker, IntentScore, register_ranker
 
 __all__ = [
-    "DEFAULT_FALLBACK_INTENT", "Entity", "EntityExtractor", "EntityRule", "Example", "IndexRanker",
-    "IntentRanker", "IntentScore", "NLU", "NLUData", "Parse", "is_notation", "load_nlu", "nlu_from_dict",
-    "parse_notation", "register_ranker",
+    "DEFAULT_FALLBACK_INTENT",
+    "Entity",
+    "EntityExtractor",
+    "EntityRule",
+    "Example",
+    "IndexRanker",
+    "IntentRanker",
+    "IntentScore",
+    "NLU",
+    "NLUData",
+    "Parse",
+    "is_notation",
+    "load_nlu",
+    "nlu_from_dict",
+    "parse_notation",
+    "register_ranker",
 ]

@@ -20,13 +20,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.engines.nlu.entities import EntityRule
-from workbench.problems import Problem, TaskError
 from workbench.io.yaml_lines import Lines, line_of, load_yaml
+from workbench.problems import Problem, TaskError
 
 _ANNOTATION_RE = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<short>[^)]+)\)|(?P<json>\{[^}]*\}))")
 
@@ -37,26 +37,26 @@ class _Strict(BaseModel):
 
 class EntitySpec(_Strict):
     #: regular expressions; a named group ``value`` picks the value out of the match
-    regex: Union[str, list[str]] = Field(default_factory=list)
+    regex: str | list[str] = Field(default_factory=list)
     #: values written as they are matched (case-insensitive), or a file of one value per line
-    lookup: Union[list[Union[str, int, float]], str] = Field(default_factory=list)
+    lookup: list[str | int | float] | str = Field(default_factory=list)
     #: canonical value -> the other ways people write it
-    synonyms: dict[str, Union[list[Union[str, int, float]], str]] = Field(default_factory=dict)
+    synonyms: dict[str, list[str | int | float] | str] = Field(default_factory=dict)
     #: numbers in digits or words ("6", "six")
     number: bool = False
     #: simple dates ("tomorrow", "next friday", "5 May"), as ISO strings
     date: bool = False
     #: role -> cue words that give the entity that role when they come just before it
-    roles: dict[str, Union[list[str], str]] = Field(default_factory=dict)
+    roles: dict[str, list[str] | str] = Field(default_factory=dict)
     #: give each entity the number of the clause it is in as its ``group``
     groups: bool = False
 
 
 class NLUFile(_Strict):
-    version: Union[str, int, float, None] = None
+    version: str | int | float | None = None
     #: intent -> example utterances
-    intents: dict[str, Union[list[Union[str, int, float]], None]] = Field(default_factory=dict)
-    entities: dict[str, Union[EntitySpec, None]] = Field(default_factory=dict)
+    intents: dict[str, list[str | int | float] | None] = Field(default_factory=dict)
+    entities: dict[str, EntitySpec | None] = Field(default_factory=dict)
     #: Rasa 3's list of intent / lookup / synonym / regex blocks
     nlu: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -112,7 +112,7 @@ def strip_annotations(raw: str) -> tuple[str, list[dict[str, Any]]]:
     out: list[str] = []
     pos = 0
     for m in _ANNOTATION_RE.finditer(raw):
-        out.append(raw[pos:m.start()])
+        out.append(raw[pos : m.start()])
         start = sum(len(p) for p in out)
         text = m.group("text")
         out.append(text)
@@ -180,11 +180,25 @@ def nlu_from_dict(raw: Any, file: Path, lines: Lines, root: Path | None = None) 
             try:
                 re.compile(pattern)
             except re.error as exc:
-                problems.append(Problem(str(file), line_of(lines, ("entities", name, "regex")), f"entities.{name}.regex", f"invalid regular expression {pattern!r}: {exc}"))
+                problems.append(
+                    Problem(
+                        str(file),
+                        line_of(lines, ("entities", name, "regex")),
+                        f"entities.{name}.regex",
+                        f"invalid regular expression {pattern!r}: {exc}",
+                    )
+                )
         if isinstance(spec_e.lookup, str):
             path = Path(spec_e.lookup) if Path(spec_e.lookup).is_absolute() else root / spec_e.lookup
             if not path.is_file():
-                problems.append(Problem(str(file), line_of(lines, ("entities", name, "lookup")), f"entities.{name}.lookup", f"no such lookup file: {path}"))
+                problems.append(
+                    Problem(
+                        str(file),
+                        line_of(lines, ("entities", name, "lookup")),
+                        f"entities.{name}.lookup",
+                        f"no such lookup file: {path}",
+                    )
+                )
             else:
                 rule.lookup = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
         else:
@@ -204,7 +218,14 @@ def nlu_from_dict(raw: Any, file: Path, lines: Lines, root: Path | None = None) 
         loc = ("nlu", i)
         kinds = [k for k in ("intent", "lookup", "synonym", "regex") if k in block]
         if len(kinds) != 1:
-            problems.append(Problem(str(file), line_of(lines, loc), f"nlu.{i}", "expected one of `intent:`, `lookup:`, `synonym:` or `regex:` with `examples:`"))
+            problems.append(
+                Problem(
+                    str(file),
+                    line_of(lines, loc),
+                    f"nlu.{i}",
+                    "expected one of `intent:`, `lookup:`, `synonym:` or `regex:` with `examples:`",
+                )
+            )
             continue
         kind, name = kinds[0], str(block[kinds[0]])
         examples = _examples_block(block.get("examples"))

@@ -113,7 +113,11 @@ class EntityExtractor:
                 if kind == "regex":
                     if m.groupdict().get("value") is not None:
                         # a named group ``value`` is the entity; the rest is context
-                        found.append(Entity(rule.name, m.group("value"), m.start("value"), m.end("value"), m.group("value"), "regex"))
+                        found.append(
+                            Entity(
+                                rule.name, m.group("value"), m.start("value"), m.end("value"), m.group("value"), "regex"
+                            )
+                        )
                     else:
                         found.append(Entity(rule.name, raw, m.start(), m.end(), raw, "regex"))
                 else:
@@ -169,7 +173,7 @@ def _role(text: str, start: int, roles: dict[str, list[str]]) -> str | None:
             cue_words = cue.lower().split()
             n = len(cue_words)
             for i in range(len(before) - n, -1, -1):
-                if before[i:i + n] == cue_words:
+                if before[i : i + n] == cue_words:
                     distance = len(before) - (i + n)
                     if best is None or distance < best[0]:
                         best = (distance, role)

@@ -16,7 +16,9 @@ from workbench.engines.nlu.entities import Entity
 from workbench.engines.nlu.parse import Parse
 from workbench.engines.nlu.ranking import IntentScore
 
-_NOTATION_RE = re.compile(r"^\s*/(?P<intent>[\w.:-]+)(?:@(?P<confidence>[0-9]*\.?[0-9]+))?(?P<entities>\{.*\}|\[.*\])?\s*$", re.DOTALL)
+_NOTATION_RE = re.compile(
+    r"^\s*/(?P<intent>[\w.:-]+)(?:@(?P<confidence>[0-9]*\.?[0-9]+))?(?P<entities>\{.*\}|\[.*\])?\s*$", re.DOTALL
+)
 
 
 def is_notation(text: str) -> bool:
@@ -27,7 +29,15 @@ def _entity(name: str, raw: Any) -> list[Entity]:
     if isinstance(raw, list):
         return [e for item in raw for e in _entity(name, item)]
     if isinstance(raw, dict) and "value" in raw:
-        return [Entity(name, raw["value"], extractor="notation", role=raw.get("role"), group=None if raw.get("group") is None else str(raw["group"]))]
+        return [
+            Entity(
+                name,
+                raw["value"],
+                extractor="notation",
+                role=raw.get("role"),
+                group=None if raw.get("group") is None else str(raw["group"]),
+            )
+        ]
     return [Entity(name, raw, extractor="notation")]
 
 
@@ -38,7 +48,9 @@ def parse_notation(text: str) -> Parse | None:
         return None
     intent = m.group("intent")
     confidence = float(m.group("confidence")) if m.group("confidence") else 1.0
-    parse = Parse(text=text, intent=intent, confidence=confidence, ranking=[IntentScore(intent, confidence)], source="notation")
+    parse = Parse(
+        text=text, intent=intent, confidence=confidence, ranking=[IntentScore(intent, confidence)], source="notation"
+    )
     body = m.group("entities")
     if body:
         try:

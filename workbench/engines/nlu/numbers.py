@@ -6,18 +6,44 @@ import re
 from dataclasses import dataclass
 
 UNITS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-    "a dozen": 12, "dozen": 12, "a couple": 2, "couple": 2, "single": 1,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "a dozen": 12,
+    "dozen": 12,
+    "a couple": 2,
+    "couple": 2,
+    "single": 1,
 }
 TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 
 _WORD = "|".join(sorted([re.escape(w) for w in (*UNITS, *TENS, *SCALES)], key=len, reverse=True))
 #: a run of number words, joined by spaces, hyphens or "and" ("one hundred and five")
-_WORDS_RE = re.compile(rf"(?<![\w-])(?:{_WORD})(?:(?:(?<=hundred)\s+and\s+|(?<=thousand)\s+and\s+|[\s-]+)(?:{_WORD}))*(?![\w-])", re.IGNORECASE)
-_DIGITS_RE = re.compile(r"(?<![\w.,])[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w,]|\.\d)|(?<![\w.,])[-+]?\d+(?:\.\d+)?(?![\w]|\.\d)")
+_WORDS_RE = re.compile(
+    rf"(?<![\w-])(?:{_WORD})(?:(?:(?<=hundred)\s+and\s+|(?<=thousand)\s+and\s+|[\s-]+)(?:{_WORD}))*(?![\w-])",
+    re.IGNORECASE,
+)
+_DIGITS_RE = re.compile(
+    r"(?<![\w.,])[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w,]|\.\d)|(?<![\w.,])[-+]?\d+(?:\.\d+)?(?![\w]|\.\d)"
+)
 
 
 @dataclass

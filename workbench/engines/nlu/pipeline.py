@@ -6,12 +6,12 @@ import datetime as dt
 import threading
 from typing import Any
 
-from workbench.index.base import Index
 from workbench.engines.nlu.data import NLUData
 from workbench.engines.nlu.entities import EntityExtractor
 from workbench.engines.nlu.notation import parse_notation
 from workbench.engines.nlu.parse import Parse
 from workbench.engines.nlu.ranking import IntentRanker, IntentScore, make_ranker
+from workbench.index.base import Index
 
 DEFAULT_FALLBACK_INTENT = "nlu_fallback"
 

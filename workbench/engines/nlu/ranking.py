@@ -12,11 +12,12 @@ held-out part of the training split).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from workbench.index.base import Document, Index
 from workbench.engines.nlu.data import Example
+from workbench.index.base import Document, Index
 
 
 @dataclass
@@ -67,7 +68,10 @@ class IndexRanker(IntentRanker):
     def fit(self, examples: Sequence[Example]) -> None:
         # the index may outlive this process; a rebuild keeps it equal to the file
         self.index.clear(self.collection)
-        docs = [Document(id=str(i), text=ex.text, group=ex.intent, fields={"intent": ex.intent}) for i, ex in enumerate(examples)]
+        docs = [
+            Document(id=str(i), text=ex.text, group=ex.intent, fields={"intent": ex.intent})
+            for i, ex in enumerate(examples)
+        ]
         self._texts = {d.id: d.text for d in docs}
         if docs:
             self.index.upsert(self.collection, docs)

@@ -10,8 +10,8 @@ import html
 import re
 from typing import Any
 
-from workbench.runtime.agents import BotAgent, HumanAgent
 from workbench.message import Message
+from workbench.runtime.agents import BotAgent, HumanAgent
 from workbench.runtime.worlds.base import EXIT, World
 
 #: what a ``session.takeover`` callable returns when the developer hands the
@@ -56,7 +56,7 @@ class MenuWorld(DeclaredWorld):
         for label, target in self.spec.options.items():
             if choice == label.casefold():
                 return target
-        for label, target in self.spec.options.items():
+        for _label, target in self.spec.options.items():
             if choice == str(target).casefold():
                 return target
         return None
@@ -128,14 +128,21 @@ class OnboardingWorld(DeclaredWorld):
                 if q.choices:
                     pick = next((c for c in q.choices if c.casefold() == answer.casefold()), None)
                     if pick is None:
-                        await agent.observe(Message(id=self.name, text=f"Please answer one of: {', '.join(q.choices)}."))
+                        await agent.observe(
+                            Message(id=self.name, text=f"Please answer one of: {', '.join(q.choices)}.")
+                        )
                         continue
                     answer = pick
                 agent.data[q.key] = answer
                 break
         agent.session.save_data()
         if spec.done_text:
-            await agent.observe(Message(id=self.name, text=spec.done_text.format(**{k: v for k, v in agent.data.items() if isinstance(v, str)})))
+            await agent.observe(
+                Message(
+                    id=self.name,
+                    text=spec.done_text.format(**{k: v for k, v in agent.data.items() if isinstance(v, str)}),
+                )
+            )
         else:
             await agent.session.flush()
 
@@ -161,7 +168,12 @@ class BotChatWorld(DeclaredWorld):
         if not self.started:
             self.started = True
             if self.spec.text:
-                await human.observe(Message(id=self.name, text=self.spec.text.format(**{k: v for k, v in human.data.items() if isinstance(v, str)})))
+                await human.observe(
+                    Message(
+                        id=self.name,
+                        text=self.spec.text.format(**{k: v for k, v in human.data.items() if isinstance(v, str)}),
+                    )
+                )
             await self._say(await self.bot.greet())
             if self.episodeDone:
                 return

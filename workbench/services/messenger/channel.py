@@ -77,7 +77,7 @@ class MessengerSettings:
     timeout: float = _DEFAULTS.timeout
 
     @classmethod
-    def load(cls, options: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> "MessengerSettings":
+    def load(cls, options: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> MessengerSettings:
         """Defaults, then ``options`` (task.yml ``serve.messenger`` or the server's settings),
         then the environment. Secrets given in ``options`` are ignored: they belong in the
         environment, never in a file that may be committed."""
@@ -85,8 +85,11 @@ class MessengerSettings:
         opts = dict(options or {})
         for secret in ("page_token", "app_secret", "verify_token"):
             if opts.pop(secret, None) is not None:
-                log.warning("messenger: %r in the task's settings is ignored; set WORKBENCH_FB_%s in the environment",
-                            secret, secret.upper())
+                log.warning(
+                    "messenger: %r in the task's settings is ignored; set WORKBENCH_FB_%s in the environment",
+                    secret,
+                    secret.upper(),
+                )
         known = {f for f in cls.__dataclass_fields__}
         unknown = sorted(set(opts) - known)
         if unknown:
@@ -113,6 +116,7 @@ def _task_options(ctx: Any) -> dict[str, Any]:
 
 
 # -- outgoing messages: pure helpers -------------------------------------------------
+
 
 def split_text(text: str, limit: int = MAX_TEXT_CHARS) -> list[str]:
     """``text`` in pieces of at most ``limit`` characters, cut at whitespace where possible.
@@ -171,8 +175,11 @@ def quick_replies(options: list[Any]) -> list[dict[str, Any]]:
             item = {"content_type": "text", "title": _title(label), "payload": label[:MAX_QUICK_REPLY_PAYLOAD_CHARS]}
         out.append(item)
     if len(out) > MAX_QUICK_REPLIES:
-        log.warning("messenger: %d quick replies offered, Messenger shows at most %d; the rest are dropped",
-                    len(out), MAX_QUICK_REPLIES)
+        log.warning(
+            "messenger: %d quick replies offered, Messenger shows at most %d; the rest are dropped",
+            len(out),
+            MAX_QUICK_REPLIES,
+        )
         out = out[:MAX_QUICK_REPLIES]
     return out
 
@@ -218,6 +225,7 @@ def incoming_message(event: dict[str, Any]) -> Message | None:
 
 
 # -- the Graph API ----------------------------------------------------------------
+
 
 class GraphError(Exception):
     """A Graph API request failed: HTTP status (0: no answer), Facebook's code and message."""
@@ -276,7 +284,9 @@ class GraphClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def request(self, method: str, path: str, *, json_body: Any = None, data: Any = None, files: Any = None) -> dict[str, Any]:
+    async def request(
+        self, method: str, path: str, *, json_body: Any = None, data: Any = None, files: Any = None
+    ) -> dict[str, Any]:
         """One Graph API call; 5xx, 429 and network errors are retried with backoff, 4xx raise at once."""
         import httpx
 
@@ -310,7 +320,7 @@ class GraphClient:
         raise AssertionError("unreachable")
 
     async def _pause(self, attempt: int, retry_after: str | None, error: GraphError) -> None:
-        delay = self.settings.backoff * (2 ** attempt)
+        delay = self.settings.backoff * (2**attempt)
         if retry_after and retry_after.isdigit():
             delay = max(delay, min(float(retry_after), 30.0))
         log.warning("messenger: Graph API %s; retrying in %.2f s", error, delay)
@@ -324,7 +334,9 @@ class GraphClient:
             body = None
         err = body.get("error") if isinstance(body, dict) else None
         if isinstance(err, dict):
-            return GraphError(resp.status_code, str(err.get("message") or "error"), err.get("code"), err.get("fbtrace_id"))
+            return GraphError(
+                resp.status_code, str(err.get("message") or "error"), err.get("code"), err.get("fbtrace_id")
+            )
         return GraphError(resp.status_code, (resp.text or resp.reason_phrase or "error")[:300])
 
     # -- the calls ParlAI's MessageSender makes ----------------------------------
@@ -343,8 +355,13 @@ class GraphClient:
         return await self.request("POST", "me/messages", json_body=body)
 
     async def upload_attachment(
-        self, kind: str, *, url: str | None = None, content: bytes | None = None,
-        filename: str = "attachment", mime_type: str | None = None,
+        self,
+        kind: str,
+        *,
+        url: str | None = None,
+        content: bytes | None = None,
+        filename: str = "attachment",
+        mime_type: str | None = None,
     ) -> str:
         """Upload by URL or by content through the Attachment Upload API; the reusable id."""
         if kind not in ATTACHMENT_TYPES:
@@ -356,7 +373,10 @@ class GraphClient:
             message = json.dumps({"attachment": {"type": kind, "payload": {"is_reusable": True}}})
             mime = mime_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
             result = await self.request(
-                "POST", "me/message_attachments", data={"message": message}, files={"filedata": (filename, content, mime)}
+                "POST",
+                "me/message_attachments",
+                data={"message": message},
+                files={"filedata": (filename, content, mime)},
             )
         else:
             raise ValueError("an upload needs a url or the file's content")
@@ -366,7 +386,9 @@ class GraphClient:
         return str(attachment_id)
 
     async def create_persona(self, name: str, profile_picture_url: str) -> str:
-        result = await self.request("POST", "me/personas", json_body={"name": name, "profile_picture_url": profile_picture_url})
+        result = await self.request(
+            "POST", "me/personas", json_body={"name": name, "profile_picture_url": profile_picture_url}
+        )
         if not result.get("id"):
             raise GraphError(200, f"the Personas API answered without an id: {result}")
         return str(result["id"])
@@ -376,6 +398,7 @@ class GraphClient:
 
 
 # -- the service ----------------------------------------------------------------------
+
 
 class _Person:
     """One PSID: their live session (if any) and their outbox, sent in order by one task."""
@@ -391,7 +414,7 @@ class _Person:
 class _Deliver:
     """The session's deliver callback: queue the message for the person's outbox."""
 
-    def __init__(self, service: "MessengerService", person: _Person) -> None:
+    def __init__(self, service: MessengerService, person: _Person) -> None:
         self.service = service
         self.person = person
         self.session: Any = None
@@ -424,11 +447,15 @@ class MessengerService:
         """Read on first use, so the environment and ``ctx.settings`` of a built app still count."""
         if self._settings is None:
             self._settings = MessengerSettings.load(_task_options(self.ctx))
-            missing = [name for name, value in (
-                ("WORKBENCH_FB_PAGE_TOKEN", self._settings.page_token),
-                ("WORKBENCH_FB_APP_SECRET", self._settings.app_secret),
-                ("WORKBENCH_FB_VERIFY_TOKEN", self._settings.verify_token),
-            ) if not value]
+            missing = [
+                name
+                for name, value in (
+                    ("WORKBENCH_FB_PAGE_TOKEN", self._settings.page_token),
+                    ("WORKBENCH_FB_APP_SECRET", self._settings.app_secret),
+                    ("WORKBENCH_FB_VERIFY_TOKEN", self._settings.verify_token),
+                )
+                if not value
+            ]
             if missing:
                 log.warning("messenger: %s not set; see docs/messenger.md", ", ".join(missing))
         return self._settings
@@ -462,14 +489,16 @@ class MessengerService:
         if not secret or not header or not header.startswith("sha256="):
             return False
         expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(header[len("sha256="):].strip().lower().encode(), expected.encode())
+        return hmac.compare_digest(header[len("sha256=") :].strip().lower().encode(), expected.encode())
 
     async def receive(self, request: Any) -> Any:
         """POST: check the signature, answer 200 at once, handle the events afterwards."""
         from starlette.responses import PlainTextResponse
 
         if not self.settings.app_secret:
-            log.error("messenger: webhook event refused: WORKBENCH_FB_APP_SECRET is not set, so its signature cannot be checked")
+            log.error(
+                "messenger: webhook event refused: WORKBENCH_FB_APP_SECRET is not set, so its signature cannot be checked"
+            )
             return PlainTextResponse("Forbidden", status_code=403)
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
@@ -481,8 +510,9 @@ class MessengerService:
                 return PlainTextResponse("Payload Too Large", status_code=413)
         signature = request.headers.get("x-hub-signature-256")
         if not self.signed(body, signature):
-            log.warning("messenger: webhook event refused: %s X-Hub-Signature-256 header",
-                        "a wrong" if signature else "no")
+            log.warning(
+                "messenger: webhook event refused: %s X-Hub-Signature-256 header", "a wrong" if signature else "no"
+            )
             return PlainTextResponse("Forbidden", status_code=403)
         try:
             data = json.loads(body)
@@ -508,8 +538,10 @@ class MessengerService:
                 try:
                     await self._event(event)
                 except Exception:  # one bad event must not drop the others, nor the server
-                    log.exception("messenger: could not handle an event from %s",
-                                  (event.get("sender") or {}).get("id") if isinstance(event, dict) else "?")
+                    log.exception(
+                        "messenger: could not handle an event from %s",
+                        (event.get("sender") or {}).get("id") if isinstance(event, dict) else "?",
+                    )
 
     def _first_time(self, mid: str | None) -> bool:
         if not mid:
@@ -614,9 +646,13 @@ class MessengerService:
     def _forget_if_idle(self, person: _Person) -> None:
         """Drop a person with no session and nothing to send, so memory follows live people."""
         worker = person.worker
-        if (person.session is None and person.outbox.empty() and not person.lock.locked()
-                and (worker is None or worker.done() or worker is asyncio.current_task())
-                and self.people.get(person.psid) is person):
+        if (
+            person.session is None
+            and person.outbox.empty()
+            and not person.lock.locked()
+            and (worker is None or worker.done() or worker is asyncio.current_task())
+            and self.people.get(person.psid) is person
+        ):
             del self.people[person.psid]
 
     # -- outgoing -------------------------------------------------------------------
@@ -650,11 +686,17 @@ class MessengerService:
                 log.error("messenger: %s", exc.message)
             return
         if 400 <= exc.status < 500:
-            log.error("messenger: the Graph API refused %s to %s: %s. Check the page token, the app's "
-                      "permissions and the message's shape.", what, psid, exc)
+            log.error(
+                "messenger: the Graph API refused %s to %s: %s. Check the page token, the app's "
+                "permissions and the message's shape.",
+                what,
+                psid,
+                exc,
+            )
         else:
-            log.error("messenger: could not send %s to %s after %d attempts: %s",
-                      what, psid, self.settings.retries + 1, exc)
+            log.error(
+                "messenger: could not send %s to %s after %d attempts: %s", what, psid, self.settings.retries + 1, exc
+            )
 
     async def send(self, psid: str, message: Message) -> None:
         """Send one runtime message: typing, the text in pieces, an attachment, quick replies on the last."""
@@ -715,9 +757,15 @@ class MessengerService:
         if key is not None and key in self._uploads:
             return {"type": kind, "payload": {"attachment_id": self._uploads[key]}}
         ext = mimetypes.guess_extension(str(payload.get("mime_type") or "")) or ""
-        filename = str(payload.get("filename") or (Path(str(payload["path"])).name if payload.get("path") else f"{kind}{ext}"))
+        filename = str(
+            payload.get("filename") or (Path(str(payload["path"])).name if payload.get("path") else f"{kind}{ext}")
+        )
         attachment_id = await self.graph.upload_attachment(
-            kind, url=str(url) if url else None, content=content, filename=filename, mime_type=payload.get("mime_type"),
+            kind,
+            url=str(url) if url else None,
+            content=content,
+            filename=filename,
+            mime_type=payload.get("mime_type"),
         )
         if key is not None:
             self._uploads[key] = attachment_id

@@ -14,7 +14,8 @@ import asyncio
 import hmac
 import json
 import os
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -147,7 +148,9 @@ class StarchatApi:
         wanted = request.query_params.get("bot")
         if wanted is not None:
             if wanted not in bots:
-                raise ApiError(404, f"no decision_table bot named {wanted!r}; bots: {', '.join(bots) or 'none'}", field="bot")
+                raise ApiError(
+                    404, f"no decision_table bot named {wanted!r}; bots: {', '.join(bots) or 'none'}", field="bot"
+                )
             return wanted
         if not bots:
             raise ApiError(404, "this task has no bot with `engine: decision_table`")
@@ -187,7 +190,9 @@ class StarchatApi:
         elif isinstance(user_input, str):
             text = user_input or text
         elif user_input is not None:
-            raise ApiError(400, f"expected an object {{\"text\": ...}}, got {type(user_input).__name__}", field="user_input")
+            raise ApiError(
+                400, f'expected an object {{"text": ...}}, got {type(user_input).__name__}', field="user_input"
+            )
         values = _mapping(body, "values", "values")
         return_value = _string(values, "return_value", "values.return_value") or _string(body, "return_value")
         data = dict(_mapping(body, "data", "data"))
@@ -211,8 +216,15 @@ class StarchatApi:
             return row[0]
         return store.new_conversation(self.task.name, user_id, "rest", world="get_next_response")
 
-    def _turn(self, engine: Any, user_id: str, text: str, return_value: str | None,
-              data: dict[str, Any], evaluation_class: str | None) -> Response:
+    def _turn(
+        self,
+        engine: Any,
+        user_id: str,
+        text: str,
+        return_value: str | None,
+        data: dict[str, Any],
+        evaluation_class: str | None,
+    ) -> Response:
         from workbench.engines.base import Context
         from workbench.message import Message
         from workbench.store import Commit, Record
@@ -222,7 +234,12 @@ class StarchatApi:
         state = store.state(cid, engine.bot) or engine.initial_state()
         context = Context(conversation_id=cid, bot=engine.bot, task=self.task, registry=self.task.registry)
         outcome, new_state, trace = engine.respond(
-            state, text=text, return_value=return_value, data=data, evaluation_class=evaluation_class, context=context,
+            state,
+            text=text,
+            return_value=return_value,
+            data=data,
+            evaluation_class=evaluation_class,
+            context=context,
         )
         asked = Message(text=text, id=user_id)
         if return_value or data:
@@ -238,15 +255,24 @@ class StarchatApi:
             reply = Message(text=reply_doc["bubble"], id=engine.bot, meta={"state": last.state})
             records.append(Record(reply, agent=engine.bot, role="bot", trace=trace, world="get_next_response"))
         else:
-            records.append(Record(Message(text="", meta={"no_reply": True, "status": outcome.status}), agent=engine.bot,
-                                  role="system", trace=trace, world="get_next_response"))
+            records.append(
+                Record(
+                    Message(text="", meta={"no_reply": True, "status": outcome.status}),
+                    agent=engine.bot,
+                    role="system",
+                    trace=trace,
+                    world="get_next_response",
+                )
+            )
         store.commit(Commit(records={cid: records}, states=[(cid, engine.bot, new_state)]))
 
         if outcome.status == "not_found":
             raise ApiError(404, outcome.error or "no such state", field="return_value")
         if outcome.status == "template_error":
-            return _json({"code": 100, "message": "error evaluating the template strings, bad values",
-                          "detail": outcome.error}, 422)
+            return _json(
+                {"code": 100, "message": "error evaluating the template strings, bad values", "detail": outcome.error},
+                422,
+            )
         if reply_doc is None:
             return Response(status_code=204)
         return _json(reply_doc)
@@ -277,8 +303,16 @@ class StarchatApi:
         if state is None:
             raise self._state_errors(errors)
         _, created = engine.table.upsert(state)
-        return _json({"created": created, "dtype": "state", "id": state.state,
-                      "index": self._index_name(engine), "version": engine.table.revision}, 201)
+        return _json(
+            {
+                "created": created,
+                "dtype": "state",
+                "id": state.state,
+                "index": self._index_name(engine),
+                "version": engine.table.revision,
+            },
+            201,
+        )
 
     async def decisiontable_put(self, request: Request) -> Response:
         """Change some fields of a state."""
@@ -292,7 +326,9 @@ class StarchatApi:
         if current is None:
             raise ApiError(404, f"there is no state {name!r}", field="state")
         if "state" in body and body["state"] != name:
-            raise ApiError(400, "a state cannot be renamed by an update (POST the new state, DELETE the old)", field="state")
+            raise ApiError(
+                400, "a state cannot be renamed by an update (POST the new state, DELETE the old)", field="state"
+            )
         merged = current.document()
         for key, value in body.items():
             from workbench.engines.decision_table.model import field_for
@@ -305,16 +341,31 @@ class StarchatApi:
         if state is None:
             raise self._state_errors(errors)
         engine.table.upsert(state)
-        return _json({"created": False, "dtype": "state", "id": name,
-                      "index": self._index_name(engine), "version": engine.table.revision}, 201)
+        return _json(
+            {
+                "created": False,
+                "dtype": "state",
+                "id": name,
+                "index": self._index_name(engine),
+                "version": engine.table.revision,
+            },
+            201,
+        )
 
     async def decisiontable_delete(self, request: Request) -> Response:
         _authorize(request)
         name = request.path_params["state"]
         engine = self._engine(request)
         found = engine.table.delete(name)
-        return _json({"dtype": "state", "found": found, "id": name,
-                      "index": self._index_name(engine), "version": engine.table.revision})
+        return _json(
+            {
+                "dtype": "state",
+                "found": found,
+                "id": name,
+                "index": self._index_name(engine),
+                "version": engine.table.revision,
+            }
+        )
 
     async def decisiontable_search(self, request: Request) -> Response:
         """States ranked for a text, with why each matched."""
@@ -332,7 +383,7 @@ class StarchatApi:
         table = self._engine(request).table
         ranking = table.rank(text, data, evaluation_class=evaluation_class, limit=size)
         out = _hits([(table.get(c.state).document(), round(c.score, 6)) for c in ranking.candidates])  # type: ignore[union-attr]
-        for hit, c in zip(out["hits"], ranking.candidates):
+        for hit, c in zip(out["hits"], ranking.candidates, strict=False):
             hit["why"] = c.why
         return _json(out)
 
@@ -362,14 +413,26 @@ class StarchatApi:
         _authorize(request)
         text, name = await self._upload_text(request)
         engine = self._engine(request)
-        read = engine.table.import_text(text, source=name or "upload", skip_invalid=_flag(request, "skip_invalid"),
-                                        replace=_flag(request, "replace"))
+        read = engine.table.import_text(
+            text,
+            source=name or "upload",
+            skip_invalid=_flag(request, "skip_invalid"),
+            replace=_flag(request, "replace"),
+        )
         problems = [p.to_dict() for p in read.problems]
         if read.errors and not _flag(request, "skip_invalid"):
             first = read.errors[0]
             raise ApiError(400, str(first), field=first.column, problems=problems, loaded=0)
-        return _json({"created": len(read.states), "layout": read.layout, "rejected": read.rejected,
-                      "problems": problems, "version": engine.table.revision}, 201)
+        return _json(
+            {
+                "created": len(read.states),
+                "layout": read.layout,
+                "rejected": read.rejected,
+                "problems": problems,
+                "version": engine.table.revision,
+            },
+            201,
+        )
 
     # -- knowledgebase ----------------------------------------------------------------------
     async def knowledgebase_get(self, request: Request) -> Response:
@@ -383,8 +446,12 @@ class StarchatApi:
         first = problems[0] if problems else None
         field = getattr(first, "key", None) if first else None
         message = getattr(first, "message", str(exc)) if first else str(exc)
-        return ApiError(400, message, field=field or "body",
-                        problems=[{"field": getattr(p, "key", None), "message": getattr(p, "message", str(p))} for p in problems])
+        return ApiError(
+            400,
+            message,
+            field=field or "body",
+            problems=[{"field": getattr(p, "key", None), "message": getattr(p, "message", str(p))} for p in problems],
+        )
 
     async def knowledgebase_post(self, request: Request) -> Response:
         _authorize(request)
@@ -412,7 +479,9 @@ class StarchatApi:
         except KnowledgeBaseError as exc:
             raise self._kb_error(exc) from None
         engine = self._engine(request)
-        return _json({"created": False, "dtype": "question", "id": qa_id, "index": self._index_name(engine), "version": 1}, 201)
+        return _json(
+            {"created": False, "dtype": "question", "id": qa_id, "index": self._index_name(engine), "version": 1}, 201
+        )
 
     async def knowledgebase_delete(self, request: Request) -> Response:
         _authorize(request)
@@ -420,7 +489,9 @@ class StarchatApi:
         kb = self._kb(request)
         found = kb.delete(qa_id)
         engine = self._engine(request)
-        return _json({"dtype": "question", "found": found, "id": qa_id, "index": self._index_name(engine), "version": 1})
+        return _json(
+            {"dtype": "question", "found": found, "id": qa_id, "index": self._index_name(engine), "version": 1}
+        )
 
     async def knowledgebase_search(self, request: Request) -> Response:
         body = await _body(request)
@@ -467,6 +538,7 @@ class StarchatApi:
 
 # -- OpenAPI ------------------------------------------------------------------------------
 
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -487,21 +559,48 @@ _ERR = {
     "401": _resp("Missing or wrong bearer token", _ref("Error")),
     "403": _resp("Writes are disabled: the server has no WORKBENCH_API_TOKEN", _ref("Error")),
 }
-_BOT = {"name": "bot", "in": "query", "required": False, "schema": {"type": "string"},
-        "description": "The decision_table bot, when the task has several"}
-_IDS = {"name": "ids", "in": "query", "required": False, "schema": {"type": "array", "items": {"type": "string"}},
-        "style": "form", "explode": True, "description": "Repeat for several; none: every document"}
+_BOT = {
+    "name": "bot",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The decision_table bot, when the task has several",
+}
+_IDS = {
+    "name": "ids",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "array", "items": {"type": "string"}},
+    "style": "form",
+    "explode": True,
+    "description": "Repeat for several; none: every document",
+}
 _UPLOAD_PARAMS = [
     _BOT,
-    {"name": "skip_invalid", "in": "query", "schema": {"type": "boolean"}, "description": "Load the valid rows of a defective file"},
+    {
+        "name": "skip_invalid",
+        "in": "query",
+        "schema": {"type": "boolean"},
+        "description": "Load the valid rows of a defective file",
+    },
 ]
 _SECURE = [{"bearer": []}]
 
 
-def _write(summary: str, ok: str, ok_schema: dict[str, Any], body: dict[str, Any] | None, params: list | None = None,
-           extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "security": _SECURE, "parameters": params or [_BOT],
-                          "responses": {ok.split()[0]: _resp(ok.split(" ", 1)[1], ok_schema), **_ERR, **(extra or {})}}
+def _write(
+    summary: str,
+    ok: str,
+    ok_schema: dict[str, Any],
+    body: dict[str, Any] | None,
+    params: list | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "security": _SECURE,
+        "parameters": params or [_BOT],
+        "responses": {ok.split()[0]: _resp(ok.split(" ", 1)[1], ok_schema), **_ERR, **(extra or {})},
+    }
     if body is not None:
         op["requestBody"] = {"required": True, **_content(body)}
     return op
@@ -510,114 +609,252 @@ def _write(summary: str, ok: str, ok_schema: dict[str, Any], body: dict[str, Any
 def openapi_document(title: str = "workbench") -> dict[str, Any]:
     """The OpenAPI 3.1 description of these routes."""
     state_props = {
-        "state": {"type": "string"}, "execution_order": {"type": "integer"}, "max_state_count": {"type": "integer"},
-        "analyzer": {"type": "string"}, "queries": {"type": "array", "items": {"type": "string"}},
-        "bubble": {"type": "string"}, "action": {"type": "string"},
+        "state": {"type": "string"},
+        "execution_order": {"type": "integer"},
+        "max_state_count": {"type": "integer"},
+        "analyzer": {"type": "string"},
+        "queries": {"type": "array", "items": {"type": "string"}},
+        "bubble": {"type": "string"},
+        "action": {"type": "string"},
         "action_input": {"type": "object", "additionalProperties": {"type": "string"}},
-        "state_data": {"type": "object"}, "success_value": {"type": "string"}, "failure_value": {"type": "string"},
+        "state_data": {"type": "object"},
+        "success_value": {"type": "string"},
+        "failure_value": {"type": "string"},
         "evaluation_class": {"type": "string"},
     }
     qa_props = {
-        "id": {"type": "string"}, "conversation": {"type": "string"}, "index_in_conversation": {"type": ["integer", "null"]},
-        "question": {"type": "string"}, "answer": {"type": "string"}, "verified": {"type": "boolean"},
-        "topics": {"type": "string"}, "doctype": {"type": "string", "enum": ["normal", "hidden", "decisiontable"]},
-        "state": {"type": "string"}, "status": {"type": "integer"},
+        "id": {"type": "string"},
+        "conversation": {"type": "string"},
+        "index_in_conversation": {"type": ["integer", "null"]},
+        "question": {"type": "string"},
+        "answer": {"type": "string"},
+        "verified": {"type": "boolean"},
+        "topics": {"type": "string"},
+        "doctype": {"type": "string", "enum": ["normal", "hidden", "decisiontable"]},
+        "state": {"type": "string"},
+        "status": {"type": "integer"},
     }
-    hits = lambda doc: {"type": "object", "properties": {  # noqa: E731
-        "hits": {"type": "array", "items": {"type": "object", "properties": {"document": _ref(doc), "score": {"type": "number"}}}},
-        "max_score": {"type": "number"}, "total": {"type": "integer"}}}
-    index_result = {"type": "object", "properties": {
-        "created": {"type": "boolean"}, "dtype": {"type": "string"}, "id": {"type": "string"},
-        "index": {"type": "string"}, "version": {"type": "integer"}}}
-    delete_result = {"type": "object", "properties": {
-        "found": {"type": "boolean"}, "dtype": {"type": "string"}, "id": {"type": "string"},
-        "index": {"type": "string"}, "version": {"type": "integer"}}}
-    csv_body = {"content": {"text/csv": {"schema": {"type": "string"}},
-                            "multipart/form-data": {"schema": {"type": "object", "properties": {"csv": {"type": "string", "format": "binary"}}}}}}
+    hits = lambda doc: {
+        "type": "object",
+        "properties": {  # noqa: E731
+            "hits": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"document": _ref(doc), "score": {"type": "number"}}},
+            },
+            "max_score": {"type": "number"},
+            "total": {"type": "integer"},
+        },
+    }
+    index_result = {
+        "type": "object",
+        "properties": {
+            "created": {"type": "boolean"},
+            "dtype": {"type": "string"},
+            "id": {"type": "string"},
+            "index": {"type": "string"},
+            "version": {"type": "integer"},
+        },
+    }
+    delete_result = {
+        "type": "object",
+        "properties": {
+            "found": {"type": "boolean"},
+            "dtype": {"type": "string"},
+            "id": {"type": "string"},
+            "index": {"type": "string"},
+            "version": {"type": "integer"},
+        },
+    }
+    csv_body = {
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": {"csv": {"type": "string", "format": "binary"}}}
+            },
+        }
+    }
     upload_ok = {"type": "object", "properties": {"created": {"type": "integer"}, "problems": {"type": "array"}}}
     paths: dict[str, Any] = {
-        "/get_next_response": {"post": {
-            "summary": "The next state of the user's conversation",
-            "parameters": [_BOT],
-            "requestBody": {"required": True, **_content(_ref("ResponseRequest"))},
-            "responses": {
-                "200": _resp("The state reached", _ref("ResponseRequestOut")),
-                "204": {"description": "No state passed the threshold and the knowledge base has no answer"},
-                "400": _ERR["400"],
-                "404": _resp("return_value names no state", _ref("Error")),
-                "422": _resp("A template could not be evaluated", {"type": "object", "properties": {
-                    "code": {"type": "integer", "const": 100}, "message": {"type": "string"}}}),
-            }}},
+        "/get_next_response": {
+            "post": {
+                "summary": "The next state of the user's conversation",
+                "parameters": [_BOT],
+                "requestBody": {"required": True, **_content(_ref("ResponseRequest"))},
+                "responses": {
+                    "200": _resp("The state reached", _ref("ResponseRequestOut")),
+                    "204": {"description": "No state passed the threshold and the knowledge base has no answer"},
+                    "400": _ERR["400"],
+                    "404": _resp("return_value names no state", _ref("Error")),
+                    "422": _resp(
+                        "A template could not be evaluated",
+                        {
+                            "type": "object",
+                            "properties": {"code": {"type": "integer", "const": 100}, "message": {"type": "string"}},
+                        },
+                    ),
+                },
+            }
+        },
         "/decisiontable": {
-            "get": {"summary": "States by id", "parameters": [_IDS, _BOT], "responses": {"200": _resp("Documents", hits("State"))}},
+            "get": {
+                "summary": "States by id",
+                "parameters": [_IDS, _BOT],
+                "responses": {"200": _resp("Documents", hits("State"))},
+            },
             "post": _write("Insert or replace a state", "201 Written", index_result, _ref("State")),
         },
         "/decisiontable/{state}": {
             "parameters": [{"name": "state", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "put": _write("Change some fields of a state", "201 Updated", index_result, {"type": "object", "properties": state_props},
-                          extra={"404": _resp("No such state", _ref("Error"))}),
+            "put": _write(
+                "Change some fields of a state",
+                "201 Updated",
+                index_result,
+                {"type": "object", "properties": state_props},
+                extra={"404": _resp("No such state", _ref("Error"))},
+            ),
             "delete": _write("Delete a state", "200 Deleted (found says whether it existed)", delete_result, None),
         },
-        "/decisiontable_search": {"post": {
-            "summary": "States ranked for a text (analyzer or retrieval), with why each matched",
-            "parameters": [_BOT],
-            "requestBody": {"required": True, **_content({"type": "object", "required": ["queries"], "properties": {
-                "queries": {"type": "string"}, "evaluation_class": {"type": "string"},
-                "max_results": {"type": "integer"}, "data": {"type": "object"}}})},
-            "responses": {"200": _resp("Ranked states", hits("State")), "400": _ERR["400"]}}},
-        "/decisiontable/upload_csv": {"post": {
-            "summary": "Load a table: CSV in any starchat layout, or JSON", "security": _SECURE,
-            "parameters": _UPLOAD_PARAMS + [{"name": "replace", "in": "query", "schema": {"type": "boolean"}}],
-            "requestBody": {"required": True, **csv_body},
-            "responses": {"201": _resp("Loaded", upload_ok), **_ERR}}},
+        "/decisiontable_search": {
+            "post": {
+                "summary": "States ranked for a text (analyzer or retrieval), with why each matched",
+                "parameters": [_BOT],
+                "requestBody": {
+                    "required": True,
+                    **_content(
+                        {
+                            "type": "object",
+                            "required": ["queries"],
+                            "properties": {
+                                "queries": {"type": "string"},
+                                "evaluation_class": {"type": "string"},
+                                "max_results": {"type": "integer"},
+                                "data": {"type": "object"},
+                            },
+                        }
+                    ),
+                },
+                "responses": {"200": _resp("Ranked states", hits("State")), "400": _ERR["400"]},
+            }
+        },
+        "/decisiontable/upload_csv": {
+            "post": {
+                "summary": "Load a table: CSV in any starchat layout, or JSON",
+                "security": _SECURE,
+                "parameters": _UPLOAD_PARAMS + [{"name": "replace", "in": "query", "schema": {"type": "boolean"}}],
+                "requestBody": {"required": True, **csv_body},
+                "responses": {"201": _resp("Loaded", upload_ok), **_ERR},
+            }
+        },
         "/knowledgebase": {
-            "get": {"summary": "Q/As by id", "parameters": [_IDS, _BOT], "responses": {"200": _resp("Documents", hits("QA"))}},
+            "get": {
+                "summary": "Q/As by id",
+                "parameters": [_IDS, _BOT],
+                "responses": {"200": _resp("Documents", hits("QA"))},
+            },
             "post": _write("Insert or replace a Q/A", "201 Written", hits("QA"), _ref("QA")),
         },
         "/knowledgebase/{id}": {
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "put": _write("Change some fields of a Q/A", "201 Updated", index_result, {"type": "object", "properties": qa_props},
-                          extra={"404": _resp("No such Q/A", _ref("Error"))}),
+            "put": _write(
+                "Change some fields of a Q/A",
+                "201 Updated",
+                index_result,
+                {"type": "object", "properties": qa_props},
+                extra={"404": _resp("No such Q/A", _ref("Error"))},
+            ),
             "delete": _write("Delete a Q/A", "200 Deleted (found says whether it existed)", delete_result, None),
         },
-        "/knowledgebase_search": {"post": {
-            "summary": "Q/As ranked for a question, with filters", "parameters": [_BOT],
-            "requestBody": {"required": True, **_content({"type": "object", "required": ["question"], "properties": {
-                "question": {"type": "string"}, "verified": {"type": "boolean"}, "doctype": {"type": "string"},
-                "topics": {"type": "string"}, "state": {"type": "string"}, "status": {"type": "integer"},
-                "conversation": {"type": "string"}, "max_results": {"type": "integer"}}})},
-            "responses": {"200": _resp("Ranked Q/As", hits("QA")), "400": _ERR["400"]}}},
-        "/knowledgebase/upload_csv": {"post": {
-            "summary": "Load Q/As: CSV with starchat's columns, or JSON Lines", "security": _SECURE,
-            "parameters": _UPLOAD_PARAMS, "requestBody": {"required": True, **csv_body},
-            "responses": {"201": _resp("Loaded", upload_ok), **_ERR}}},
+        "/knowledgebase_search": {
+            "post": {
+                "summary": "Q/As ranked for a question, with filters",
+                "parameters": [_BOT],
+                "requestBody": {
+                    "required": True,
+                    **_content(
+                        {
+                            "type": "object",
+                            "required": ["question"],
+                            "properties": {
+                                "question": {"type": "string"},
+                                "verified": {"type": "boolean"},
+                                "doctype": {"type": "string"},
+                                "topics": {"type": "string"},
+                                "state": {"type": "string"},
+                                "status": {"type": "integer"},
+                                "conversation": {"type": "string"},
+                                "max_results": {"type": "integer"},
+                            },
+                        }
+                    ),
+                },
+                "responses": {"200": _resp("Ranked Q/As", hits("QA")), "400": _ERR["400"]},
+            }
+        },
+        "/knowledgebase/upload_csv": {
+            "post": {
+                "summary": "Load Q/As: CSV with starchat's columns, or JSON Lines",
+                "security": _SECURE,
+                "parameters": _UPLOAD_PARAMS,
+                "requestBody": {"required": True, **csv_body},
+                "responses": {"201": _resp("Loaded", upload_ok), **_ERR},
+            }
+        },
         "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
     }
     return {
         "openapi": "3.1.0",
-        "info": {"title": f"{title}: starchat API", "version": "1",
-                 "description": "starchat's REST API (2016 dialect) served by workbench."},
+        "info": {
+            "title": f"{title}: starchat API",
+            "version": "1",
+            "description": "starchat's REST API (2016 dialect) served by workbench.",
+        },
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "The server's WORKBENCH_API_TOKEN"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "The server's WORKBENCH_API_TOKEN"}
+            },
             "schemas": {
                 "State": {"type": "object", "required": ["state"], "properties": state_props},
                 "QA": {"type": "object", "required": ["question"], "properties": qa_props},
-                "Error": {"type": "object", "required": ["error"], "properties": {
-                    "error": {"type": "string"}, "field": {"type": "string"}, "problems": {"type": "array"}}},
-                "ResponseRequest": {"type": "object", "required": ["user_id"], "properties": {
-                    "user_id": {"type": "string"},
-                    "user_input": {"type": "object", "properties": {"text": {"type": "string"}}},
-                    "values": {"type": "object", "properties": {"return_value": {"type": "string"}, "data": {"type": "object"}}},
-                    "text": {"type": "string"}, "return_value": {"type": "string"}, "data": {"type": "object"},
-                    "evaluation_class": {"type": "string"}}},
-                "ResponseRequestOut": {"type": "object", "properties": {
-                    "bubble": {"type": "string"}, "action": {"type": "string"},
-                    "action_input": {"type": "object", "additionalProperties": {"type": "string"}},
-                    "state_data": {"type": "object"}, "data": {"type": "object"},
-                    "success_value": {"type": "string"}, "failure_value": {"type": "string"},
-                    "state": {"type": "string"}, "score": {"type": "number"}}},
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {"type": "string"},
+                        "field": {"type": "string"},
+                        "problems": {"type": "array"},
+                    },
+                },
+                "ResponseRequest": {
+                    "type": "object",
+                    "required": ["user_id"],
+                    "properties": {
+                        "user_id": {"type": "string"},
+                        "user_input": {"type": "object", "properties": {"text": {"type": "string"}}},
+                        "values": {
+                            "type": "object",
+                            "properties": {"return_value": {"type": "string"}, "data": {"type": "object"}},
+                        },
+                        "text": {"type": "string"},
+                        "return_value": {"type": "string"},
+                        "data": {"type": "object"},
+                        "evaluation_class": {"type": "string"},
+                    },
+                },
+                "ResponseRequestOut": {
+                    "type": "object",
+                    "properties": {
+                        "bubble": {"type": "string"},
+                        "action": {"type": "string"},
+                        "action_input": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "state_data": {"type": "object"},
+                        "data": {"type": "object"},
+                        "success_value": {"type": "string"},
+                        "failure_value": {"type": "string"},
+                        "state": {"type": "string"},
+                        "score": {"type": "number"},
+                    },
+                },
             },
         },
     }

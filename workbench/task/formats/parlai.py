@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from workbench.problems import Problem, TaskError
 from workbench.io.yaml_lines import Lines, line_of, load_yaml
+from workbench.problems import Problem, TaskError
 
 TASK_KEYS = {"onboard_world", "task_world", "timeout", "agents_required", "max_time_in_pool", "backup_task"}
 TOP_KEYS = {"tasks", "task_name", "world_module", "overworld", "max_workers", "opt", "additional_args", "world_path"}
@@ -30,7 +30,14 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
 
     tasks = data.get("tasks")
     if not isinstance(tasks, dict) or not tasks:
-        raise TaskError(Problem(str(file), line_of(lines, ("tasks",)), "tasks", "expected a mapping of task names to {task_world, onboard_world, ...}"))
+        raise TaskError(
+            Problem(
+                str(file),
+                line_of(lines, ("tasks",)),
+                "tasks",
+                "expected a mapping of task names to {task_world, onboard_world, ...}",
+            )
+        )
 
     module = data.get("world_module") or data.get("world_path")
     worlds_file = "worlds.py"
@@ -39,10 +46,14 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
         if (root / candidate).is_file():
             worlds_file = candidate
         elif not (root / worlds_file).is_file():
-            raise TaskError(Problem(
-                str(file), line_of(lines, ("world_module",)), "world_module",
-                f"{module!r} resolves to {root / candidate}, which does not exist",
-            ))
+            raise TaskError(
+                Problem(
+                    str(file),
+                    line_of(lines, ("world_module",)),
+                    "world_module",
+                    f"{module!r} resolves to {root / candidate}, which does not exist",
+                )
+            )
 
     worlds: dict[str, Any] = {}
     out: dict[str, Any] = {"name": data.get("task_name") or root.name, "worlds": worlds, "worlds_file": worlds_file}
@@ -57,7 +68,10 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
     out["opt"] = dict(opt)
     for key in ("model", "model_file"):
         if key in opt:
-            warn(("opt", key), f"ParlAI model {opt[key]!r} is not loaded by workbench; worlds still get it in opt (use a workbench bot instead)")
+            warn(
+                ("opt", key),
+                f"ParlAI model {opt[key]!r} is not loaded by workbench; worlds still get it in opt (use a workbench bot instead)",
+            )
     extra = data.get("additional_args") or {}
     if isinstance(extra, dict):
         for key, value in extra.items():
@@ -73,7 +87,9 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
     for name, conf in tasks.items():
         loc = ("tasks", name)
         if not isinstance(conf, dict) or "task_world" not in conf:
-            raise TaskError(Problem(str(file), line_of(lines, loc), f"tasks.{name}", "expected a mapping with `task_world:`"))
+            raise TaskError(
+                Problem(str(file), line_of(lines, loc), f"tasks.{name}", "expected a mapping with `task_world:`")
+            )
         world: dict[str, Any] = {"type": "python", "world": str(conf["task_world"])}
         for key in conf:
             if key not in TASK_KEYS:
@@ -82,8 +98,12 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
             ob_name = f"{name}/onboarding"
             worlds[ob_name] = {"type": "python", "world": str(conf["onboard_world"])}
             world["onboarding"] = ob_name
-        for src, dst in (("timeout", "timeout"), ("agents_required", "agents_required"),
-                         ("max_time_in_pool", "max_time_in_pool"), ("backup_task", "backup_world")):
+        for src, dst in (
+            ("timeout", "timeout"),
+            ("agents_required", "agents_required"),
+            ("max_time_in_pool", "max_time_in_pool"),
+            ("backup_task", "backup_world"),
+        ):
             if conf.get(src) is not None:
                 world[dst] = conf[src]
         worlds[str(name)] = world

@@ -27,12 +27,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.problems import Problem, TaskError
 from workbench.io.yaml_lines import Lines, line_of, load_yaml
+from workbench.problems import Problem, TaskError
 
 SLOT_TYPES = {
-    "unfeaturized": "any", "any": "any", "text": "text", "bool": "bool", "float": "float",
-    "categorical": "categorical", "list": "list",
+    "unfeaturized": "any",
+    "any": "any",
+    "text": "text",
+    "bool": "bool",
+    "float": "float",
+    "categorical": "categorical",
+    "list": "list",
 }
 #: forms_bot's plan actions and what they are in workbench
 PLAN_ACTIONS = {
@@ -66,7 +71,8 @@ def _response(value: Any, warn, loc: tuple) -> Any:
             if buttons:
                 entry["quick_replies"] = [
                     {"title": str(b.get("title", "")), **({"payload": str(b["payload"])} if b.get("payload") else {})}
-                    for b in buttons if isinstance(b, dict)
+                    for b in buttons
+                    if isinstance(b, dict)
                 ]
             extra = sorted(k for k in item if k not in ("text", "buttons"))
             if extra:
@@ -98,7 +104,7 @@ def markdown_stories(root: Path) -> list[tuple[Path, list[list[tuple[str, str]]]
             elif line.startswith("* "):
                 current.append(("intent", line[2:].split("{", 1)[0].strip()))
             elif line.startswith("- slot{"):
-                current.append(("slot", line[len("- slot"):].strip()))
+                current.append(("slot", line[len("- slot") :].strip()))
             elif line.startswith("- "):
                 current.append(("action", line[2:].strip()))
         if stories:
@@ -175,7 +181,9 @@ def _read_stories(stories: list[list[tuple[str, str]]], forms: set[str]) -> Stor
                 elif v == "deactivate_plan":
                     ending = True
                 elif v == "deactivate_plan_switch":
-                    nxt = next((a for kk, a in events if kk == "action" and a.startswith("activate_") and a != first), None)
+                    nxt = next(
+                        (a for kk, a in events if kk == "action" and a.startswith("activate_") and a != first), None
+                    )
                     if nxt and nxt[9:] in forms and active:
                         facts.switches.setdefault(active, set()).add(nxt[9:])
                     active = None
@@ -193,7 +201,9 @@ def _read_stories(stories: list[list[tuple[str, str]]], forms: set[str]) -> Stor
 def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
     data, lines = load_yaml(file)
     if not isinstance(data, dict):
-        raise TaskError(Problem(str(file), 1, None, "expected a Rasa domain: a mapping with intents, slots, templates..."))
+        raise TaskError(
+            Problem(str(file), 1, None, "expected a Rasa domain: a mapping with intents, slots, templates...")
+        )
     warnings: list[str] = []
 
     def warn(loc: tuple, msg: str) -> None:
@@ -234,7 +244,10 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
         if isinstance(spec.get("mappings"), list):
             out["mappings"] = spec["mappings"]
         if name in ("plan_complete", "active_plan", "switch"):
-            warn(("slots", name), "forms_bot's bookkeeping slot; workbench records how a form ended in the engine state (`outcome`)")
+            warn(
+                ("slots", name),
+                "forms_bot's bookkeeping slot; workbench records how a form ended in the engine state (`outcome`)",
+            )
         slots[name] = out
 
     # -- intents, entities, actions ------------------------------------------------------
@@ -252,8 +265,11 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
         if action.startswith("utter_"):
             warn(("actions", i), f"{action} has no template; saying it does nothing")
         else:
-            warn(("actions", i), f"Python action {action} is not in the fixture's domain; not imported "
-                                 "(write it with @workbench.task.registry.action in worlds.py)")
+            warn(
+                ("actions", i),
+                f"Python action {action} is not in the fixture's domain; not imported "
+                "(write it with @workbench.task.registry.action in worlds.py)",
+            )
 
     # -- forms: forms_bot's plans ----------------------------------------------------------
     forms: dict[str, dict[str, Any]] = {}
@@ -262,7 +278,7 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
         explains = [n for n in responses if n.startswith("utter_explain_") and n.endswith(f"_{fname}")]
         form_slots = []
         for n in explains:
-            slot = n[len("utter_explain_"):-len(f"_{fname}")]
+            slot = n[len("utter_explain_") : -len(f"_{fname}")]
             if slot == "details" or slot not in slots:
                 continue
             if f"utter_ask_{slot}" not in responses:
@@ -273,9 +289,12 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
         if "explain" in intents:
             form["details_intent"] = "explain"
         forms[fname] = form
-        warn(("plans", i), f"{plan} is Python (not in the fixture): form {fname!r} rebuilt from the templates "
-                           f"(slots {', '.join(form_slots) or 'none'}); its exit and chitchat intents, priorities, rules "
-                           "and max_turns are not known and not imported")
+        warn(
+            ("plans", i),
+            f"{plan} is Python (not in the fixture): form {fname!r} rebuilt from the templates "
+            f"(slots {', '.join(form_slots) or 'none'}); its exit and chitchat intents, priorities, rules "
+            "and max_turns are not known and not imported",
+        )
     # -- forms: Rasa 2/3 -----------------------------------------------------------------------
     for fname, spec in (data.get("forms") or {}).items():
         fname = str(fname)
@@ -295,11 +314,20 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
         for s in form.get("required_slots", []):
             slots.setdefault(s, {})
     if not forms:
-        raise TaskError(Problem(str(file), None, None, "no `plans:` or `forms:` in this domain; workbench imports Rasa bots with forms"))
+        raise TaskError(
+            Problem(
+                str(file), None, None, "no `plans:` or `forms:` in this domain; workbench imports Rasa bots with forms"
+            )
+        )
     for slot in slots:
-        if any(n == f"utter_ask_{slot}" for n in responses) and not any(slot in (f.get("slots") or f.get("required_slots") or []) for f in forms.values()):
-            warn(("slots", slot), f"slot {slot} has a question (utter_ask_{slot}) but no form asks it; "
-                                  "forms_bot's plans probably added it by rules, which are Python")
+        if any(n == f"utter_ask_{slot}" for n in responses) and not any(
+            slot in (f.get("slots") or f.get("required_slots") or []) for f in forms.values()
+        ):
+            warn(
+                ("slots", slot),
+                f"slot {slot} has a question (utter_ask_{slot}) but no form asks it; "
+                "forms_bot's plans probably added it by rules, which are Python",
+            )
 
     # -- stories: triggers, required slots, finish/exit replies, switches, other replies ----
     story_files = markdown_stories(root)
@@ -316,27 +344,39 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
             required = [s for s in slots if s in asked and s in common]
             if required != asked:
                 form["required_slots"] = required
-                warn(("plans",), f"form {fname!r}: the stories finish it with only {', '.join(required)} always filled, "
-                                 f"so those are its required slots (inferred); {', '.join(s for s in asked if s not in required)} "
-                                 "are kept in the form but not asked (the plan rules that asked them are Python)")
+                warn(
+                    ("plans",),
+                    f"form {fname!r}: the stories finish it with only {', '.join(required)} always filled, "
+                    f"so those are its required slots (inferred); {', '.join(s for s in asked if s not in required)} "
+                    "are kept in the form but not asked (the plan rules that asked them are Python)",
+                )
             for filled in seen.exits.get(fname) or []:
                 if set(required) <= filled:
-                    warn(("plans",), f"form {fname!r}: a story exits it with {', '.join(sorted(filled))} filled, "
-                                     "which the inferred required slots call complete")
+                    warn(
+                        ("plans",),
+                        f"form {fname!r}: a story exits it with {', '.join(sorted(filled))} filled, "
+                        "which the inferred required slots call complete",
+                    )
         if seen.finish[fname]:
             seq = list(seen.finish[fname].most_common(1)[0][0])
             if seq:
                 form["finish_action"] = seq if len(seq) > 1 else seq[0]
         if seen.exit_replies[fname]:
             seq = list(seen.exit_replies[fname].most_common(1)[0][0])
-            warn(("plans",), f"stories show form {fname!r} exiting with {', '.join(seq) or 'nothing'}, but the exit "
-                             "intents are in Python; not imported (add `exit: {INTENT: ...}` in a forms.yml)")
+            warn(
+                ("plans",),
+                f"stories show form {fname!r} exiting with {', '.join(seq) or 'nothing'}, but the exit "
+                "intents are in Python; not imported (add `exit: {INTENT: ...}` in a forms.yml)",
+            )
         for target in sorted(seen.switches.get(fname, ())):
             trigger = next(iter(forms[target].get("triggers") or []), None)
             if trigger:
                 form.setdefault("exit", {})[trigger] = f"activate_{target}"
-                warn(("plans",), f"form {fname!r} switches to {target!r} in the stories; mapped as exit intent "
-                                 f"{trigger!r} -> activate_{target} (inferred)")
+                warn(
+                    ("plans",),
+                    f"form {fname!r} switches to {target!r} in the stories; mapped as exit intent "
+                    f"{trigger!r} -> activate_{target} (inferred)",
+                )
         if seen.after.get(fname):
             form["after_finish"] = seen.after[fname]
         if not form.get("triggers"):
@@ -345,10 +385,17 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
     if not story_files:
         warn((), "no Markdown stories beside the domain: form triggers unknown")
 
-    nlu_files = [p for p in (root / "nlu.yml", root / "data" / "nlu.yml", root / "data" / "nlu.md", root / "nlu.md") if p.is_file()]
+    nlu_files = [
+        p
+        for p in (root / "nlu.yml", root / "data" / "nlu.yml", root / "data" / "nlu.md", root / "nlu.md")
+        if p.is_file()
+    ]
     if not nlu_files:
-        warn(("intents",), f"no NLU data: the {len(intents)} intents have no examples and the {len(entities)} entities no rules; "
-                           "only Rasa notation (/intent{\"entity\": \"value\"}) is understood")
+        warn(
+            ("intents",),
+            f"no NLU data: the {len(intents)} intents have no examples and the {len(entities)} entities no rules; "
+            'only Rasa notation (/intent{"entity": "value"}) is understood',
+        )
     else:
         warn(("intents",), f"NLU data in {nlu_files[0].name} is not imported yet; only Rasa notation is understood")
 
