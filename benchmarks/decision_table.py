@@ -1,7 +1,7 @@
 """Decision-table benchmark: turn latency at 1k/10k/100k states, build time, memory, BANKING77 accuracy.
 
 Tables are built from BANKING77's training utterances (the fixture in
-shared/fixtures/intents/): state ``i`` belongs to intent ``i % 77`` and takes two
+tests/fixtures/intents/): state ``i`` belongs to intent ``i % 77`` and takes two
 of that intent's utterances as queries; every fifth state also has a keyword
 analyzer made of words typical of its intent, e.g.
 ``band(vOneKeyword("card"), bor(vOneKeyword("arriv.*"), vOneKeyword("deliver.*")))``.
@@ -49,11 +49,10 @@ over than then them they we our us he she his her their also too very much many 
 
 
 def intents_dir() -> Path:
-    for base in (ROOT.parent / "shared", Path("/work/shared")):
-        d = base / "fixtures" / "intents"
-        if (d / "banking77_train.csv").is_file():
-            return d
-    raise SystemExit("BANKING77 not found: expected shared/fixtures/intents/banking77_train.csv beside the repository")
+    d = ROOT / "tests" / "fixtures" / "intents"
+    if (d / "banking77_train.csv").is_file():
+        return d
+    raise SystemExit(f"BANKING77 not found: expected {d}/banking77_train.csv")
 
 
 def load(split: str) -> list[tuple[str, str]]:

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "intents"
+FIXTURES = ROOT / "tests" / "fixtures" / "intents"
 BACKENDS = ("tantivy", "fts5", "bm25s")
 WORD = re.compile(r"\w+")
 

@@ -38,9 +38,7 @@ from workbench.engines.nlu.ranking import IndexRanker  # noqa: E402
 from workbench.index.embedded import EmbeddedIndex  # noqa: E402
 from workbench.message import Message  # noqa: E402
 
-DEFAULT_INTENTS = ROOT.parent / "shared" / "fixtures" / "intents"
-if not DEFAULT_INTENTS.is_dir():
-    DEFAULT_INTENTS = Path("/work/shared/fixtures/intents")
+DEFAULT_INTENTS = ROOT / "tests" / "fixtures" / "intents"
 
 CONVERSATIONS = [
     [

@@ -15,9 +15,7 @@ from workbench.message import Message
 from workbench.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO.parent / "shared" / "fixtures" / "starchat"
-if not FIXTURES.is_dir():  # CI clones the repo with shared/ beside it
-    FIXTURES = Path("/work/shared/fixtures/starchat")
+FIXTURES = REPO / "tests" / "fixtures" / "starchat"
 HELPDESK = REPO / "sample_tasks" / "helpdesk"
 
 

@@ -19,9 +19,7 @@ from workbench.task.registry import Registry
 
 REPO = Path(__file__).resolve().parents[2]
 RESTAURANT = REPO / "sample_tasks" / "restaurant"
-FIXTURES = REPO.parent / "shared" / "fixtures"
-if not FIXTURES.is_dir():  # CI clones the repo with shared/ beside it
-    FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = REPO / "tests" / "fixtures"
 FORMS_BOT = FIXTURES / "rasa_forms_bot"
 TODAY = dt.date(2024, 6, 5)  # a Wednesday
 

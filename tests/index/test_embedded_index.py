@@ -13,7 +13,7 @@ import pytest
 from workbench.index import Document, open_index
 from workbench.index.embedded import Analyzer, EmbeddedIndex
 
-BANKING = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "intents" / "banking77_train.csv"
+BANKING = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "intents" / "banking77_train.csv"
 
 HELPDESK = [
     Document(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "sample_tasks"
 
 
@@ -85,3 +85,4 @@ async def until(pilot: Any, predicate: Callable[[], bool], timeout: float = 15.0
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         await pilot.pause(0.02)
+FIXTURES = REPO / "tests" / "fixtures"

@@ -1,4 +1,4 @@
-"""Fixtures of the serve tests: servers on 127.0.0.1 that are always stopped."""
+"""Fixtures every test folder shares: servers on 127.0.0.1 that are always stopped."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from .helpers import InLoopServer, ServeProcess
+from support.servers import InLoopServer, ServeProcess
 
 
 @pytest.fixture
