@@ -124,14 +124,14 @@ def run_size(n: int, turns: int) -> dict:
     from workbench.engines.decision_table.table import DecisionTable
     from workbench.index.embedded import EmbeddedIndex
     from workbench.message import Message
-    from workbench.store import Commit, Record, Store
+    from workbench.store import Commit, Record, open_store
 
     train, test = load("train"), load("test")
     states = build_states(n, train)
     tmp = tempfile.TemporaryDirectory(prefix="wb-bench-")
     gc.collect()
     rss0 = rss_mb()
-    store = Store(Path(tmp.name) / "bench.db")
+    store = open_store(Path(tmp.name) / "bench.db")
     t0 = time.perf_counter()
     writer = DecisionTable(store, EmbeddedIndex(), "bench")
     writer.import_states(states)  # store write + compile + index, as an import does
@@ -196,14 +196,14 @@ def accuracy() -> dict:
     from workbench.engines.decision_table.model import State
     from workbench.engines.decision_table.table import DecisionTable
     from workbench.index.embedded import EmbeddedIndex
-    from workbench.store import Store
+    from workbench.store import open_store
 
     train, test = load("train"), load("test")
     by_intent: dict[str, list[str]] = defaultdict(list)
     for text, intent in train:
         by_intent[intent].append(text)
     with tempfile.TemporaryDirectory(prefix="wb-bench-") as tmp:
-        store = Store(Path(tmp) / "acc.db")
+        store = open_store(Path(tmp) / "acc.db")
         table = DecisionTable(store, EmbeddedIndex(), "acc")
         table.import_states([State(state=i, queries=q) for i, q in sorted(by_intent.items())])
         right = matched = 0

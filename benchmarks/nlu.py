@@ -134,12 +134,12 @@ def runtime_latency(turns: int) -> dict:
     import tempfile
 
     from workbench.runtime.runner import Runner
-    from workbench.store import Store
+    from workbench.store import open_store
     from workbench.task.loader import load_task
 
     async def run(folder: Path) -> list[float]:
         task = load_task(ROOT / "sample_tasks" / "restaurant")
-        store = Store(folder / "bench.db")
+        store = open_store(folder / "bench.db")
         task.use_store(store)
         runner = Runner(task, store)
         times: list[float] = []

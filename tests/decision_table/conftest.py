@@ -12,7 +12,7 @@ from workbench.engines.decision_table.engine import DecisionTableEngine
 from workbench.engines.decision_table.table import DecisionTable
 from workbench.index.embedded import EmbeddedIndex
 from workbench.message import Message
-from workbench.store import Store
+from workbench.store import open_store
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "starchat"
@@ -21,7 +21,7 @@ HELPDESK = REPO / "sample_tasks" / "helpdesk"
 
 @pytest.fixture
 def store(tmp_path: Path):
-    s = Store(tmp_path / "workbench.db")
+    s = open_store(tmp_path / "workbench.db")
     yield s
     s.close()
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from workbench.cli.table_cmd import app
 from workbench.engines.decision_table.table import DecisionTable
-from workbench.store import Store
+from workbench.store import open_store
 
 from .conftest import FIXTURES
 
@@ -24,7 +24,7 @@ def run(*args: str):
 
 
 def states_in(task_dir) -> list[str]:
-    store = Store(task_dir / "data" / "workbench.db")
+    store = open_store(task_dir / "data" / "workbench.db")
     try:
         return DecisionTable(store, None, "desk").names()
     finally:

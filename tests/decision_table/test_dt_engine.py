@@ -10,7 +10,7 @@ import pytest
 
 from workbench.engines.base import Context
 from workbench.message import Message
-from workbench.store import Store
+from workbench.store import open_store
 from workbench.task.loader import load_task
 
 from .conftest import Chat
@@ -18,7 +18,7 @@ from .conftest import Chat
 
 def open_task(root: Path):
     task = load_task(root)
-    task.use_store(Store(root / "data" / "test.db"))
+    task.use_store(open_store(root / "data" / "test.db"))
     return task
 
 

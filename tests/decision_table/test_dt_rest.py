@@ -11,7 +11,7 @@ import pytest
 import uvicorn
 
 from workbench.services.server import create_app
-from workbench.store import Store
+from workbench.store import open_store
 from workbench.task.loader import load_task
 
 from .conftest import FIXTURES
@@ -32,7 +32,7 @@ def server(helpdesk, monkeypatch):
     yml.write_text(yml.read_text().replace("    fallback_state: dont_understand\n", ""))
     monkeypatch.delenv("WORKBENCH_API_TOKEN", raising=False)
     task = load_task(helpdesk)
-    store = Store(helpdesk / "data" / "rest.db")
+    store = open_store(helpdesk / "data" / "rest.db")
     task.use_store(store)
     app = create_app(task, store)
     port = free_port()

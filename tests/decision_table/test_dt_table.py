@@ -11,7 +11,7 @@ from workbench.engines.decision_table.model import State
 from workbench.engines.decision_table.table import DecisionTable
 from workbench.engines.decision_table.table_io import TableFileError, read_file
 from workbench.index.embedded import EmbeddedIndex
-from workbench.store import Store
+from workbench.store import open_store
 
 from .conftest import FIXTURES
 
@@ -20,7 +20,7 @@ def test_states_persist_in_the_store_and_reach_other_instances(tmp_path, make_ta
     table = make_table(read_file(FIXTURES / "sample_state_machine_specification.csv").states)
     assert len(table) == 12
     # another process: its own connection and its own index
-    other_store = Store(tmp_path / "workbench.db")
+    other_store = open_store(tmp_path / "workbench.db")
     other = DecisionTable(other_store, EmbeddedIndex(), "bot")
     assert other.names() == table.names()
     assert other.rank("my account is locked").candidates[0].state == "account_locked"

@@ -12,7 +12,7 @@ import pytest
 
 from workbench.engines.form import clear_slot, set_slot, slot_panel
 from workbench.message import Message
-from workbench.store import Store
+from workbench.store import open_store
 from workbench.task.loader import load_task
 from workbench.testing.conversation import discover, run_tests
 
@@ -75,7 +75,7 @@ def test_a_form_survives_a_restart(tmp_path: Path):
     db = tmp_path / "workbench.db"
 
     task = load_task(task_dir)
-    store = Store(db)
+    store = open_store(db)
     engine = task.engine("booking")
     ctx = Context(conversation_id="conv", bot="booking", registry=task.registry, task=task)
     turn = engine.step(engine.initial_state(), Message(text="I'm looking for a restaurant"), ctx)
@@ -87,7 +87,7 @@ def test_a_form_survives_a_restart(tmp_path: Path):
     store.close()
 
     again = load_task(task_dir)  # another process: a new task, engine and store
-    store2 = Store(db)
+    store2 = open_store(db)
     state = store2.state(cid, "booking")
     assert state["form"] == "restaurant" and state["requested_slot"] == "cuisine" and state["slots"]["price"] == "low"
     engine2 = again.engine("booking")

@@ -8,7 +8,7 @@ import pytest
 
 from workbench.message import Message
 from workbench.runtime.runner import Runner
-from workbench.store import Commit, Record, Store
+from workbench.store import Commit, Record, open_store
 from workbench.task import load_task
 
 from .helpers import Person, say
@@ -64,12 +64,12 @@ def test_coerce(value, expected) -> None:
 
 
 def test_unknown_keys_survive_a_store_round_trip(tmp_path) -> None:
-    store = Store(tmp_path / "wb.db")
+    store = open_store(tmp_path / "wb.db")
     cid = store.new_conversation("t", "ada")
     store.commit(Commit(records={cid: [Record(Message(FULL), world="w", agent="ada", role="human")]}))
     store.close()
 
-    reopened = Store(tmp_path / "wb.db")
+    reopened = open_store(tmp_path / "wb.db")
     rows = reopened.messages(cid)
     assert [r["act"] for r in rows] == [FULL]
     assert rows[0]["text"] == "Pick one" and rows[0]["world"] == "w" and rows[0]["role"] == "human"
@@ -85,7 +85,7 @@ async def test_unknown_keys_survive_the_runtime(task_dir, tmp_path) -> None:
         """
     )
     task = load_task(root)
-    store = Store(tmp_path / "wb.db")
+    store = open_store(tmp_path / "wb.db")
     runner = Runner(task, store)
     p = Person()
     p.session = await runner.connect(p.deliver)

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from workbench.runtime.runner import Runner
-from workbench.store import Store
+from workbench.store import open_store
 from workbench.task import load_task
 
 from .helpers import Person, wait_for
@@ -77,7 +77,7 @@ class CountedAsync(World):
 async def test_max_workers_bounds_concurrent_task_worlds(task_dir, tmp_path, choice) -> None:
     task = load_task(task_dir(TASK, WORLDS))
     count = task.python_module.COUNT
-    store = Store(tmp_path / "wb.db")
+    store = open_store(tmp_path / "wb.db")
     runner = Runner(task, store)
     people = [Person(f"p{i}") for i in range(4)]
     try:
@@ -120,7 +120,7 @@ async def test_max_workers_bounds_concurrent_task_worlds(task_dir, tmp_path, cho
 async def test_a_person_who_leaves_while_waiting_for_a_slot_stops_waiting(task_dir, tmp_path) -> None:
     task = load_task(task_dir(TASK.replace("max_workers: 2", "max_workers: 1"), WORLDS))
     count = task.python_module.COUNT
-    store = Store(tmp_path / "wb.db")
+    store = open_store(tmp_path / "wb.db")
     runner = Runner(task, store)
     holder, waiter, later = Person("holder"), Person("waiter"), Person("later")
     try:
@@ -156,7 +156,7 @@ async def test_a_thousand_idle_conversations_add_no_threads(task_dir, tmp_path) 
     task = load_task(
         task_dir("bots: {echo: {engine: echo, greeting: Hi}}\nworlds: {echo: {type: bot_chat, bot: echo}}\n")
     )
-    store = Store(tmp_path / "wb.db")
+    store = open_store(tmp_path / "wb.db")
     runner = Runner(task, store)
     try:
         first = Person("first")

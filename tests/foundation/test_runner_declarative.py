@@ -8,7 +8,7 @@ import time
 import pytest
 
 from workbench.runtime.runner import Runner
-from workbench.store import Store
+from workbench.store import open_store
 from workbench.task import load_task
 
 from .helpers import Person, say, wait_for
@@ -45,7 +45,7 @@ worlds:
 @pytest.fixture
 async def env(task_dir, tmp_path):
     task = load_task(task_dir(TASK))
-    store = Store(tmp_path / "wb.db")
+    store = open_store(tmp_path / "wb.db")
     runner = Runner(task, store)
 
     async def join(name: str = "you") -> Person:

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from workbench.runtime.runner import Runner
-from workbench.store import Store
+from workbench.store import open_store
 from workbench.task import load_task
 
 from .helpers import Person, say, wait_for
@@ -158,7 +158,7 @@ def root(task_dir):
 
 async def _open(root, db):
     task = load_task(root)
-    store = Store(db)
+    store = open_store(db)
     return task, store, Runner(task, store)
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from workbench import __version__
 from workbench.services.server import create_app
-from workbench.store import Store
+from workbench.store import open_store
 from workbench.task import load_task
 
 from .helpers import copy_sample, popen_cli
@@ -47,7 +47,7 @@ async def test_health_and_a_registered_route_under_uvicorn(tmp_path, monkeypatch
     (tmp_path / "prov" / "wb_test_provider.py").write_text(PROVIDER)
     monkeypatch.syspath_prepend(str(tmp_path / "prov"))
     task = load_task(copy_sample("echo", tmp_path))
-    store = Store(tmp_path / "wb.db")
+    store = open_store(tmp_path / "wb.db")
     app = create_app(task, store=store, providers=["wb_test_provider", "workbench.services.not_installed"])
     sock = _listening_socket()
     port = sock.getsockname()[1]

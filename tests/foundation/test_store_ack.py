@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from workbench.runtime.runner import Runner
-from workbench.store import Store
+from workbench.store import open_store
 from workbench.task import load_task
 
 from .helpers import Person, say, wait_for
@@ -42,7 +42,7 @@ def _rows(db_path) -> tuple[list[tuple[str, str]], dict[str, dict]]:
 
 async def test_turn_is_committed_before_its_reply_is_delivered(task, tmp_path) -> None:
     db = tmp_path / "wb.db"
-    store = Store(db)
+    store = open_store(db)
     runner = Runner(task, store)
     seen: list[tuple[str, list, dict]] = []
 
@@ -75,7 +75,7 @@ async def test_turn_is_committed_before_its_reply_is_delivered(task, tmp_path) -
 async def test_a_turn_whose_commit_fails_is_neither_stored_nor_sent(task, tmp_path) -> None:
     """One transaction: when writing the state fails, the turn's messages roll back too."""
     db = tmp_path / "wb.db"
-    store = Store(db)
+    store = open_store(db)
     # a real SQLite failure in the middle of the turn's transaction (the state write)
     store.conn.execute(
         "CREATE TRIGGER refuse BEFORE INSERT ON engine_state "
@@ -106,7 +106,7 @@ async def test_a_turn_whose_commit_fails_is_neither_stored_nor_sent(task, tmp_pa
 
 async def test_resume_continues_in_the_world_with_the_engine_state(task, tmp_path) -> None:
     db = tmp_path / "wb.db"
-    store = Store(db)
+    store = open_store(db)
     runner = Runner(task, store)
     p = Person()
     p.session = await runner.connect(p.deliver, person="ada")
@@ -117,9 +117,9 @@ async def test_resume_continues_in_the_world_with_the_engine_state(task, tmp_pat
     cid = p.session.conversation_id
     await runner.stop(wait=2)
     store.close()
-    assert Store(db).conversation(cid)["world"] == "echo"
+    assert open_store(db).conversation(cid)["world"] == "echo"
 
-    store = Store(db)
+    store = open_store(db)
     runner = Runner(task, store)
     try:
         q = Person()
@@ -141,7 +141,7 @@ async def test_resume_continues_in_the_world_with_the_engine_state(task, tmp_pat
 
 async def test_resume_from_onboarding_starts_over_but_keeps_the_answers(task, tmp_path) -> None:
     db = tmp_path / "wb.db"
-    store = Store(db)
+    store = open_store(db)
     runner = Runner(task, store)
     p = Person()
     p.session = await runner.connect(p.deliver)
@@ -151,7 +151,7 @@ async def test_resume_from_onboarding_starts_over_but_keeps_the_answers(task, tm
     await runner.stop(wait=2)
     store.close()
 
-    store = Store(db)
+    store = open_store(db)
     runner = Runner(task, store)
     try:
         q = Person()
@@ -165,7 +165,7 @@ async def test_resume_from_onboarding_starts_over_but_keeps_the_answers(task, tm
 
 
 async def test_resume_of_an_unknown_conversation_is_a_clear_error(task, tmp_path) -> None:
-    store = Store(tmp_path / "wb.db")
+    store = open_store(tmp_path / "wb.db")
     runner = Runner(task, store)
     try:
         with pytest.raises(LookupError, match="no conversation 'nope'"):
@@ -176,7 +176,7 @@ async def test_resume_of_an_unknown_conversation_is_a_clear_error(task, tmp_path
 
 
 def test_store_uses_wal_and_lists_conversations_newest_first(tmp_path) -> None:
-    store = Store(tmp_path / "wb.db")
+    store = open_store(tmp_path / "wb.db")
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     a = store.new_conversation("t", "ada")
     b = store.new_conversation("t", "bob")

@@ -12,7 +12,7 @@ from textual.widgets import Button, DataTable, Input, OptionList, Static
 from workbench.screens.chat import ChatScreen
 from workbench.screens.conversations import ConversationsScreen, TranscriptScreen
 from workbench.screens.world_picker import WorldPicker
-from workbench.store import Store
+from workbench.store import Store, open_store
 from workbench.task import load_task
 from workbench.tui.app import WorkbenchApp
 from workbench.widgets.transcript import MessageItem, Transcript
@@ -35,7 +35,7 @@ async def until(pilot, predicate: Callable[[], bool], timeout: float = 10.0, wha
 
 def make_app(sample: str, tmp_path) -> tuple[WorkbenchApp, Store]:
     task = load_task(copy_sample(sample, tmp_path))
-    store = Store(tmp_path / "tui.db")
+    store = open_store(tmp_path / "tui.db")
     return WorkbenchApp(task, store=store), store
 
 
@@ -366,7 +366,7 @@ async def test_every_binding_is_a_palette_command(tmp_path) -> None:
 
 async def test_a_conversation_id_given_at_start_is_resumed(tmp_path) -> None:
     task = load_task(copy_sample("echo", tmp_path))
-    store = Store(tmp_path / "tui.db")
+    store = open_store(tmp_path / "tui.db")
     app = WorkbenchApp(task, store=store)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app, "echo")

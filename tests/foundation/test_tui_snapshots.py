@@ -13,7 +13,7 @@ import time
 import pytest
 from textual.widgets import Input
 
-from workbench.store import Store
+from workbench.store import open_store
 from workbench.task import load_task
 from workbench.tui.app import WorkbenchApp
 from workbench.widgets.transcript import MessageItem, Transcript
@@ -30,11 +30,11 @@ def echo_app(tmp_path, monkeypatch):
     def fixed_id() -> str:
         return f"id{next(counter):010d}"
 
-    monkeypatch.setattr("workbench.store.sqlite.new_id", fixed_id)
+    monkeypatch.setattr("workbench.store.base.new_id", fixed_id)
     monkeypatch.setattr("workbench.runtime.runner.new_id", fixed_id)
     task = load_task(copy_sample("echo", tmp_path))
     monkeypatch.chdir(tmp_path)
-    store = Store("snapshot.db")  # a relative path: the inspector shows it as is
+    store = open_store("snapshot.db")  # a relative path: the inspector shows it as is
     yield WorkbenchApp(task, store=store)
     store.close()
 

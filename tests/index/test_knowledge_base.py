@@ -11,7 +11,7 @@ import pytest
 from workbench.engines.knowledge_base import QA, KnowledgeBase, KnowledgeBaseError
 from workbench.index.embedded import EmbeddedIndex
 from workbench.message import Message
-from workbench.store import Commit, Record, Store
+from workbench.store import Commit, Record, Store, open_store
 
 CSV_OK = """id,conversation,index_in_conversation,question,answer,verified,topics,doctype,state,status
 0,832,11,thank you,you are welcome!,true,,normal,,0
@@ -24,7 +24,7 @@ CSV_OK = """id,conversation,index_in_conversation,question,answer,verified,topic
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    s = Store(tmp_path / "workbench.db")
+    s = open_store(tmp_path / "workbench.db")
     yield s
     s.close()
 

@@ -11,7 +11,7 @@ import pytest
 
 from workbench.services.live import AppServer
 from workbench.services.server import create_app, make_server
-from workbench.store import Store
+from workbench.store import Store, open_store
 from workbench.task import load_task
 
 from .graph_double import GraphDouble
@@ -103,7 +103,7 @@ async def serve(fb_env, tmp_path):
 
     async def start(task_dir: Path, settings: dict[str, Any] | None = None, db: Path | None = None) -> Served:
         task = load_task(task_dir)
-        store = Store(db or tmp_path / "wb.db")
+        store = open_store(db or tmp_path / "wb.db")
         task.use_store(store)
         app = create_app(task, store=store)
         ctx = app.state.ctx

@@ -210,11 +210,11 @@ async def test_the_rules_belong_to_the_runtime_not_to_a_channel(tmp_path) -> Non
     import asyncio
 
     from workbench.runtime.runner import Runner
-    from workbench.store import Store
+    from workbench.store import open_store
     from workbench.task import load_task
 
     task = load_task(write_task(tmp_path / "safe", SAFE_TASK, files={"blocklist.txt": ""}))
-    store = Store(tmp_path / "direct.db")
+    store = open_store(tmp_path / "direct.db")
     task.use_store(store)
     runner = Runner(task, store)
     got: list[str] = []

@@ -85,4 +85,6 @@ async def until(pilot: Any, predicate: Callable[[], bool], timeout: float = 15.0
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         await pilot.pause(0.02)
+
+
 FIXTURES = REPO / "tests" / "fixtures"

@@ -134,11 +134,11 @@ class InLoopServer:
 
     async def start(self) -> InLoopServer:
         from workbench.services.server import create_app, make_server
-        from workbench.store import Store
+        from workbench.store import open_store
         from workbench.task import load_task
 
         task = load_task(self.task_dir)
-        self.store = Store(self.db)
+        self.store = open_store(self.db)
         task.use_store(self.store)
         app = create_app(task, store=self.store, password=self.password, settings=self.settings)
         self.ctx = app.state.ctx

@@ -12,7 +12,7 @@ from rich.console import Console
 from support import copy_sample, until  # noqa: F401  (shared by this folder's tests)
 from textual.widgets import Input, Static
 
-from workbench.store import Store
+from workbench.store import Store, open_store
 from workbench.task import load_task
 from workbench.tui.app import WorkbenchApp
 from workbench.widgets.transcript import MessageItem, Transcript
@@ -63,7 +63,7 @@ def big_task(root: Path, n: int = 10_000) -> Path:
 
 def make_app(task_root: Path, tmp_path: Path) -> tuple[WorkbenchApp, Store]:
     task = load_task(task_root)
-    store = Store(tmp_path / "tui.db")
+    store = open_store(tmp_path / "tui.db")
     return WorkbenchApp(task, store=store), store
 
 

@@ -19,7 +19,7 @@ from workbench.engines.decision_table.model import State
 from workbench.engines.decision_table.state_view import state_view
 from workbench.engines.form.live_panel import live_panel, understanding_of, value_from_text
 from workbench.runtime.runner import Runner
-from workbench.store import Store
+from workbench.store import open_store
 from workbench.task import load_task
 
 from .helpers import copy_sample
@@ -90,7 +90,7 @@ def test_targets_missing_from_the_table_are_warned_about() -> None:
 
 def test_state_view_reads_state_trace_and_table(tmp_path) -> None:
     task = load_task(copy_sample("helpdesk", tmp_path))
-    task.use_store(Store(tmp_path / "s.db"))
+    task.use_store(open_store(tmp_path / "s.db"))
     engine = task.engine("desk")
     state = {
         "current": "send_password_generation_link",
@@ -148,7 +148,7 @@ def test_values_typed_by_hand() -> None:
 
 def test_live_panel_adds_the_last_understanding(tmp_path) -> None:
     task = load_task(copy_sample("restaurant", tmp_path))
-    task.use_store(Store(tmp_path / "s.db"))
+    task.use_store(open_store(tmp_path / "s.db"))
     engine = task.engine("booking")
     from workbench.engines.base import Context
     from workbench.message import Message
@@ -170,7 +170,7 @@ def test_live_panel_adds_the_last_understanding(tmp_path) -> None:
 
 async def test_set_bot_state_reaches_the_live_bot_and_the_store(tmp_path) -> None:
     task = load_task(copy_sample("restaurant", tmp_path))
-    store = Store(tmp_path / "s.db")
+    store = open_store(tmp_path / "s.db")
     task.use_store(store)
     runner = Runner(task, store)
     events = []
@@ -205,7 +205,7 @@ async def test_set_bot_state_reaches_the_live_bot_and_the_store(tmp_path) -> Non
 
 def test_browse_lists_filters_and_searches(tmp_path) -> None:
     task = load_task(copy_sample("helpdesk", tmp_path))
-    task.use_store(Store(tmp_path / "s.db"))
+    task.use_store(open_store(tmp_path / "s.db"))
     kb = task.engine("desk").kb
     everything = kb.browse()
     assert len(everything) == len(kb) and all(h.score == 0 for h in everything)

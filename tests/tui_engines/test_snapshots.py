@@ -10,7 +10,7 @@ import time
 from textual.widgets import DataTable, Input
 
 from workbench.screens.decision_table import DecisionTableScreen
-from workbench.store import Store
+from workbench.store import open_store
 from workbench.task import load_task
 from workbench.tui.app import WorkbenchApp
 
@@ -28,7 +28,7 @@ async def _settle(pilot, predicate, timeout: float = 15.0) -> None:
 
 def test_decision_table_screen(snap_compare, tmp_path) -> None:
     task = load_task(copy_sample("helpdesk", tmp_path))
-    store = Store(tmp_path / "snapshot.db")
+    store = open_store(tmp_path / "snapshot.db")
     app = WorkbenchApp(task, store=store)
 
     async def run_before(pilot) -> None:

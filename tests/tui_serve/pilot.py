@@ -6,7 +6,7 @@ from support import until  # noqa: F401  (shared by this folder's tests)
 from textual.widgets import Input, Static
 
 from workbench.screens.serve import ServeScreen
-from workbench.store import Store
+from workbench.store import Store, open_store
 from workbench.task import load_task
 from workbench.tui.app import WorkbenchApp
 from workbench.widgets.server_log import ServerLog
@@ -17,7 +17,7 @@ SIZE = (160, 48)
 
 
 def make_app(task_dir, tmp_path) -> tuple[WorkbenchApp, Store]:
-    store = Store(tmp_path / "tui.db")
+    store = open_store(tmp_path / "tui.db")
     return WorkbenchApp(load_task(task_dir), store=store), store
 
 

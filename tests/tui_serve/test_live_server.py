@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from workbench.services.live import AppServer, LiveServer, ServeError
-from workbench.store import Store
+from workbench.store import open_store
 from workbench.task import load_task
 
 from .helpers import BOOM_TASK, BOOM_WORLDS, Person, copy_sample, free_port, wait_for, write_task
@@ -21,7 +21,7 @@ async def live(tmp_path):
 
     async def make(task_dir, db_name: str = "live.db") -> LiveServer:
         task = load_task(task_dir)
-        store = Store(tmp_path / db_name)
+        store = open_store(tmp_path / db_name)
         task.use_store(store)
         server = LiveServer(task, store=store)
         servers.append(server)

@@ -11,7 +11,7 @@ import pytest
 from textual.widgets import Input
 
 from workbench.screens.serve import ServeScreen
-from workbench.store import Store
+from workbench.store import open_store
 from workbench.task import load_task
 from workbench.tui.app import WorkbenchApp
 
@@ -24,7 +24,7 @@ SIZE = (120, 32)
 def echo_app(tmp_path, monkeypatch):
     task = load_task(copy_sample("echo", tmp_path))
     monkeypatch.chdir(tmp_path)
-    store = Store("snapshot.db")
+    store = open_store("snapshot.db")
     yield WorkbenchApp(task, store=store)
     store.close()
 

@@ -99,11 +99,11 @@ def validate(task: TaskArg) -> None:
     """Check a task: exit 0 when valid (warnings allowed), 2 when invalid."""
     t = load(task)
     from workbench.cli.render import console, show_problems
-    from workbench.store import Store
+    from workbench.store import open_store
     from workbench.task import TaskError
 
     # build every bot on a throw-away store: tables, forms and NLU files are checked too
-    t.use_store(Store(":memory:"))
+    t.use_store(open_store(":memory:"))
     failed = False
     for name in t.bot_configs:
         try:

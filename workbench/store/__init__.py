@@ -1,5 +1,20 @@
-"""Persistence: conversations, messages, engine state. Every SQL statement lives in this package."""
+"""Persistence: conversations, messages, engine state. Every SQL statement lives in this package.
 
-from workbench.store.sqlite import Commit, Record, Store, new_id, records
+:func:`open_store` opens the backend a task names; :class:`Store` is the interface the rest
+of workbench programs against (workbench/store/base.py).
+"""
 
-__all__ = ["Commit", "Record", "Store", "new_id", "records"]
+from __future__ import annotations
+
+from pathlib import Path
+
+from workbench.store.base import Commit, Record, Store, new_id, records
+
+__all__ = ["Commit", "Record", "Store", "new_id", "open_store", "records"]
+
+
+def open_store(target: str | Path) -> Store:
+    """The store at ``target``: a SQLite file path (or ``:memory:``)."""
+    from workbench.store.sqlite import SqliteStore
+
+    return SqliteStore(target)

@@ -1,6 +1,6 @@
-"""SQLite persistence: conversations, every message, engine state per conversation.
+"""The SQLite store (the default): conversations, every message, engine state per conversation.
 
-A message is *acknowledged* once :meth:`Store.commit` has returned: the
+A message is *acknowledged* once :meth:`SqliteStore.commit` has returned: the
 messages of a turn and the engine's new state go in one transaction, and the
 runtime sends nothing before that. WAL mode keeps committed data through a
 killed process. sqlite-utils is imported when a store is opened, never at
@@ -12,43 +12,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from workbench.message import Message
+from workbench.store import base
+from workbench.store.base import Commit, Store
 
 SCHEMA_VERSION = 1
 
 
-def new_id() -> str:
-    return uuid.uuid4().hex[:12]
-
-
-@dataclass
-class Record:
-    """One message to store: the act plus where it happened and why (trace)."""
-
-    message: Message
-    world: str | None = None
-    world_instance: str | None = None
-    agent: str | None = None
-    role: str = "human"  # human | bot | world | system
-    trace: dict[str, Any] | None = None
-
-
-@dataclass
-class Commit:
-    """Everything one transaction writes."""
-
-    records: dict[str, list[Record]] = field(default_factory=dict)  # conversation id -> records
-    states: list[tuple[str, str, dict]] = field(default_factory=list)  # (conversation, bot, state)
-    locations: dict[str, dict[str, Any]] = field(default_factory=dict)  # conversation -> columns
-
-
-class Store:
+class SqliteStore(Store):
     """The task's SQLite file. Thread-safe: one connection guarded by a lock."""
 
     def __init__(self, path: str | Path) -> None:
@@ -117,6 +91,9 @@ class Store:
                     {"conversation_id": str, "bot": str, "state": str, "updated": float},
                     pk=("conversation_id", "bot"),
                 )
+            if "seen_events" not in db.table_names():
+                db["seen_events"].create({"scope": str, "key": str, "seen": float}, pk=("scope", "key"))
+                db["seen_events"].create_index(["scope", "seen"])
             if "meta" not in db.table_names():
                 db["meta"].create({"key": str, "value": str}, pk="key")
                 db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
@@ -132,7 +109,7 @@ class Store:
         meta: dict | None = None,
         conversation_id: str | None = None,
     ) -> str:
-        cid = conversation_id or new_id()
+        cid = conversation_id or base.new_id()
         now = time.time()
         with self._lock, self.conn:
             self.db["conversations"].insert(
@@ -186,9 +163,14 @@ class Store:
             cols = [d[0] for d in cur.description]
             return [self._conv_row(dict(zip(cols, r, strict=False))) for r in cur.fetchall()]
 
-    def latest_conversation(self, person: str | None = None) -> dict[str, Any] | None:
-        rows = self.conversations(limit=1, person=person)
-        return rows[0] if rows else None
+    def find_conversation(self, task: str, person: str, channel: str) -> str | None:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT id FROM conversations WHERE person = ? AND channel = ? AND task = ?"
+                " ORDER BY created DESC, rowid DESC LIMIT 1",
+                (person, channel, task),
+            ).fetchone()
+        return row[0] if row else None
 
     def update_conversation(self, cid: str, **columns: Any) -> None:
         with self._lock, self.conn:
@@ -210,10 +192,6 @@ class Store:
             self._seq[cid] = row[0] if row and row[0] is not None else 0
         self._seq[cid] += 1
         return self._seq[cid]
-
-    def commit(self, commit: Commit) -> None:
-        """Write a turn atomically. When this returns, its messages are acknowledged."""
-        self.commit_many([commit])
 
     def commit_many(self, commits: list[Commit]) -> None:
         """Write several turns in one transaction, all or none (a group commit: see
@@ -316,10 +294,16 @@ class Store:
             conv["engine_state"] = self.states(cid)
             yield conv
 
+    # -- channels ----------------------------------------------------------------------
+    def claim_event(self, scope: str, key: str, window: float) -> bool:
+        now = time.time()
+        with self._lock, self.conn:
+            self.conn.execute("DELETE FROM seen_events WHERE scope = ? AND seen < ?", (scope, now - window))
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO seen_events (scope, key, seen) VALUES (?, ?, ?)", (scope, key, now)
+            )
+            return cur.rowcount == 1
+
     def close(self) -> None:
         with self._lock:
             self.conn.close()
-
-
-def records(messages: Iterable[Message], **where: Any) -> list[Record]:
-    return [Record(m, **where) for m in messages]

@@ -81,9 +81,9 @@ class Task:
     def store(self):
         """The task's SQLite store (opened on first use; tests may :meth:`use_store`)."""
         if self._store is None:
-            from workbench.store import Store
+            from workbench.store import open_store
 
-            self._store = Store(self.store_path)
+            self._store = open_store(self.store_path)
         return self._store
 
     def use_store(self, store) -> None:

@@ -197,11 +197,11 @@ def _bot_state(task: Any, store: Any, session: Any) -> dict:
 
 async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = None) -> TestResult:
     from workbench.runtime.runner import Runner
-    from workbench.store import Store
+    from workbench.store import open_store
 
     started = time.perf_counter()
     tmp = tempfile.TemporaryDirectory(prefix="workbench-test-", dir=store_dir)
-    store = Store(Path(tmp.name) / "test.db")
+    store = open_store(Path(tmp.name) / "test.db")
     task.use_store(store)
     runner = Runner(task, store)
     people = {name: _Person(name) for name in test.people}

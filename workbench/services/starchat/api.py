@@ -206,14 +206,9 @@ class StarchatApi:
 
     def _conversation(self, user_id: str) -> str:
         store = self.store
-        with store._lock:
-            row = store.conn.execute(
-                "SELECT id FROM conversations WHERE person = ? AND channel = 'rest' AND task = ? "
-                "ORDER BY created DESC, rowid DESC LIMIT 1",
-                (user_id, self.task.name),
-            ).fetchone()
-        if row:
-            return row[0]
+        found = store.find_conversation(self.task.name, user_id, "rest")
+        if found is not None:
+            return found
         return store.new_conversation(self.task.name, user_id, "rest", world="get_next_response")
 
     def _turn(

@@ -1,0 +1,131 @@
+"""The Store interface: what the runtime, engines and services may ask of persistence.
+
+A backend (SQLite by default, PostgreSQL to scale out) implements every method here;
+nothing outside ``workbench/store/`` sees a connection, a cursor or a lock. The
+contract that matters most: when :meth:`Store.commit_many` returns, every message,
+engine state and conversation change of its commits is durable (*acknowledged means
+committed*), and a failed call has written none of them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.message import Message
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class Record:
+    """One message to store: the act plus where it happened and why (trace)."""
+
+    message: Message
+    world: str | None = None
+    world_instance: str | None = None
+    agent: str | None = None
+    role: str = "human"  # human | bot | world | system
+    trace: dict[str, Any] | None = None
+
+
+@dataclass
+class Commit:
+    """Everything one transaction writes."""
+
+    records: dict[str, list[Record]] = field(default_factory=dict)  # conversation id -> records
+    states: list[tuple[str, str, dict]] = field(default_factory=list)  # (conversation, bot, state)
+    locations: dict[str, dict[str, Any]] = field(default_factory=dict)  # conversation -> columns
+
+
+def records(messages: Iterable[Message], **where: Any) -> list[Record]:
+    return [Record(m, **where) for m in messages]
+
+
+class Store(ABC):
+    """A task's persistence. Implementations are thread-safe: the event loop and world
+    threads share one store."""
+
+    #: where the data lives, for people (a file path, or a URL without its password)
+    path: Path | str
+
+    # -- conversations ---------------------------------------------------------------
+    @abstractmethod
+    def new_conversation(
+        self,
+        task: str,
+        person: str,
+        channel: str = "local",
+        world: str | None = None,
+        data: dict | None = None,
+        meta: dict | None = None,
+        conversation_id: str | None = None,
+    ) -> str:
+        """Create a conversation and return its id (``conversation_id`` when given)."""
+
+    @abstractmethod
+    def conversation(self, cid: str) -> dict[str, Any] | None:
+        """One conversation's columns (``data`` and ``meta`` decoded), or None."""
+
+    @abstractmethod
+    def conversations(
+        self, limit: int = 200, person: str | None = None, task: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The latest conversations first, each with ``n_messages``."""
+
+    def latest_conversation(self, person: str | None = None) -> dict[str, Any] | None:
+        rows = self.conversations(limit=1, person=person)
+        return rows[0] if rows else None
+
+    @abstractmethod
+    def find_conversation(self, task: str, person: str, channel: str) -> str | None:
+        """The id of ``person``'s latest conversation on ``channel`` in ``task``, or None."""
+
+    @abstractmethod
+    def update_conversation(self, cid: str, **columns: Any) -> None:
+        """Change columns of a conversation (``world``, ``status``, ``data``, ``meta``)."""
+
+    @abstractmethod
+    def iter_conversations(self) -> Iterator[dict[str, Any]]:
+        """Every conversation with its messages and engine states, oldest first (export)."""
+
+    # -- turns ------------------------------------------------------------------------
+    def commit(self, commit: Commit) -> None:
+        """Write one turn atomically. When this returns, its messages are acknowledged."""
+        self.commit_many([commit])
+
+    @abstractmethod
+    def commit_many(self, commits: list[Commit]) -> None:
+        """Write several turns in one transaction, all or none (a group commit)."""
+
+    @abstractmethod
+    def messages(self, cid: str) -> list[dict[str, Any]]:
+        """A conversation's messages in order (``act`` and ``trace`` decoded)."""
+
+    @abstractmethod
+    def last_trace(self, cid: str, bot: str) -> dict[str, Any] | None:
+        """The trace of ``bot``'s latest turn in a conversation (None before its first)."""
+
+    @abstractmethod
+    def state(self, cid: str, bot: str) -> dict[str, Any] | None:
+        """``bot``'s engine state in a conversation, or None before its first turn."""
+
+    @abstractmethod
+    def states(self, cid: str) -> dict[str, dict[str, Any]]:
+        """Every bot's engine state in a conversation."""
+
+    # -- channels ---------------------------------------------------------------------
+    @abstractmethod
+    def claim_event(self, scope: str, key: str, window: float) -> bool:
+        """Record that event ``key`` of ``scope`` (a channel) is being handled: True the
+        first time within ``window`` seconds, False for a replay. Survives restarts."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
