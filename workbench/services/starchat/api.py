@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+
+from workbench.services.settings import environment, secret
 
 TOKEN_ENV = "WORKBENCH_API_TOKEN"
 
@@ -56,7 +57,7 @@ def _guard(handler: Handler) -> Handler:
 
 
 def _authorize(request: Request) -> None:
-    token = os.environ.get(TOKEN_ENV, "")
+    token = secret(environment().api_token) or ""
     if not token:
         raise ApiError(403, f"writes are disabled on this server: set {TOKEN_ENV} to allow them")
     header = request.headers.get("authorization", "")
