@@ -1,5 +1,5 @@
 """`workbench`: the command line. Every command imports what it needs when it runs,
-so `workbench --help` stays fast (no textual, sqlite-utils, uvicorn at start-up)."""
+so `workbench --help` stays fast (no textual, uvicorn, pydantic at start-up)."""
 
 from __future__ import annotations
 

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 
 from workbench.store import Commit, Store
 
 log = logging.getLogger(__name__)
+
+#: each store's queue; a store that is gone takes its queue with it
+_QUEUES: weakref.WeakKeyDictionary[Store, GroupCommit] = weakref.WeakKeyDictionary()
 
 
 class GroupCommit:
@@ -30,10 +34,9 @@ class GroupCommit:
     def of(cls, store: Store) -> GroupCommit:
         """The queue of ``store`` on the running loop (made on first use)."""
         loop = asyncio.get_running_loop()
-        group = getattr(store, "_group_commit", None)
+        group = _QUEUES.get(store)
         if group is None or group.loop is not loop:
-            group = cls(store, loop)
-            store._group_commit = group  # type: ignore[attr-defined]
+            group = _QUEUES[store] = cls(store, loop)
         return group
 
     async def commit(self, commit: Commit) -> None:

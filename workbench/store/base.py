@@ -48,6 +48,71 @@ def records(messages: Iterable[Message], **where: Any) -> list[Record]:
     return [Record(m, **where) for m in messages]
 
 
+@dataclass
+class Changes:
+    """What changed in a document set after a revision (see :meth:`DocumentSet.changes`)."""
+
+    revision: int
+    #: (id, document) written after the revision, in the set's order
+    upserted: list[tuple[str, dict[str, Any]]]
+    #: ids deleted after the revision
+    deleted: list[str]
+
+
+@dataclass
+class Source:
+    """The file a document set was last imported from, and the hash of its content."""
+
+    path: str | None
+    digest: str | None
+    imported: float | None
+
+
+class DocumentSet(ABC):
+    """A named, ordered set of JSON documents with a revision that every write bumps:
+    a bot's decision-table states or knowledge-base Q/As. Readers that cache the set
+    (a compiled table, an index) catch up with :meth:`changes`, so an edit made by any
+    process reaches every conversation at its next turn."""
+
+    name: str
+
+    @abstractmethod
+    def revision(self) -> int:
+        """The revision of the last write (0 for a set never written)."""
+
+    @abstractmethod
+    def write(
+        self, upserts: Iterable[tuple[str, dict[str, Any]]] = (), deletes: Iterable[str] = (), replace: bool = False
+    ) -> int:
+        """Insert or replace documents and delete ids in one transaction (with ``replace``,
+        every other document goes); returns the new revision. A replaced document keeps
+        its place in the order; a new one goes last."""
+
+    @abstractmethod
+    def read(self, ids: Iterable[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """(id, document) in the set's order: all of them, or those of ``ids`` that exist."""
+
+    @abstractmethod
+    def changes(self, since: int) -> Changes:
+        """What was written and deleted after revision ``since`` (everything when ``since`` < 0)."""
+
+    @abstractmethod
+    def ids(self) -> list[str]:
+        """Every id in the set's order."""
+
+    @abstractmethod
+    def count(self) -> int:
+        """How many documents the set holds."""
+
+    @abstractmethod
+    def source(self) -> Source:
+        """Where the set was last imported from."""
+
+    @abstractmethod
+    def set_source(self, path: str, digest: str) -> None:
+        """Record the file the set was just imported from."""
+
+
 class Store(ABC):
     """A task's persistence. Implementations are thread-safe: the event loop and world
     threads share one store."""
@@ -119,6 +184,11 @@ class Store(ABC):
     @abstractmethod
     def states(self, cid: str) -> dict[str, dict[str, Any]]:
         """Every bot's engine state in a conversation."""
+
+    # -- what engines keep -----------------------------------------------------------
+    @abstractmethod
+    def documents(self, name: str) -> DocumentSet:
+        """The document set ``name`` (e.g. ``decision_table:desk``), created empty on first use."""
 
     # -- channels ---------------------------------------------------------------------
     @abstractmethod

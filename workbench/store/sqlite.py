@@ -3,100 +3,65 @@
 A message is *acknowledged* once :meth:`SqliteStore.commit` has returned: the
 messages of a turn and the engine's new state go in one transaction, and the
 runtime sends nothing before that. WAL mode keeps committed data through a
-killed process. sqlite-utils is imported when a store is opened, never at
-start-up.
+killed process. The schema is a list of numbered migrations (sqlite_schema.py);
+document sets (decision tables, knowledge bases) are in sqlite_documents.py.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from workbench.store import base
 from workbench.store.base import Commit, Store
-
-SCHEMA_VERSION = 1
+from workbench.store.sqlite_documents import SqliteDocumentSet
 
 
 class SqliteStore(Store):
     """The task's SQLite file. Thread-safe: one connection guarded by a lock."""
 
     def __init__(self, path: str | Path) -> None:
-        import sqlite_utils  # lazy: 0.35 s to import
+        from workbench.store.sqlite_schema import migrate
 
         self.path = Path(path)
-        if str(path) != ":memory:":
+        memory = str(path) == ":memory:"
+        if not memory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        import sqlite3
-
-        # one connection shared by the event loop and world threads, guarded by _lock
-        conn = sqlite3.connect(str(path), check_same_thread=False)
-        self.db = sqlite_utils.Database(conn, recursive_triggers=False)
-        self.conn = self.db.conn
+        # one connection shared by the event loop and world threads, guarded by _lock;
+        # transactions are explicit (isolation_level=None: no implicit BEGIN)
+        self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         self._seq: dict[str, int] = {}
-        if str(path) != ":memory:":
+        self._documents: dict[str, SqliteDocumentSet] = {}
+        if not memory:
             self.conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode: a killed process loses nothing committed
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA busy_timeout=5000")
-        self._create()
+        with self._lock:
+            self.schema_version = migrate(self.conn, str(path))
 
-    # -- schema -----------------------------------------------------------
-    def _create(self) -> None:
-        db = self.db
-        with self._lock, self.conn:
-            if "conversations" not in db.table_names():
-                db["conversations"].create(
-                    {
-                        "id": str,
-                        "task": str,
-                        "person": str,
-                        "channel": str,
-                        "created": float,
-                        "updated": float,
-                        "status": str,
-                        "world": str,
-                        "data": str,
-                        "meta": str,
-                    },
-                    pk="id",
-                )
-                db["conversations"].create_index(["updated"])
-            if "messages" not in db.table_names():
-                db["messages"].create(
-                    {
-                        "id": int,
-                        "conversation_id": str,
-                        "seq": int,
-                        "world": str,
-                        "world_instance": str,
-                        "agent": str,
-                        "role": str,
-                        "created": float,
-                        "text": str,
-                        "act": str,
-                        "trace": str,
-                    },
-                    pk="id",
-                    foreign_keys=[("conversation_id", "conversations", "id")],
-                )
-                db["messages"].create_index(["conversation_id", "seq"], unique=True)
-            if "engine_state" not in db.table_names():
-                db["engine_state"].create(
-                    {"conversation_id": str, "bot": str, "state": str, "updated": float},
-                    pk=("conversation_id", "bot"),
-                )
-            if "seen_events" not in db.table_names():
-                db["seen_events"].create({"scope": str, "key": str, "seen": float}, pk=("scope", "key"))
-                db["seen_events"].create_index(["scope", "seen"])
-            if "meta" not in db.table_names():
-                db["meta"].create({"key": str, "value": str}, pk="key")
-                db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The lock and one write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error);
+        a transaction already open on this thread is joined."""
+        with self._lock:
+            if self.conn.in_transaction:
+                yield self.conn
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
 
     # -- conversations ----------------------------------------------------
     def new_conversation(
@@ -111,20 +76,11 @@ class SqliteStore(Store):
     ) -> str:
         cid = conversation_id or base.new_id()
         now = time.time()
-        with self._lock, self.conn:
-            self.db["conversations"].insert(
-                {
-                    "id": cid,
-                    "task": task,
-                    "person": person,
-                    "channel": channel,
-                    "created": now,
-                    "updated": now,
-                    "status": "active",
-                    "world": world,
-                    "data": json.dumps(data or {}),
-                    "meta": json.dumps(meta or {}),
-                }
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO conversations (id, task, person, channel, created, updated, status, world, data, meta)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+                (cid, task, person, channel, now, now, world, json.dumps(data or {}), json.dumps(meta or {})),
             )
         self._seq[cid] = 0
         return cid
@@ -173,7 +129,7 @@ class SqliteStore(Store):
         return row[0] if row else None
 
     def update_conversation(self, cid: str, **columns: Any) -> None:
-        with self._lock, self.conn:
+        with self.transaction():
             self._update(cid, columns)
 
     def _update(self, cid: str, columns: dict[str, Any]) -> None:
@@ -199,54 +155,51 @@ class SqliteStore(Store):
         now = time.time()
         with self._lock:
             saved_seq = dict(self._seq)
-            # One explicit transaction of plain statements: sqlite-utils' write helpers
-            # (insert_all) commit on their own when they start outside a transaction,
-            # which would store a turn's messages without its engine state.
-            if not self.conn.in_transaction:
-                self.conn.execute("BEGIN IMMEDIATE")
             try:
-                rows = []
-                states = []
-                touched: dict[str, dict[str, Any]] = {}
-                for commit in commits:
-                    for cid, records in commit.records.items():
-                        for rec in records:
-                            rows.append(
-                                (
-                                    cid,
-                                    self._next_seq(cid),
-                                    rec.world,
-                                    rec.world_instance,
-                                    rec.agent if rec.agent is not None else rec.message.get("id"),
-                                    rec.role,
-                                    now,
-                                    rec.message.get("text"),
-                                    rec.message.to_json(),
-                                    json.dumps(rec.trace, default=str) if rec.trace is not None else None,
-                                )
-                            )
-                    for cid, bot, state in commit.states:
-                        states.append((cid, bot, json.dumps(state, default=str), now))
-                    for cid in (*commit.records, *(c for c, _, _ in commit.states), *commit.locations):
-                        touched.setdefault(cid, {}).update(commit.locations.get(cid, {}))
-                if rows:
-                    self.conn.executemany(
-                        "INSERT INTO messages (conversation_id, seq, world, world_instance, agent, role,"
-                        " created, text, act, trace) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        rows,
-                    )
-                if states:
-                    self.conn.executemany(
-                        "INSERT OR REPLACE INTO engine_state (conversation_id, bot, state, updated) VALUES (?, ?, ?, ?)",
-                        states,
-                    )
-                for cid, columns in touched.items():
-                    self._update(cid, columns)
-                self.conn.commit()
+                with self.transaction():
+                    self._write_commits(commits, now)
             except BaseException:
-                self.conn.rollback()
                 self._seq = saved_seq
                 raise
+
+    def _write_commits(self, commits: list[Commit], now: float) -> None:
+        rows = []
+        states = []
+        touched: dict[str, dict[str, Any]] = {}
+        for commit in commits:
+            for cid, records in commit.records.items():
+                for rec in records:
+                    rows.append(
+                        (
+                            cid,
+                            self._next_seq(cid),
+                            rec.world,
+                            rec.world_instance,
+                            rec.agent if rec.agent is not None else rec.message.get("id"),
+                            rec.role,
+                            now,
+                            rec.message.get("text"),
+                            rec.message.to_json(),
+                            json.dumps(rec.trace, default=str) if rec.trace is not None else None,
+                        )
+                    )
+            for cid, bot, state in commit.states:
+                states.append((cid, bot, json.dumps(state, default=str), now))
+            for cid in (*commit.records, *(c for c, _, _ in commit.states), *commit.locations):
+                touched.setdefault(cid, {}).update(commit.locations.get(cid, {}))
+        if rows:
+            self.conn.executemany(
+                "INSERT INTO messages (conversation_id, seq, world, world_instance, agent, role,"
+                " created, text, act, trace) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        if states:
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO engine_state (conversation_id, bot, state, updated) VALUES (?, ?, ?, ?)",
+                states,
+            )
+        for cid, columns in touched.items():
+            self._update(cid, columns)
 
     def messages(self, cid: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -294,10 +247,18 @@ class SqliteStore(Store):
             conv["engine_state"] = self.states(cid)
             yield conv
 
+    # -- what engines keep --------------------------------------------------------------
+    def documents(self, name: str) -> SqliteDocumentSet:
+        with self._lock:
+            found = self._documents.get(name)
+            if found is None:
+                found = self._documents[name] = SqliteDocumentSet(self, name)
+            return found
+
     # -- channels ----------------------------------------------------------------------
     def claim_event(self, scope: str, key: str, window: float) -> bool:
         now = time.time()
-        with self._lock, self.conn:
+        with self.transaction():
             self.conn.execute("DELETE FROM seen_events WHERE scope = ? AND seen < ?", (scope, now - window))
             cur = self.conn.execute(
                 "INSERT OR IGNORE INTO seen_events (scope, key, seen) VALUES (?, ?, ?)", (scope, key, now)

@@ -1,6 +1,6 @@
 """WorkbenchApp: the Textual app `workbench open` runs.
 
-The first paint shows the chat screen at once; the store (sqlite-utils) and the
+The first paint shows the chat screen at once; the store and the
 runner open in a worker right after, so start-up never waits for them.
 """
 
@@ -67,7 +67,7 @@ class WorkbenchApp(App):
 
     @work(thread=True, exit_on_error=False, group="store", name="open-store")
     def open_store(self) -> None:
-        """Open the store and build the runner off the UI thread (sqlite-utils imports here)."""
+        """Open the store and build the runner off the UI thread."""
         try:
             from workbench.runtime.runner import Runner
 

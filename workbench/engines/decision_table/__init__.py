@@ -57,7 +57,7 @@ def open_kb(task: Any, name: str, index: Any, path: str | None, notes: list[str]
     if path:
         from workbench.engines.decision_table.seeding import seed_kb
 
-        note = seed_kb(task.store, kb, name, task.path(path))
+        note = seed_kb(kb, task.path(path))
         if note:
             notes.append(note)
     return kb

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import logging
 import threading
 import time
@@ -130,83 +129,28 @@ class DecisionTable:
         self._always: set[str] = set()
         self._with_queries: set[str] = set()
         self._class_count: dict[str, int] = {}
-        self._create_tables()
+        #: the states, in the store (the source of truth)
+        self.docs = store.documents(self.collection)
 
     # -- storage -----------------------------------------------------------------
-    def _create_tables(self) -> None:
-        with self.store._lock, self.store.conn:
-            self.store.conn.executescript(
-                """
-                CREATE TABLE IF NOT EXISTS dt_states (
-                    bot TEXT NOT NULL, state TEXT NOT NULL, doc TEXT NOT NULL,
-                    rev INTEGER NOT NULL, position INTEGER NOT NULL, updated REAL,
-                    PRIMARY KEY (bot, state));
-                CREATE INDEX IF NOT EXISTS dt_states_rev ON dt_states (bot, rev);
-                CREATE TABLE IF NOT EXISTS dt_deleted (
-                    bot TEXT NOT NULL, state TEXT NOT NULL, rev INTEGER NOT NULL,
-                    PRIMARY KEY (bot, state));
-                CREATE TABLE IF NOT EXISTS dt_tables (
-                    bot TEXT PRIMARY KEY, rev INTEGER NOT NULL DEFAULT 0,
-                    source TEXT, source_hash TEXT, imported REAL);
-                """
-            )
-            self.store.conn.execute("INSERT OR IGNORE INTO dt_tables (bot, rev) VALUES (?, 0)", (self.bot,))
-
-    def _store_rev(self) -> int:
-        row = self.store.conn.execute("SELECT rev FROM dt_tables WHERE bot = ?", (self.bot,)).fetchone()
-        return int(row[0]) if row else 0
-
     def _write(self, upserts: Iterable[State], deletes: Iterable[str] = (), replace: bool = False) -> int:
         """Write in one transaction; returns the new revision."""
-        now = time.time()
-        with self.store._lock, self.store.conn:
-            conn = self.store.conn
-            rev = self._store_rev() + 1
-            if replace:
-                conn.execute(
-                    "INSERT OR REPLACE INTO dt_deleted (bot, state, rev) SELECT bot, state, ? FROM dt_states WHERE bot = ?",
-                    (rev, self.bot),
-                )
-                conn.execute("DELETE FROM dt_states WHERE bot = ?", (self.bot,))
-            row = conn.execute("SELECT coalesce(max(position), 0) FROM dt_states WHERE bot = ?", (self.bot,)).fetchone()
-            pos = int(row[0])
-            rows = []
-            for s in upserts:
-                pos += 1
-                rows.append((self.bot, s.state, json.dumps(s.document(), ensure_ascii=False), rev, pos, now))
-            conn.executemany(
-                "INSERT INTO dt_states (bot, state, doc, rev, position, updated) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (bot, state) DO UPDATE SET doc = excluded.doc, rev = excluded.rev, updated = excluded.updated",
-                rows,
-            )
-            if rows:
-                conn.executemany("DELETE FROM dt_deleted WHERE bot = ? AND state = ?", [(self.bot, r[1]) for r in rows])
-            for name in deletes:
-                conn.execute("DELETE FROM dt_states WHERE bot = ? AND state = ?", (self.bot, name))
-                conn.execute(
-                    "INSERT OR REPLACE INTO dt_deleted (bot, state, rev) VALUES (?, ?, ?)", (self.bot, name, rev)
-                )
-            conn.execute("UPDATE dt_tables SET rev = ? WHERE bot = ?", (rev, self.bot))
-        return rev
+        return self.docs.write(((s.state, s.document()) for s in upserts), deletes, replace=replace)
 
     # -- loading -----------------------------------------------------------------
     def seed(self, path: Path, skip_invalid: bool = False) -> str | None:
         """Import ``path`` when its content changed since the last seeding; returns a note if it did."""
         raw = path.read_bytes()
         digest = hashlib.sha256(raw).hexdigest()
-        row = self.store.conn.execute("SELECT source_hash FROM dt_tables WHERE bot = ?", (self.bot,)).fetchone()
-        if row and row[0] == digest:
+        source = self.docs.source()
+        if source.digest == digest:
             return None
         read = read_file(path)
         if read.errors and not skip_invalid:
             raise TableFileError(read.errors)
-        first = row is None or row[0] is None
+        first = source.digest is None
         self._write(read.states, replace=True)
-        with self.store._lock, self.store.conn:
-            self.store.conn.execute(
-                "UPDATE dt_tables SET source = ?, source_hash = ?, imported = ? WHERE bot = ?",
-                (str(path), digest, time.time(), self.bot),
-            )
+        self.docs.set_source(str(path), digest)
         verb = (
             "imported" if first else "re-imported (its content changed; edits made since the last import were replaced)"
         )
@@ -219,40 +163,19 @@ class DecisionTable:
     def sync(self) -> bool:
         """Bring the compiled table and the index up to the store's revision; True if anything changed."""
         with self._lock:
-            rev = self._store_rev()
-            if rev == self._rev:
+            if self.docs.revision() == self._rev:
                 return False
             full = self._rev < 0
-            conn = self.store.conn
-            with self.store._lock:
-                if full:
-                    rows = conn.execute(
-                        "SELECT state, doc FROM dt_states WHERE bot = ? ORDER BY position", (self.bot,)
-                    ).fetchall()
-                    gone: list[str] = []
-                else:
-                    rows = conn.execute(
-                        "SELECT state, doc FROM dt_states WHERE bot = ? AND rev > ? ORDER BY position",
-                        (self.bot, self._rev),
-                    ).fetchall()
-                    gone = [
-                        r[0]
-                        for r in conn.execute(
-                            "SELECT state FROM dt_deleted WHERE bot = ? AND rev > ?", (self.bot, self._rev)
-                        )
-                    ]
+            changes = self.docs.changes(-1 if full else self._rev)
             if full:
                 self._reset()
                 if self.index is not None:
                     self.index.clear(self.collection)
-            states = [State.model_validate(json.loads(doc)) for _, doc in rows]
-            self._apply(states, [g for g in gone if g in self._compiled])
-            if full or gone:
-                order = conn.execute(
-                    "SELECT state FROM dt_states WHERE bot = ? ORDER BY position", (self.bot,)
-                ).fetchall()
-                self._order = [r[0] for r in order]
-            self._rev = rev
+            states = [State.model_validate(doc) for _, doc in changes.upserted]
+            self._apply(states, [g for g in changes.deleted if g in self._compiled])
+            if full or changes.deleted:
+                self._order = self.docs.ids()
+            self._rev = changes.revision
             return True
 
     def _reset(self) -> None:

@@ -2,9 +2,8 @@
 
 Documents carry starchat's fields (``id``, ``conversation``,
 ``index_in_conversation``, ``question``, ``answer``, ``verified``, ``topics``,
-``doctype``, ``state``, ``status``). They live in the task's SQLite store (table
-``knowledge_base``, one row per ``(bot, id)``: a knowledge base belongs to a bot)
-and are mirrored into the retrieval index (collection ``knowledge_base:<bot>``),
+``doctype``, ``state``, ``status``). They live in the task's store (the document
+set ``knowledge_base:<bot>``: a knowledge base belongs to a bot) and are mirrored into the retrieval index (collection ``knowledge_base:<bot>``),
 one index document per Q/A whose text is the question. Every write goes to the
 store first, then to the index, so the index can always be rebuilt from the store.
 
@@ -47,7 +46,6 @@ FILTERS = ("verified", "doctype", "topics", "state", "status", "conversation")
 # what a search returns when it does not ask for doctypes: everything but hidden
 RETRIEVABLE = ("normal", "decisiontable")
 DEFAULT_THRESHOLD = 0.5
-TABLE = "knowledge_base"
 
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f", ""}
@@ -250,69 +248,31 @@ class KnowledgeBase:
         self.index = index
         self.name = name
         self.collection = f"knowledge_base:{name}"
-        self._create_table()
+        #: the Q/As, in the store (the source of truth)
+        self.docs = store.documents(self.collection)
         if sync and index.count(self.collection) != len(self):
             self.reindex()
 
     # -- storage ------------------------------------------------------------------
-    @contextmanager
-    def _transaction(self) -> Iterator[Any]:
-        # The store shares one connection between threads behind its lock; writes here
-        # take the same lock so they never interleave with a turn's commit.
-        with self.store._lock, self.store.conn:
-            yield self.store.conn
-
-    def _create_table(self) -> None:
-        with self._transaction():
-            # checked by name: sqlite-utils spells "if not exists" differently across versions
-            if TABLE in self.store.db.table_names():
-                return
-            self.store.db[TABLE].create(
-                {
-                    "bot": str,
-                    "id": str,
-                    "conversation": str,
-                    "index_in_conversation": int,
-                    "question": str,
-                    "answer": str,
-                    "verified": int,
-                    "topics": str,
-                    "doctype": str,
-                    "state": str,
-                    "status": int,
-                },
-                pk=("bot", "id"),
-            )
-
-    def _rows(self, where: str = "", args: Iterable[Any] = ()) -> list[QA]:
-        sql = f"SELECT {', '.join(COLUMNS)} FROM {TABLE} WHERE bot = ?{where} ORDER BY rowid"
-        with self.store._lock:
-            rows = self.store.conn.execute(sql, [self.name, *args]).fetchall()
-        return [self._qa(row) for row in rows]
-
     @staticmethod
-    def _qa(row: tuple) -> QA:
-        data = dict(zip(COLUMNS, row, strict=False))
+    def _qa(doc: Mapping[str, Any]) -> QA:
+        data = {key: doc.get(key) for key in COLUMNS}
         data["verified"] = bool(data["verified"])
         for key in ("conversation", "topics", "state", "answer"):
             data[key] = data[key] or ""
         data["status"] = data["status"] or 0
+        data["doctype"] = data["doctype"] or "normal"
         return QA(**data)
 
+    def _rows(self, ids: Iterable[str] | None = None) -> list[QA]:
+        return [self._qa(doc) for _, doc in self.docs.read(ids)]
+
     def _write(self, qas: list[QA]) -> None:
-        """Store, then index: the store stays the source of truth if indexing fails."""
+        """Store, then index: the store stays the source of truth if indexing fails.
+        An edited Q/A keeps its place in the order (and in exports)."""
         if not qas:
             return
-        columns = ("bot", *COLUMNS)
-        # an upsert, not INSERT OR REPLACE: an edited Q/A keeps its rowid, so its place in exports
-        sql = (
-            f"INSERT INTO {TABLE} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-            f"ON CONFLICT (bot, id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in COLUMNS[1:])}"
-        )
-        with self._transaction() as conn:
-            conn.executemany(
-                sql, [(self.name, *(int(v) if isinstance(v, bool) else v for v in qa.to_dict().values())) for qa in qas]
-            )
+        self.docs.write((qa.id, qa.to_dict()) for qa in qas)
         self.index.upsert(self.collection, (self._document(qa) for qa in qas))
 
     @staticmethod
@@ -340,11 +300,10 @@ class KnowledgeBase:
 
     # -- reading ------------------------------------------------------------------
     def __len__(self) -> int:
-        with self.store._lock:
-            return self.store.conn.execute(f"SELECT count(*) FROM {TABLE} WHERE bot = ?", (self.name,)).fetchone()[0]
+        return self.docs.count()
 
     def get(self, qa_id: str) -> QA | None:
-        rows = self._rows(" AND id = ?", [qa_id])
+        rows = self._rows([qa_id])
         return rows[0] if rows else None
 
     def get_many(self, ids: Iterable[str]) -> list[QA]:
@@ -352,7 +311,7 @@ class KnowledgeBase:
         wanted = list(dict.fromkeys(str(i) for i in ids))
         if not wanted:
             return []
-        found = {qa.id: qa for qa in self._rows(f" AND id IN ({', '.join('?' * len(wanted))})", wanted)}
+        found = {qa.id: qa for qa in self._rows(wanted)}
         return [found[i] for i in wanted if i in found]
 
     def all(self) -> list[QA]:
@@ -396,16 +355,16 @@ class KnowledgeBase:
 
     def delete(self, qa_id: str) -> bool:
         """Remove a Q/A; False when there was none."""
-        with self._transaction() as conn:
-            removed = conn.execute(f"DELETE FROM {TABLE} WHERE bot = ? AND id = ?", (self.name, qa_id)).rowcount
-        if removed:
-            self.index.delete(self.collection, [qa_id])
-        return bool(removed)
+        if not self.docs.read([qa_id]):
+            return False
+        self.docs.write(deletes=[qa_id])
+        self.index.delete(self.collection, [qa_id])
+        return True
 
     def clear(self) -> int:
         """Remove every Q/A of this knowledge base; returns how many there were."""
-        with self._transaction() as conn:
-            removed = conn.execute(f"DELETE FROM {TABLE} WHERE bot = ?", (self.name,)).rowcount
+        removed = self.docs.count()
+        self.docs.write(replace=True)
         self.index.clear(self.collection)
         return removed
 
@@ -449,14 +408,13 @@ class KnowledgeBase:
         if text.strip():
             filters = {"verified": verified, "doctype": doctype if doctype else list(DOCTYPES)}
             return self.search(text, k=limit, filters=filters)
-        where, args = "", []
-        if verified is not None:
-            where += " AND verified = ?"
-            args.append(int(_boolean(verified)))
-        if doctype:
-            where += " AND doctype = ?"
-            args.append(_doctype(doctype))
-        return [KBHit(qa, 0.0) for qa in self._rows(where, args)]
+        wanted = _doctype(doctype) if doctype else None
+        keep = _boolean(verified) if verified is not None else None
+        return [
+            KBHit(qa, 0.0)
+            for qa in self._rows()
+            if (keep is None or qa.verified == keep) and (wanted is None or qa.doctype == wanted)
+        ]
 
     def answer(self, question: str, threshold: float = DEFAULT_THRESHOLD) -> KBHit | None:
         """The best *verified* Q/A whose score reaches ``threshold`` (and is above 0), else None.

@@ -1,0 +1,145 @@
+"""Document sets in SQLite: tables ``doc_sets``, ``documents`` and ``doc_deleted``.
+
+Every write takes the store's lock and one transaction, so a set never interleaves
+with a turn's commit on the shared connection.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from workbench.store.base import Changes, DocumentSet, Source
+
+if TYPE_CHECKING:
+    from workbench.store.sqlite import SqliteStore
+
+
+def _decode(rows: Iterable[tuple[str, str]]) -> list[tuple[str, dict[str, Any]]]:
+    return [(doc_id, json.loads(doc)) for doc_id, doc in rows]
+
+
+class SqliteDocumentSet(DocumentSet):
+    def __init__(self, store: SqliteStore, name: str) -> None:
+        self.store = store
+        self.name = name
+        with store.transaction():
+            store.conn.execute("INSERT OR IGNORE INTO doc_sets (name, rev) VALUES (?, 0)", (name,))
+
+    def revision(self) -> int:
+        with self.store._lock:
+            row = self.store.conn.execute("SELECT rev FROM doc_sets WHERE name = ?", (self.name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def write(
+        self, upserts: Iterable[tuple[str, dict[str, Any]]] = (), deletes: Iterable[str] = (), replace: bool = False
+    ) -> int:
+        now = time.time()
+        name = self.name
+        with self.store.transaction():
+            conn = self.store.conn
+            row = conn.execute("SELECT rev FROM doc_sets WHERE name = ?", (name,)).fetchone()
+            rev = (int(row[0]) if row else 0) + 1
+            if replace:
+                conn.execute(
+                    "INSERT OR REPLACE INTO doc_deleted (set_name, id, rev) SELECT set_name, id, ? FROM documents"
+                    " WHERE set_name = ?",
+                    (rev, name),
+                )
+                conn.execute("DELETE FROM documents WHERE set_name = ?", (name,))
+            pos = int(
+                conn.execute("SELECT coalesce(max(position), 0) FROM documents WHERE set_name = ?", (name,)).fetchone()[
+                    0
+                ]
+            )
+            rows = []
+            for doc_id, doc in upserts:
+                pos += 1
+                rows.append((name, doc_id, json.dumps(doc, ensure_ascii=False), rev, pos, now))
+            conn.executemany(
+                "INSERT INTO documents (set_name, id, doc, rev, position, updated) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (set_name, id) DO UPDATE SET doc = excluded.doc, rev = excluded.rev,"
+                " updated = excluded.updated",
+                rows,
+            )
+            if rows:
+                conn.executemany("DELETE FROM doc_deleted WHERE set_name = ? AND id = ?", [(name, r[1]) for r in rows])
+            for doc_id in deletes:
+                conn.execute("DELETE FROM documents WHERE set_name = ? AND id = ?", (name, doc_id))
+                conn.execute(
+                    "INSERT OR REPLACE INTO doc_deleted (set_name, id, rev) VALUES (?, ?, ?)", (name, doc_id, rev)
+                )
+            conn.execute("INSERT OR IGNORE INTO doc_sets (name, rev) VALUES (?, 0)", (name,))
+            conn.execute("UPDATE doc_sets SET rev = ? WHERE name = ?", (rev, name))
+        return rev
+
+    def read(self, ids: Iterable[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
+        with self.store._lock:
+            conn = self.store.conn
+            if ids is None:
+                rows = conn.execute(
+                    "SELECT id, doc FROM documents WHERE set_name = ? ORDER BY position", (self.name,)
+                ).fetchall()
+                return _decode(rows)
+            wanted = list(dict.fromkeys(ids))
+            found: list[tuple[str, str]] = []
+            for start in range(0, len(wanted), 500):  # SQLite's limit on bound parameters
+                chunk = wanted[start : start + 500]
+                found += conn.execute(
+                    f"SELECT id, doc FROM documents WHERE set_name = ? AND id IN ({', '.join('?' * len(chunk))})"
+                    " ORDER BY position",
+                    [self.name, *chunk],
+                ).fetchall()
+        if len(wanted) > 500:
+            order = {doc_id: n for n, doc_id in enumerate(self.ids())}
+            found.sort(key=lambda r: order.get(r[0], 0))
+        return _decode(found)
+
+    def changes(self, since: int) -> Changes:
+        with self.store._lock:
+            conn = self.store.conn
+            row = conn.execute("SELECT rev FROM doc_sets WHERE name = ?", (self.name,)).fetchone()
+            rev = int(row[0]) if row else 0
+            if since < 0:
+                rows = conn.execute(
+                    "SELECT id, doc FROM documents WHERE set_name = ? ORDER BY position", (self.name,)
+                ).fetchall()
+                return Changes(rev, _decode(rows), [])
+            rows = conn.execute(
+                "SELECT id, doc FROM documents WHERE set_name = ? AND rev > ? ORDER BY position", (self.name, since)
+            ).fetchall()
+            gone = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM doc_deleted WHERE set_name = ? AND rev > ?", (self.name, since)
+                ).fetchall()
+            ]
+        return Changes(rev, _decode(rows), gone)
+
+    def ids(self) -> list[str]:
+        with self.store._lock:
+            rows = self.store.conn.execute(
+                "SELECT id FROM documents WHERE set_name = ? ORDER BY position", (self.name,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def count(self) -> int:
+        with self.store._lock:
+            row = self.store.conn.execute("SELECT count(*) FROM documents WHERE set_name = ?", (self.name,)).fetchone()
+        return int(row[0])
+
+    def source(self) -> Source:
+        with self.store._lock:
+            row = self.store.conn.execute(
+                "SELECT source, source_hash, imported FROM doc_sets WHERE name = ?", (self.name,)
+            ).fetchone()
+        return Source(*row) if row else Source(None, None, None)
+
+    def set_source(self, path: str, digest: str) -> None:
+        with self.store.transaction():
+            self.store.conn.execute(
+                "UPDATE doc_sets SET source = ?, source_hash = ?, imported = ? WHERE name = ?",
+                (path, digest, time.time(), self.name),
+            )
