@@ -55,15 +55,17 @@ def _task(path: Path) -> Any:
 
 
 def _bot(task: Any, bot: str | None) -> str:
-    bots = [name for name, cfg in task.bot_configs.items() if getattr(cfg, "engine", None) == "decision_table"]
+    from workbench.runtime.editing import BotEditor
+
+    bots = BotEditor(task).table_bots()
     if bot is not None:
         if bot not in bots:
             _fail(f"{task.file}: no decision_table bot named {bot!r}; decision_table bots: {', '.join(bots) or 'none'}")
         return bot
     if not bots:
-        _fail(f"{task.file}: this task has no bot with `engine: decision_table`")
+        _fail(f"{task.file}: this task has no bot with a decision table (`engine: decision_table`)")
     if len(bots) > 1:
-        _fail(f"{task.file}: several decision_table bots ({', '.join(bots)}); choose one with --bot")
+        _fail(f"{task.file}: several bots have a decision table ({', '.join(bots)}); choose one with --bot")
     return bots[0]
 
 
@@ -88,29 +90,28 @@ def _show_problems(read: Any) -> None:
         err.print(f"{kind} {escape(str(p))}")
 
 
-def _open_table(task: Any, bot: str):
-    """The bot's table in the task's store, seeded from task.yml's file first if it never was."""
-    from workbench.engines.decision_table.table import DecisionTable
+def _editor(task: Any, bot: str) -> Any:
+    """The task's bot editor with ``bot``'s table open (seeded from task.yml's file if it
+    never was); a defective seed file is an error that says how to check it."""
     from workbench.engines.decision_table.table_io import TableFileError
+    from workbench.runtime.editing import BotEditor
 
-    table = DecisionTable(task.store, None, bot)
-    cfg = task.bot_configs[bot]
-    seed = task.path(cfg.table)
-    if seed.is_file():
-        try:
-            table.seed(seed, skip_invalid=cfg.skip_invalid_rows)
-        except TableFileError as exc:
-            _, err = _consoles()
-            from rich.markup import escape
+    editor = BotEditor(task)
+    try:
+        editor.table(bot)
+    except TableFileError as exc:
+        _, err = _consoles()
+        from rich.markup import escape
 
-            err.print(
-                f"[red]error:[/red] the task's own table {escape(str(seed))} has defects; fix them first "
-                f"(`workbench table check {escape(str(task.root))} {escape(str(seed))}`):"
-            )
-            for p in exc.problems:
-                err.print(f"  {escape(str(p))}")
-            raise typer.Exit(2) from None
-    return table
+        seed = task.path(task.bot_configs[bot].table)
+        err.print(
+            f"[red]error:[/red] the task's own table {escape(str(seed))} has defects; fix them first "
+            f"(`workbench table check {escape(str(task.root))} {escape(str(seed))}`):"
+        )
+        for p in exc.problems:
+            err.print(f"  {escape(str(p))}")
+        raise typer.Exit(2) from None
+    return editor
 
 
 @app.command("check")
@@ -133,10 +134,11 @@ def check(
     _show_problems(read)
     out.print(f"{file}: {read.layout}, {len(read.states)} valid state(s), {read.rejected} defective row(s)")
     if load:
-        table = _open_table(t, name)
-        table.import_states(read.states, replace=replace)
+        editor = _editor(t, name)
+        editor.import_states(name, read.states, replace=replace)
         out.print(
-            f"loaded {len(read.states)} state(s) into bot {name!r} ({t.store_path}); the table has {len(table)} state(s)"
+            f"loaded {len(read.states)} state(s) into bot {name!r} ({t.store_path}); "
+            f"the table has {len(editor.table(name))} state(s)"
         )
     raise typer.Exit(2 if read.errors else 0)
 
@@ -166,14 +168,14 @@ def import_(
         raise typer.Exit(2)
     _show_problems(read)
     try:
-        table = _open_table(t, name)
-        table.import_states(read.states, replace=replace)
+        editor = _editor(t, name)
+        editor.import_states(name, read.states, replace=replace)
     except OSError as exc:
         _fail(f"{t.store_path}: cannot write the store: {exc}", code=1)
     how = "replaced the table with" if replace else "imported"
     out.print(
         f"{how} {len(read.states)} state(s) from {file} ({read.layout}) into bot {name!r}; "
-        f"the table now has {len(table)} state(s)"
+        f"the table now has {len(editor.table(name))} state(s)"
     )
     if read.errors:
         out.print(f"{read.rejected} defective row(s) skipped")
@@ -196,8 +198,8 @@ def export(
     kind = (fmt or ("json" if file.suffix.lower() == ".json" else "csv")).lower()
     if kind not in ("csv", "json"):
         _fail(f"--format must be csv or json, not {kind!r}")
-    table = _open_table(t, name)
-    text = table.export(kind)
+    editor = _editor(t, name)
+    text = editor.export_table(name, kind)
     if str(file) == "-":
         typer.echo(text, nl=False)
         return
@@ -206,4 +208,4 @@ def export(
     except OSError as exc:
         _fail(f"{file}: cannot write: {exc}", code=1)
     _, err = _consoles()
-    err.print(f"wrote {len(table)} state(s) of bot {name!r} to {file} ({kind})")
+    err.print(f"wrote {len(editor.table(name))} state(s) of bot {name!r} to {file} ({kind})")

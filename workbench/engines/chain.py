@@ -254,3 +254,7 @@ def create(config: Config, task: Any, name: str) -> ChainEngine:
         actions["activate_form"] = activate_form_action  # before the bots are built: they may copy the table
     engines = {bot: task.engine(bot) for bot in config.bots}
     return ChainEngine(engines, list(config.bots), config.greeting)
+
+
+#: the engine class (workbench/engines/capabilities.py asks what it can do)
+ENGINE = ChainEngine

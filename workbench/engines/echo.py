@@ -44,3 +44,7 @@ class EchoEngine(Engine):
 
 def create(config: Config, task, name: str) -> EchoEngine:
     return EchoEngine(prefix=config.prefix, greeting=config.greeting)
+
+
+#: the engine class (workbench/engines/capabilities.py asks what it can do)
+ENGINE = EchoEngine

@@ -114,3 +114,7 @@ def create(config: Config, task, name: str) -> PythonBotEngine:
         known = ", ".join(sorted(registry.bots)) or "none"
         raise LookupError(f"bots.{name}.name: no bot {config.name!r} is registered in worlds.py (registered: {known})")
     return PythonBotEngine(registry.bots[config.name], config.args, name, config.blocking)
+
+
+#: the engine class (workbench/engines/capabilities.py asks what it can do)
+ENGINE = PythonBotEngine

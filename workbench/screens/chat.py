@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,6 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
+from workbench.engines.capabilities import KnowledgeBot, SlotBot, TableBot, bots_with
+from workbench.runtime.editing import BotEditor
 from workbench.runtime.transcript import entry_from_record, entry_from_row  # noqa: F401  (re-exported)
 from workbench.screens.messages import RuntimeEvent
 from workbench.widgets import bot_tools
@@ -374,28 +376,32 @@ class ChatScreen(Screen):
         self.query_one("#composer", Input).focus()
 
     # -- engine tools: decision tables, knowledge bases, slots --------------------------
-    #: action -> (engine, config key) a bot needs for the action to apply
-    ENGINE_ACTIONS = {
-        "decision_table": ("decision_table", None),
-        "knowledge_base": ("decision_table", "knowledge_base"),
-        "add_to_knowledge_base": ("decision_table", "knowledge_base"),
-        "set_slot": ("form", None),
+    #: action -> the capability a bot needs for the action to apply, and what to call such a bot
+    ENGINE_ACTIONS: ClassVar[dict[str, tuple[type, str]]] = {
+        "decision_table": (TableBot, "decision-table bot"),
+        "knowledge_base": (KnowledgeBot, "bot with a knowledge base"),
+        "add_to_knowledge_base": (KnowledgeBot, "bot with a knowledge base"),
+        "set_slot": (SlotBot, "form bot"),
     }
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Engine tools are left out of the footer of tasks without such a bot."""
         if action in self.ENGINE_ACTIONS:
-            return bool(bot_tools.bots_for(self.wb_task, *self.ENGINE_ACTIONS[action]))
+            return bool(bots_with(self.wb_task, self.ENGINE_ACTIONS[action][0]))
         return True
 
-    def _bot_for(self, engine: str, need: str | None = None) -> str | None:
+    @property
+    def editor(self) -> BotEditor:
+        """Edits of the task's tables and knowledge bases, announced to the runner."""
+        return BotEditor(self.wb_task, self.runner)
+
+    def _bot_for(self, action: str) -> str | None:
+        """The bot an engine tool acts on: the current world's first, else the task's first."""
+        capability, what = self.ENGINE_ACTIONS[action]
         world = self.person.session.world if self.person and self.person.session else None
-        bots = bot_tools.bots_for(self.wb_task, engine, world, need)
+        bots = bots_with(self.wb_task, capability, bot_tools.world_bots(self.wb_task, world))
         if not bots:
-            what = {"decision_table": "decision-table bot", "form": "form bot"}.get(engine, f"{engine} bot")
-            self.notify(
-                f"This task has no {what}{' with a ' + need.replace('_', ' ') if need else ''}.", severity="warning"
-            )
+            self.notify(f"This task has no {what}.", severity="warning")
         return bots[0] if bots else None
 
     def action_decision_table(self) -> None:
@@ -405,19 +411,19 @@ class ChatScreen(Screen):
         from workbench.screens.decision_table import DecisionTableScreen
 
         s = self.person.session if self.person else None
-        data = {**(getattr(self.wb_task.spec, "data", None) or {}), **(s.data if s else {})}
-        self.app.push_screen(DecisionTableScreen(self.wb_task, bot, data))
+        data = {**(self.wb_task.spec.data or {}), **(s.data if s else {})}
+        self.app.push_screen(DecisionTableScreen(self.wb_task, bot, data, editor=self.editor))
 
     def action_knowledge_base(self) -> None:
-        bot = self._bot_for("decision_table", "knowledge_base")
+        bot = self._bot_for("knowledge_base")
         if bot is not None:
             from workbench.screens.knowledge_base import KnowledgeBaseScreen
 
-            self.app.push_screen(KnowledgeBaseScreen(self.wb_task, bot))
+            self.app.push_screen(KnowledgeBaseScreen(self.wb_task, bot, editor=self.editor))
 
     def action_add_to_knowledge_base(self) -> None:
         s = self.person.session if self.person else None
-        bot = self._bot_for("decision_table", "knowledge_base")
+        bot = self._bot_for("add_to_knowledge_base")
         if bot is not None and s is not None:
             self.add_to_knowledge_base(bot, s.conversation_id)
 
@@ -426,12 +432,12 @@ class ChatScreen(Screen):
         from workbench.screens.knowledge_base import add_conversation
 
         try:
-            self.notify(add_conversation(self.wb_task, bot, conversation_id))
+            self.notify(add_conversation(self.editor, bot, conversation_id))
         except Exception as exc:  # said to the person, never a traceback
             self.notify(f"Could not add the conversation: {exc}", severity="error", timeout=10)
 
     def action_set_slot(self) -> None:
-        bot = self._bot_for("form")
+        bot = self._bot_for("set_slot")
         panel = bot_tools.panel_of(self.query_one(Inspector), bot) if bot else None
         if bot is not None and panel is None:
             self.notify(f"{bot} does not speak in this world.", severity="warning")

@@ -1,7 +1,7 @@
 """DecisionTableScreen: a bot's decision table, live: browse, filter, edit, import, export, try.
 
-Everything goes through the bot's :class:`~workbench.engines.decision_table.table.DecisionTable`
-(``task.engine(bot).table``), so an edit persists in the store and the running
+Every edit goes through :class:`~workbench.runtime.editing.BotEditor` (as REST's and the CLI's
+do) to the bot's decision table, so an edit persists in the store and the running
 conversation uses it at its next turn. Blocking calls (building the engine,
 writes, imports, ranking) run in thread workers that post messages; the rows
 are added to the DataTable in batches by an exclusive worker that yields to the
@@ -26,6 +26,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from workbench.runtime.editing import BotEditor
 from workbench.widgets.ranking_view import RankingView
 
 #: rows added to the DataTable between two yields to the event loop
@@ -191,10 +192,14 @@ class DecisionTableScreen(Screen[None]):
             self.what = what
             self.error = error
 
-    def __init__(self, task: Any, bot: str, data: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, task: Any, bot: str, data: dict[str, Any] | None = None, editor: BotEditor | None = None
+    ) -> None:
         super().__init__()
         self.wb_task = task
         self.bot = bot
+        #: every edit goes through it (validated, stored, announced to the runner)
+        self.editor = editor or BotEditor(task)
         #: variables the try box evaluates with (task data, the person's data)
         self.data = dict(data or {})
         self.table: Any = None
@@ -234,13 +239,13 @@ class DecisionTableScreen(Screen[None]):
     def load(self) -> None:
         """Build (or reuse) the bot's engine and read every state, off the UI thread."""
         try:
-            engine = self.wb_task.engine(self.bot)
-            table = engine.table
+            table = self.editor.table(self.bot)
+            threshold = self.wb_task.engine(self.bot).match_threshold()
             states = table.list()
         except Exception as exc:  # shown to the person, never a traceback
             self.post_message(self.Failed(f"open the decision table of {self.bot}", f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(self.Loaded(table, getattr(engine, "threshold", None), states))
+        self.post_message(self.Loaded(table, threshold, states))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
@@ -324,15 +329,15 @@ class DecisionTableScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="dt-write", name="save-state")
     def save(self, state: Any) -> None:
-        from workbench.engines.decision_table.editing import missing_targets
-
         try:
-            saved, created = self.table.upsert(state)
-            warnings = missing_targets(saved, self.table.names())
+            done = self.editor.save_state(self.bot, state)
         except ValueError as exc:  # the form checks first; the table has the last word
             self.post_message(self.Failed(f"save state {state.state}", str(exc)))
             return
-        self.post_message(self.Saved(saved, created, warnings))
+        except Exception as exc:  # shown to the person, never lost in a worker
+            self.post_message(self.Failed(f"save state {state.state}", f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(self.Saved(done.state, done.created, done.warnings))
 
     @on(Saved)
     def _saved(self, message: Saved) -> None:
@@ -373,7 +378,7 @@ class DecisionTableScreen(Screen[None]):
     @work(thread=True, exit_on_error=False, group="dt-write", name="delete-state")
     def delete(self, name: str) -> None:
         try:
-            self.table.delete(name)
+            self.editor.delete_state(self.bot, name)
         except Exception as exc:
             self.post_message(self.Failed(f"delete state {name}", f"{type(exc).__name__}: {exc}"))
             return
@@ -403,7 +408,7 @@ class DecisionTableScreen(Screen[None]):
     @work(thread=True, exit_on_error=False, group="dt-write", name="import-states")
     def import_states(self, choice: Any) -> None:
         try:
-            n = self.table.import_states(choice.read.states, replace=choice.replace)
+            n = self.editor.import_states(self.bot, choice.read.states, replace=choice.replace)
         except Exception as exc:
             self.post_message(self.Failed("import the states", f"{type(exc).__name__}: {exc}"))
             return
@@ -431,7 +436,7 @@ class DecisionTableScreen(Screen[None]):
     def export(self, path: Path) -> None:
         fmt = "json" if path.suffix.lower() == ".json" else "csv"
         try:
-            text = self.table.export(fmt)
+            text = self.editor.export_table(self.bot, fmt)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         except OSError as exc:

@@ -1,8 +1,9 @@
 """KnowledgeBaseScreen: browse, search and filter a bot's Q/As; add, edit, verify, delete.
 
-The bot's :class:`~workbench.engines.knowledge_base.KnowledgeBase` is the decision-table engine's
-``kb`` (``task.engine(bot).kb``): every change is in the store and the index at
-once, so the next turn of a conversation already answers from it. Searching
+Every change goes through :class:`~workbench.runtime.editing.BotEditor` (as REST's do) to
+the bot's :class:`~workbench.engines.knowledge_base.KnowledgeBase`: it is in the store and
+the index at once, so the next turn of a conversation already answers from it. A bot
+without a knowledge base gets an empty one here, which it consults from then on. Searching
 ranks by the question's retrieval score; without a search every Q/A is listed.
 """
 
@@ -21,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from workbench.engines.knowledge_base import DOCTYPES
+from workbench.runtime.editing import BotEditor
 
 CELL = 56
 VERIFIED = [("any", "any"), ("verified", "yes"), ("unverified", "no")]
@@ -31,15 +33,12 @@ def _short(text: str, width: int = CELL) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def add_conversation(task: Any, bot: str, conversation_id: str) -> str:
+def add_conversation(editor: BotEditor, bot: str, conversation_id: str) -> str:
     """Add a conversation's exchanges to ``bot``'s knowledge base (unverified); says what it did.
 
     Blocking (it may build the engine): call it from a worker.
     """
-    kb = getattr(task.engine(bot), "kb", None)
-    if kb is None:
-        raise LookupError(f"bot {bot!r} has no knowledge base (give it knowledge_base: in task.yml)")
-    qas = kb.add_exchanges(conversation_id)
+    qas = editor.add_exchanges(bot, conversation_id)
     if not qas:
         return "Nothing to add yet: the conversation has no question answered by the bot."
     return (
@@ -98,10 +97,11 @@ class KnowledgeBaseScreen(Screen[None]):
             self.what = what
             self.error = error
 
-    def __init__(self, task: Any, bot: str) -> None:
+    def __init__(self, task: Any, bot: str, editor: BotEditor | None = None) -> None:
         super().__init__()
         self.wb_task = task
         self.bot = bot
+        self.editor = editor or BotEditor(task)
         self.kb: Any = None
         self._hits: dict[str, Any] = {}
 
@@ -139,16 +139,9 @@ class KnowledgeBaseScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="kb-open", name="open-knowledge-base")
     def open(self) -> None:
         try:
-            kb = getattr(self.wb_task.engine(self.bot), "kb", None)
+            kb = self.editor.knowledge_base(self.bot, create=True)
         except Exception as exc:
             self.post_message(self.Failed(f"open the knowledge base of {self.bot}", f"{type(exc).__name__}: {exc}"))
-            return
-        if kb is None:
-            self.post_message(
-                self.Failed(
-                    f"open a knowledge base of {self.bot}", "this bot has none (give it knowledge_base: in task.yml)"
-                )
-            )
             return
         self.post_message(self.Opened(kb))
 
@@ -264,16 +257,16 @@ class KnowledgeBaseScreen(Screen[None]):
 
         try:
             if what == "add":
-                saved = self.kb.add(qa)
+                saved = self.editor.add_qa(self.bot, qa)
                 note = f"Q/A {saved.id} added."
             elif what == "update":
-                saved = self.kb.update(qa.id, qa.to_dict())
+                saved = self.editor.update_qa(self.bot, qa.id, qa.to_dict())
                 note = f"Q/A {saved.id} saved."
             elif what == "verify":
-                saved = self.kb.update(qa.id, {"verified": not qa.verified})
+                saved = self.editor.update_qa(self.bot, qa.id, {"verified": not qa.verified})
                 note = f"Q/A {saved.id} {'verified' if saved.verified else 'no longer verified'}."
             else:
-                self.kb.delete(qa.id)
+                self.editor.delete_qa(self.bot, qa.id)
                 note = f"Q/A {qa.id} deleted."
         except (KnowledgeBaseError, KeyError, ValueError) as exc:
             self.post_message(self.Failed(f"{what} the Q/A", str(exc)))

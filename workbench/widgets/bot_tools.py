@@ -1,5 +1,5 @@
-"""The chat's engine tools: which bots have a decision table, slots or a knowledge base,
-and their live panels in the inspector (one tab per decision-table or form bot)."""
+"""The chat's live bot panels in the inspector: one tab per bot of the world whose engine
+has a live view (a decision table's state, a form's slots; workbench/engines/capabilities.py)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,22 @@ from typing import Any
 
 from textual.widgets import TabbedContent, TabPane
 
+from workbench.engines.capabilities import SlotBot, TableBot, engine_class
 from workbench.widgets.bot_panel import BotPanel
 from workbench.widgets.slot_panel import SlotPanel
 from workbench.widgets.state_panel import StatePanel
 
-#: engine -> the live panel that shows its bots
-PANELS: dict[str, type[BotPanel]] = {"decision_table": StatePanel, "form": SlotPanel}
 
-
-def engine_of(task: Any, bot: str) -> str | None:
-    cfg = task.bot_configs.get(bot)
-    return getattr(cfg, "engine", None)
+def panel_class(task: Any, bot: str) -> type[BotPanel] | None:
+    """The live panel that shows ``bot``, by what its engine can do (None: it has none)."""
+    cls = engine_class(task, bot)
+    if cls is None:
+        return None
+    if issubclass(cls, SlotBot):
+        return SlotPanel
+    if issubclass(cls, TableBot):
+        return StatePanel
+    return None
 
 
 def world_bots(task: Any, world: str | None) -> list[str]:
@@ -29,17 +34,6 @@ def world_bots(task: Any, world: str | None) -> list[str]:
     if getattr(spec, "bot", None):
         return [spec.bot]
     return list(getattr(spec, "bots", None) or [])
-
-
-def bots_for(task: Any, engine: str, world: str | None = None, need: str | None = None) -> list[str]:
-    """The task's bots with ``engine`` (and, with ``need``, that config key set), the world's first."""
-    here = world_bots(task, world)
-    names = [
-        b
-        for b in task.bot_configs
-        if engine_of(task, b) == engine and (need is None or getattr(task.bot_configs[b], need, None))
-    ]
-    return sorted(names, key=lambda b: (b not in here, list(task.bot_configs).index(b)))
 
 
 def _pane_id(bot: str) -> str:
@@ -68,7 +62,7 @@ async def show_panels(inspector: Any, task: Any, runner: Any, conversation_id: s
     tabs = inspector.query_one(TabbedContent)
     added = None
     for bot in world_bots(task, world):
-        cls = PANELS.get(engine_of(task, bot) or "")
+        cls = panel_class(task, bot)
         if cls is None:
             continue
         panel = panel_of(inspector, bot)

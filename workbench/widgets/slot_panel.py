@@ -57,9 +57,7 @@ class SlotPanel(BotPanel):
         yield Static("", id="slot-decisions", classes="panel-section")
 
     def show(self) -> None:
-        from workbench.engines.form.live_panel import live_panel
-
-        self.view = live_panel(self.engine, self.state, self.trace, self.bot)
+        self.view = self.engine.slot_view(self.state, self.trace, self.bot)
         self.render_view(self.view)
 
     # -- rendering ---------------------------------------------------------------------

@@ -44,17 +44,8 @@ class StatePanel(BotPanel):
         yield Static("", id="sp-visits", classes="panel-section")
 
     def show(self) -> None:
-        from workbench.engines.decision_table.state_view import state_view
-
-        variables = {**(getattr(self.wb_task.spec, "data", None) or {}), **self.data}
-        self.view = state_view(
-            self.bot,
-            self.state,
-            self.trace,
-            getattr(self.engine, "table", None),
-            variables,
-            threshold=getattr(self.engine, "threshold", None),
-        )
+        variables = {**(self.wb_task.spec.data or {}), **self.data}
+        self.view = self.engine.state_view(self.state, self.trace, variables)
         self.render_view(self.view)
 
     # -- rendering ---------------------------------------------------------------------

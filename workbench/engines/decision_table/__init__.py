@@ -98,3 +98,12 @@ def create(config: Config, task: Any, name: str):
         task=task,
         notes=notes,
     )
+
+
+def __getattr__(name: str) -> Any:
+    """``ENGINE``, the engine's class (workbench/engines/capabilities.py asks it), loads on first use."""
+    if name == "ENGINE":
+        from workbench.engines.decision_table.engine import DecisionTableEngine
+
+        return DecisionTableEngine
+    raise AttributeError(name)

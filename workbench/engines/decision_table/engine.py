@@ -31,13 +31,17 @@ import random
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.engines.base import Context, Engine, Turn
 from workbench.engines.decision_table.model import DEFAULT_CLASS, State
 from workbench.engines.decision_table.table import DecisionTable
 from workbench.engines.decision_table.templates import TemplateError, choose, fill, fill_input, lookup_in
 from workbench.message import Message
+
+if TYPE_CHECKING:
+    from workbench.engines.decision_table.state_view import StateView
+    from workbench.engines.knowledge_base import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +142,26 @@ class DecisionTableEngine(Engine):
         self.notes: list[str] = list(notes or [])
 
     # -- state ---------------------------------------------------------------------
+    # -- capabilities (workbench/engines/capabilities.py) --------------------------------
+    def decision_table(self) -> DecisionTable:
+        return self.table
+
+    def match_threshold(self) -> float:
+        return self.threshold
+
+    def state_view(self, state: dict[str, Any], trace: dict[str, Any] | None, data: dict[str, Any]) -> StateView:
+        from workbench.engines.decision_table.state_view import state_view
+
+        return state_view(self.bot, state, trace, self.table, data, threshold=self.threshold)
+
+    def knowledge_base(self, create: bool = False) -> KnowledgeBase | None:
+        if self.kb is None and create:
+            from workbench.engines.knowledge_base import KnowledgeBase
+
+            # a knowledge base started by a tool is consulted by the bot from then on
+            self.kb = KnowledgeBase(self.table.store, self.table.index, self.bot)
+        return self.kb
+
     def initial_state(self) -> dict[str, Any]:
         return {"current": None, "traversed": [], "counts": {}, "data": {}, "pending": None, "turns": 0}
 

@@ -140,3 +140,12 @@ __all__ = [
     "set_slot",
     "slot_panel",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``ENGINE``, the engine's class (workbench/engines/capabilities.py asks it), loads on first use."""
+    if name == "ENGINE":
+        from workbench.engines.form.engine import FormEngine
+
+        return FormEngine
+    raise AttributeError(name)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.engines.base import Context, Engine, Turn
 from workbench.engines.form.context import FormContext
@@ -28,6 +28,9 @@ from workbench.engines.nlu.notation import is_notation, parse_notation
 from workbench.engines.nlu.parse import Parse
 from workbench.engines.nlu.pipeline import NLU
 from workbench.message import Message
+
+if TYPE_CHECKING:
+    from workbench.engines.form.live_panel import LivePanel
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +156,12 @@ class FormEngine(Engine):
         from workbench.engines.form.panel import slot_panel
 
         return slot_panel(self.normalise(state), self.forms, self.registry)
+
+    def slot_view(self, state: dict[str, Any], trace: dict[str, Any] | None, bot: str) -> LivePanel:
+        """The live slot panel of a conversation (capabilities.SlotBot)."""
+        from workbench.engines.form.live_panel import live_panel
+
+        return live_panel(self, state, trace, bot)
 
     def set_slot(self, state: dict[str, Any], slot: str, value: Any) -> dict[str, Any]:
         from workbench.engines.form.panel import set_slot

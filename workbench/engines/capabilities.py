@@ -1,0 +1,75 @@
+"""What an engine can do beyond ``step``, said through typed protocols.
+
+Tools (the TUI's screens and panels, the REST API, the CLI) never probe an engine
+with ``getattr`` or look it up by engine name: they ask whether its class satisfies
+one of these protocols. The protocols hold methods only, so the question can be
+asked of the engine *class* (:func:`engine_class`), before a possibly slow build.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from workbench.engines.decision_table.state_view import StateView
+    from workbench.engines.decision_table.table import DecisionTable
+    from workbench.engines.form.live_panel import LivePanel
+    from workbench.engines.knowledge_base import KnowledgeBase
+
+
+@runtime_checkable
+class TableBot(Protocol):
+    """A bot that answers from a decision table: it can be listed, edited, ranked, exported."""
+
+    def decision_table(self) -> DecisionTable: ...
+
+    def match_threshold(self) -> float:
+        """The score a state needs to be chosen."""
+        ...
+
+    def state_view(self, state: dict[str, Any], trace: dict[str, Any] | None, data: dict[str, Any]) -> StateView:
+        """The live view of a conversation's state (the state tab of the inspector)."""
+        ...
+
+
+@runtime_checkable
+class KnowledgeBot(Protocol):
+    """A bot that falls back on a knowledge base of question/answer pairs."""
+
+    def knowledge_base(self, create: bool = False) -> KnowledgeBase | None:
+        """The bot's knowledge base; with ``create``, an empty one is started when it has none
+        (the bot consults it from then on)."""
+        ...
+
+
+@runtime_checkable
+class SlotBot(Protocol):
+    """A bot that fills slots (a form): its slots can be shown and set by hand."""
+
+    def slot_view(self, state: dict[str, Any], trace: dict[str, Any] | None, bot: str) -> LivePanel: ...
+
+    def set_slot(self, state: dict[str, Any], slot: str, value: Any) -> dict[str, Any]: ...
+
+    def clear_slot(self, state: dict[str, Any], slot: str) -> dict[str, Any]: ...
+
+
+def engine_class(task: Any, bot: str) -> type | None:
+    """The class of ``bot``'s engine, without building it (None for an unknown bot)."""
+    from workbench.engines import engine_module
+
+    config = task.bot_configs.get(bot)
+    if config is None:
+        return None
+    return getattr(engine_module(config.engine), "ENGINE", None)
+
+
+def bots_with(task: Any, capability: type, first: list[str] | None = None) -> list[str]:
+    """The task's bots whose engine has ``capability``; those in ``first`` come first."""
+    here = first or []
+    names = [b for b in task.bot_configs if _has(engine_class(task, b), capability)]
+    order = list(task.bot_configs)
+    return sorted(names, key=lambda b: (b not in here, order.index(b)))
+
+
+def _has(cls: type | None, capability: type) -> bool:
+    return cls is not None and issubclass(cls, capability)

@@ -1,0 +1,146 @@
+"""Editing a task's bots while they run: decision-table states and knowledge-base Q/As.
+
+One service for every tool that edits (the TUI's screens, the REST API, the CLI), so
+an edit is validated, stored and announced the same way wherever it comes from. The
+store is the source of truth: an edit is committed before this returns and every
+conversation uses it from its next turn (the table catches up with the store's
+revision). With a runner, each edit is also an ``edited`` event (fields ``bot``,
+``what`` state|qa|table|knowledge_base, ``action``, ``ids``) for whoever watches.
+
+Everything here blocks (it may build an engine or write many rows): call it from a
+worker thread or ``asyncio.to_thread``, never on the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from workbench.engines.capabilities import KnowledgeBot, TableBot, bots_with
+
+if TYPE_CHECKING:
+    from workbench.engines.decision_table.model import State
+    from workbench.engines.decision_table.table import DecisionTable
+    from workbench.engines.knowledge_base import QA, KnowledgeBase
+    from workbench.engines.knowledge_base.kb import ImportReport
+    from workbench.runtime.runner import Runner
+    from workbench.task import Task
+
+
+class NoSuchBot(LookupError):
+    """The bot is unknown, or cannot do what was asked (no table, no knowledge base)."""
+
+
+@dataclass
+class StateSaved:
+    state: State
+    created: bool
+    #: states it leads to that the table does not have (it still saves)
+    warnings: list[str] = field(default_factory=list)
+
+
+class BotEditor:
+    """The edits of one task's bots; ``runner`` (optional) hears about each one."""
+
+    def __init__(self, task: Task, runner: Runner | None = None) -> None:
+        self.task = task
+        self.runner = runner
+
+    # -- which bots ---------------------------------------------------------------------
+    def table_bots(self) -> list[str]:
+        return bots_with(self.task, TableBot)
+
+    def knowledge_bots(self) -> list[str]:
+        return bots_with(self.task, KnowledgeBot)
+
+    def _engine(self, bot: str, capability: type, what: str) -> Any:
+        if bot not in self.task.bot_configs:
+            raise NoSuchBot(f"no bot named {bot!r}; bots: {', '.join(self.task.bot_configs) or 'none'}")
+        engine = self.task.engine(bot)
+        if not isinstance(engine, capability):
+            raise NoSuchBot(f"bot {bot!r} has no {what}")
+        return engine
+
+    def table(self, bot: str) -> DecisionTable:
+        """``bot``'s decision table (the engine is built on first use)."""
+        engine: TableBot = self._engine(bot, TableBot, "decision table")
+        return engine.decision_table()
+
+    def knowledge_base(self, bot: str, create: bool = False) -> KnowledgeBase | None:
+        """``bot``'s knowledge base; ``create`` starts an empty one when it has none."""
+        engine: KnowledgeBot = self._engine(bot, KnowledgeBot, "knowledge base")
+        return engine.knowledge_base(create=create)
+
+    def _kb(self, bot: str) -> KnowledgeBase:
+        kb = self.knowledge_base(bot, create=True)
+        assert kb is not None
+        return kb
+
+    def _announce(self, bot: str, what: str, action: str, ids: Iterable[str] = ()) -> None:
+        if self.runner is not None:
+            self.runner.emit("edited", None, bot=bot, what=what, action=action, ids=list(ids))
+
+    # -- decision-table states ------------------------------------------------------------
+    def save_state(self, bot: str, state: State | Mapping[str, Any]) -> StateSaved:
+        """Insert or replace a state. Raises ValueError (pydantic's or the analyzer's) when invalid."""
+        from workbench.engines.decision_table.editing import missing_targets
+
+        table = self.table(bot)
+        saved, created = table.upsert(state if not isinstance(state, Mapping) else dict(state))
+        self._announce(bot, "state", "create" if created else "update", [saved.state])
+        return StateSaved(saved, created, missing_targets(saved, table.names()))
+
+    def update_state(self, bot: str, name: str, changes: Mapping[str, Any]) -> State:
+        """Change some fields of state ``name``; KeyError when there is none."""
+        saved = self.table(bot).update(name, dict(changes))
+        self._announce(bot, "state", "update", [name])
+        return saved
+
+    def delete_state(self, bot: str, name: str) -> bool:
+        found = self.table(bot).delete(name)
+        if found:
+            self._announce(bot, "state", "delete", [name])
+        return found
+
+    def import_states(self, bot: str, states: list[State], replace: bool = False) -> int:
+        n = self.table(bot).import_states(states, replace=replace)
+        self._announce(bot, "table", "replace" if replace else "import", [s.state for s in states])
+        return n
+
+    def export_table(self, bot: str, fmt: str = "csv") -> str:
+        return self.table(bot).export(fmt)
+
+    # -- knowledge-base Q/As ---------------------------------------------------------------
+    def add_qa(self, bot: str, qa: QA | Mapping[str, Any]) -> QA:
+        """Insert a Q/A or replace the one with its id. Raises KnowledgeBaseError on bad fields."""
+        saved = self._kb(bot).add(qa)
+        self._announce(bot, "qa", "create", [saved.id])
+        return saved
+
+    def update_qa(self, bot: str, qa_id: str, changes: Mapping[str, Any]) -> QA:
+        """Change some fields of a Q/A; KeyError when there is none."""
+        saved = self._kb(bot).update(qa_id, changes)
+        self._announce(bot, "qa", "update", [qa_id])
+        return saved
+
+    def delete_qa(self, bot: str, qa_id: str) -> bool:
+        found = self._kb(bot).delete(qa_id)
+        if found:
+            self._announce(bot, "qa", "delete", [qa_id])
+        return found
+
+    def import_qas(self, bot: str, source: str | Path | TextIO, fmt: str = "csv", strict: bool = True) -> ImportReport:
+        """Load Q/As from CSV or JSON Lines; ``strict``: any defect loads nothing."""
+        kb = self._kb(bot)
+        report = kb.import_jsonl(source, strict=strict) if fmt == "jsonl" else kb.import_csv(source, strict=strict)
+        self._announce(bot, "knowledge_base", "import")
+        return report
+
+    def add_exchanges(self, bot: str, conversation_id: str, verified: bool = False) -> list[QA]:
+        """A conversation's question -> answer exchanges as Q/As (unverified by default)."""
+        qas = self._kb(bot).add_exchanges(conversation_id, verified=verified)
+        if qas:
+            self._announce(bot, "qa", "create", [qa.id for qa in qas])
+        return qas
