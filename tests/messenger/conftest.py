@@ -87,7 +87,7 @@ class Served:
 
 
 def _service(ctx: Any) -> Any:
-    from workbench.services.messenger.channel import MessengerService
+    from workbench.services.messenger.service import MessengerService
 
     for hook in ctx.shutdown_hooks:
         owner = getattr(hook, "__self__", None)
