@@ -74,10 +74,15 @@ def read_contained(root: Path, allowed: Sequence[str], name: str, limit: int) ->
         fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
         raise FileRefused(f"cannot open it ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+    except OSError as exc:
+        os.close(fd)
+        raise FileRefused(f"cannot read it ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise FileRefused("not a regular file")
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise FileRefused("not a regular file")
         if info.st_size > limit:
             raise FileRefused(f"{info.st_size} bytes, over the limit of {limit}")
         content = f.read(limit + 1)

@@ -114,8 +114,10 @@ def media_payload(payload: Mapping[str, Any]) -> _Media:
 def check_url(url: str) -> None:
     """An attachment URL must be ``https://host/...`` (no credentials, no spaces)."""
     parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname or "@" in parts.netloc or any(c.isspace() for c in url):
+    if parts.scheme != "https":
         raise AttachmentRefused(f"an attachment URL must be https://host/...; got a {parts.scheme or 'relative'} URL")
+    if not parts.hostname or "@" in parts.netloc or any(c.isspace() for c in url):
+        raise AttachmentRefused("an attachment URL must be https://host/... without credentials or spaces")
 
 
 def decode_data(data: str, limit: int) -> bytes:
