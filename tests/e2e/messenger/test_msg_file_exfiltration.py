@@ -32,7 +32,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 
 @pytest.fixture
 async def graph(monkeypatch):
-    monkeypatch.setenv("WORKBENCH_TEST_CANARY", CANARY)  # lands in /proc/self/environ
     async with graph_double(monkeypatch) as double:
         yield double
 
@@ -72,7 +71,8 @@ async def test_msg_a_websocket_person_cannot_send_a_server_file_to_their_messeng
         await ws.send({"text": "after the attacks"})
         await wait_for(lambda: "after the attacks" in graph.texts("4242"), 10, "the later message on Messenger")
 
-        secrets = (CANARY.encode(), b"outside the task", b"task file")
+        # the process environment starts with PATH=...; the files carry the canary
+        secrets = (CANARY.encode(), b"outside the task", b"task file", b"PATH=")
         assert _leaked(graph, *secrets) == []
         assert [r for r in graph.requests if r["endpoint"] == "message_attachments"] == []
 

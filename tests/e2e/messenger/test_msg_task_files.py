@@ -32,7 +32,7 @@ serve:
     files: [media]
 """
 
-CLERK = '''
+CLERK = """
 from workbench import bot
 
 
@@ -50,7 +50,7 @@ class Clerk:
         if kind == "url":
             return {"text": "", "payload": {"type": "file", "url": where, "upload": True}}
         return {"text": "ok " + self.text}
-'''
+"""
 
 
 @pytest.fixture
