@@ -18,6 +18,7 @@ from typing import Any
 
 from workbench.store import base
 from workbench.store.base import Commit, Store
+from workbench.store.private import private_file
 
 SCHEMA_VERSION = 1
 
@@ -30,7 +31,7 @@ class SqliteStore(Store):
 
         self.path = Path(path)
         if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)
         import sqlite3
 
         # one connection shared by the event loop and world threads, guarded by _lock
