@@ -459,7 +459,9 @@ def write_csv(states: list[State], raw: bool = False) -> str:
     would run as formulas get a leading ``'`` (:func:`workbench.io.spreadsheet.neutralise`)
     unless ``raw``; only a raw file reads back exactly."""
     out = io.StringIO(newline="")
-    w = csv.writer(out, lineterminator="\n")
+    # CSV's own line ending: the csv module quotes a cell holding any character of the
+    # terminator, so with "\n" alone a carriage return in a cell would break its row
+    w = csv.writer(out, lineterminator="\r\n")
     w.writerow(EXPORT_COLUMNS)
     for s in states:
         w.writerow(spreadsheet.row((_cell(s, f) for f in EXPORT_COLUMNS), raw=raw))
