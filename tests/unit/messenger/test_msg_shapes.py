@@ -13,9 +13,11 @@ from workbench.io.contained import FileRefused, read_contained, relative_path_pr
 from workbench.io.untrusted import UntrustedInput
 from workbench.services.messenger.attachments import (
     AttachmentRefused,
+    Attachments,
     DataPayload,
     FilePayload,
     StoredPayload,
+    TaskFiles,
     UrlPayload,
     check_content,
     decode_data,
@@ -33,6 +35,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 8
         ({"type": "file", "url": "https://example.com/a.pdf"}, UrlPayload),
         ({"type": "video", "url": "https://example.com/a.mp4", "upload": True}, UrlPayload),
         ({"type": "audio", "attachment_id": "1234"}, StoredPayload),
+        ({"type": "audio", "attachment_id": 1234}, StoredPayload),
         ({"type": "file", "path": "media/a.pdf"}, FilePayload),
     ],
 )
@@ -54,6 +57,7 @@ def test_msg_the_accepted_payload_shapes(payload, shape) -> None:
         {"type": "image", "data": 5, "mime_type": "image/png"},
         {"type": "sticker", "url": "https://example.com/a"},
         {"type": "image", "attachment_id": "../../x"},
+        {"type": "image", "attachment_id": True},
         {"type": "image", "url": "https://example.com/a", "upload": "yes"},
     ],
 )
@@ -197,3 +201,27 @@ def test_msg_event_keys() -> None:
     assert same != key(timestamp=5, postback={"payload": "Y", "title": "T"})
     assert same != key(timestamp=6, postback={"payload": "X", "title": "T"})
     assert same != event_key("8", Event.model_validate({"timestamp": 5, "postback": {"payload": "X", "title": "T"}}))
+
+
+async def test_msg_ready_made_and_template_payloads_pass_the_same_checks() -> None:
+    # none of these needs an upload, so no Graph API client is given
+    made = Attachments(graph=None, files=TaskFiles(None, ()), limit=100)  # type: ignore[arg-type]
+    parlai = {
+        "type": "ui",
+        "data": {"type": "image", "payload": {"url": "https://x.example/a.png", "is_reusable": True}},
+    }
+    assert await made.attachment(parlai) == {
+        "type": "image",
+        "payload": {"url": "https://x.example/a.png", "is_reusable": True},
+    }
+    with pytest.raises(AttachmentRefused):
+        await made.attachment({"type": "ui", "data": {"type": "file", "payload": {"url": "file:///etc/passwd"}}})
+    with pytest.raises(AttachmentRefused):
+        await made.attachment({"type": "ui", "data": {"type": "file", "payload": {"path": "/etc/passwd"}}})
+    template = {"type": "template", "payload": {"template_type": "button", "text": "Pick", "buttons": []}}
+    assert await made.attachment(template) == {"type": "template", "payload": template["payload"]}
+    with pytest.raises(AttachmentRefused):
+        await made.attachment({"type": "template", "payload": {"text": "no template_type"}})
+    assert await made.attachment({"type": "input_form", "fields": {"email": "email"}}) is None
+    with pytest.raises(AttachmentRefused, match="serve.messenger.files"):
+        await made.attachment({"type": "file", "path": "media/a.pdf"})

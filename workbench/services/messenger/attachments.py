@@ -31,10 +31,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from workbench.io.contained import FileRefused, read_contained
 
@@ -75,8 +75,13 @@ class UrlPayload(_Media):
     upload: bool = False
 
 
+def _id_text(value: object) -> object:
+    """Facebook's ids are numbers written as strings; a bot may hand over the number."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class StoredPayload(_Media):
-    attachment_id: str = Field(pattern=r"^[0-9A-Za-z_-]{1,64}$")
+    attachment_id: Annotated[str, BeforeValidator(_id_text)] = Field(pattern=r"^[0-9A-Za-z_-]{1,64}$")
 
 
 class FilePayload(_Media):
@@ -201,7 +206,9 @@ class Attachments:
         if ready.get("type") == "template":
             return _template(ready)
         if ready.get("type") in MEDIA_TYPES and isinstance(inner, Mapping):
-            found = await self.attachment({"type": ready["type"], **inner})
+            # is_reusable is ours to set: every upload is reusable
+            shape = {k: v for k, v in inner.items() if k != "is_reusable"}
+            found = await self.attachment({"type": ready["type"], **shape})
             if found is not None:
                 return found
         raise AttachmentRefused("a ready-made attachment in payload.data must be a template or a media URL")
