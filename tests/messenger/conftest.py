@@ -8,13 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
+from support.graph_double import GraphDouble
 
 from workbench.services.live import AppServer
 from workbench.services.server import create_app, make_server
 from workbench.store import Store, open_store
 from workbench.task import load_task
 
-from .graph_double import GraphDouble
 from .helpers import APP_SECRET, VERIFY_TOKEN, encode, page, sign, wait_for
 
 
@@ -87,7 +87,7 @@ class Served:
 
 
 def _service(ctx: Any) -> Any:
-    from workbench.services.messenger.channel import MessengerService
+    from workbench.services.messenger.service import MessengerService
 
     for hook in ctx.shutdown_hooks:
         owner = getattr(hook, "__self__", None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 
-from workbench.services.messenger.channel import MAX_TEXT_CHARS, split_text
+from workbench.services.messenger.outgoing import MAX_TEXT_CHARS, split_text
 
 from . import helpers as ev
 from .helpers import copy_sample, write_task
@@ -128,7 +128,7 @@ async def test_quick_replies_are_cut_to_messenger_limits_and_a_cut_title_still_w
     options = "\n".join(f'      "{label}": {"echo" if i == 12 else "overworld"}' for i, label in enumerate(labels))
     task = write_task(tmp_path / "many", MANY.replace("OPTIONS", options))
     s = await serve(task)
-    with caplog.at_level(logging.WARNING, logger="workbench.services.messenger.channel"):
+    with caplog.at_level(logging.WARNING, logger="workbench.services.messenger"):
         await s.say(ev.text("500", "hi"))
         await s.until(lambda: len(s.graph.messages("500")) == 1)
     qrs = s.graph.messages("500")[0]["quick_replies"]
@@ -236,7 +236,7 @@ async def test_5xx_answers_are_retried_and_4xx_are_logged_without_harm(serve, tm
     assert [r["failed"] for r in failed] == [500, 500]
 
     s.graph.fail_next(400, message="(#100) No matching user found", code=100)
-    with caplog.at_level(logging.ERROR, logger="workbench.services.messenger.channel"):
+    with caplog.at_level(logging.ERROR, logger="workbench.services.messenger"):
         await s.say(ev.text("800", "lost"))
         await s.until(lambda: "No matching user found" in caplog.text)
     assert "the Graph API refused a reply to 800: HTTP 400, code 100: (#100) No matching user found" in caplog.text
@@ -244,7 +244,7 @@ async def test_5xx_answers_are_retried_and_4xx_are_logged_without_harm(serve, tm
 
     # more failures than retries: given up and logged, the conversation goes on
     s.graph.fail_next(502, times=4)
-    with caplog.at_level(logging.ERROR, logger="workbench.services.messenger.channel"):
+    with caplog.at_level(logging.ERROR, logger="workbench.services.messenger"):
         await s.say(ev.text("800", "gone"))
         await s.until(lambda: "after 4 attempts" in caplog.text)
     await s.say(ev.text("800", "still works"))
@@ -254,7 +254,7 @@ async def test_5xx_answers_are_retried_and_4xx_are_logged_without_harm(serve, tm
 async def test_a_wrong_page_token_is_reported_clearly(serve, tmp_path, monkeypatch, caplog) -> None:
     monkeypatch.setenv("WORKBENCH_FB_PAGE_TOKEN", "stale-token")
     s = await serve(copy_sample("echo", tmp_path), settings={"typing": False, "mark_seen": False})
-    with caplog.at_level(logging.ERROR, logger="workbench.services.messenger.channel"):
+    with caplog.at_level(logging.ERROR, logger="workbench.services.messenger"):
         await s.say(ev.text("801", "hello"))
         await s.until(lambda: "Invalid OAuth access token" in caplog.text)
     assert "stale-token" not in caplog.text

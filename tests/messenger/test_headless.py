@@ -7,11 +7,15 @@ import sys
 
 import pytest
 
-from workbench.services.messenger.channel import MessengerSettings, incoming_message, quick_replies
+from workbench.services.messenger.outgoing import quick_replies
+from workbench.services.messenger.settings import MessengerSettings
+from workbench.services.messenger.webhook import Event, incoming_message
+from workbench.services.settings import Environment, secret
+from workbench.task.schema import MessengerSpec
 
 
 @pytest.mark.parametrize(
-    "module", ["workbench.services.messenger.channel", "workbench.services.live", "workbench.runtime.takeover"]
+    "module", ["workbench.services.messenger.routes", "workbench.services.live", "workbench.runtime.takeover"]
 )
 def test_module_imports_neither_textual_nor_rich(module: str) -> None:
     code = f"import sys, {module}; bad = [m for m in ('textual', 'rich') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
@@ -21,14 +25,17 @@ def test_module_imports_neither_textual_nor_rich(module: str) -> None:
 
 def test_secrets_come_only_from_the_environment(caplog) -> None:
     s = MessengerSettings.load(
-        {"page_token": "in-a-file", "graph_version": "v19.0", "typing": False, "colour": "red"},
-        env={"WORKBENCH_FB_APP_SECRET": "s3"},
+        MessengerSpec(graph_version="v19.0"),
+        {"page_token": "in-a-file", "typing": False, "colour": "red"},
+        env=Environment(fb_app_secret="s3"),
     )
-    assert s.page_token is None and s.app_secret == "s3" and s.graph_version == "v19.0" and s.typing is False
+    assert s.page_token is None and secret(s.app_secret) == "s3"
+    assert s.graph_version == "v19.0" and s.spec.typing is False
     assert "WORKBENCH_FB_PAGE_TOKEN" in caplog.text and "colour" in caplog.text
+    assert "s3" not in repr(s)
     env = MessengerSettings.load(
-        {"graph_version": "v19.0"},
-        env={"WORKBENCH_FB_GRAPH_VERSION": "v23.0", "WORKBENCH_FB_GRAPH_URL": "http://127.0.0.1:9/"},
+        MessengerSpec(graph_version="v19.0"),
+        env=Environment(fb_graph_version="v23.0", fb_graph_url="http://127.0.0.1:9/"),
     )
     assert (env.graph_version, env.graph_url) == ("v23.0", "http://127.0.0.1:9")
 
@@ -44,34 +51,38 @@ def test_quick_reply_shapes() -> None:
 
 
 def test_incoming_message_kinds() -> None:
-    assert incoming_message({"sender": {"id": "1"}, "read": {"watermark": 1}}) is None
+    assert incoming_message(Event.model_validate({"sender": {"id": "1"}, "read": {"watermark": 1}})) is None
     msg = incoming_message(
-        {
-            "sender": {"id": "1"},
-            "message": {"mid": "m", "text": "Yes, plea…", "quick_reply": {"payload": "Yes, please"}},
-        }
+        Event.model_validate(
+            {
+                "sender": {"id": "1"},
+                "message": {"mid": "m", "text": "Yes, plea…", "quick_reply": {"payload": "Yes, please"}},
+            }
+        )
     )
     assert msg.text == "Yes, please" and msg["meta"]["title"] == "Yes, plea…" and msg["meta"]["kind"] == "quick_reply"
     two = incoming_message(
-        {
-            "sender": {"id": "1"},
-            "message": {
-                "mid": "n",
-                "attachments": [
-                    {"type": "image", "payload": {"url": "https://a/1.png"}},
-                    {"type": "location", "payload": {"coordinates": {"lat": 1, "long": 2}}},
-                ],
-            },
-        }
+        Event.model_validate(
+            {
+                "sender": {"id": "1"},
+                "message": {
+                    "mid": "n",
+                    "attachments": [
+                        {"type": "image", "payload": {"url": "https://a/1.png"}},
+                        {"type": "location", "payload": {"coordinates": {"lat": 1, "long": 2}}},
+                    ],
+                },
+            }
+        )
     )
     assert two["payload"] == {"type": "image", "url": "https://a/1.png"}
     assert two["attachments"][1] == {"type": "location", "coordinates": {"lat": 1, "long": 2}}
 
 
-def test_task_yml_serve_messenger_is_validated_and_secrets_are_refused(tmp_path) -> None:
+def test_task_yml_serve_messenger_is_validated_and_secrets_are_refused(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("WORKBENCH_FB_GRAPH_VERSION", raising=False)
     from types import SimpleNamespace
 
-    from workbench.services.messenger.channel import _task_options
     from workbench.task import TaskError, load_task
 
     from .helpers import write_task
@@ -91,9 +102,11 @@ def test_task_yml_serve_messenger_is_validated_and_secrets_are_refused(tmp_path)
     )
     task = load_task(good)
     ctx = SimpleNamespace(task=task, settings={"messenger": {"retries": 1}})
-    s = MessengerSettings.load(_task_options(ctx), env={})
-    assert (s.graph_version, s.typing, s.retries, s.backoff) == ("v19.0", False, 1, 0.5)
-    assert s.personas == {"echo": {"name": "Echo", "profile_picture_url": "https://example.com/e.png"}}
+    s = MessengerSettings.of(ctx)
+    assert (s.graph_version, s.spec.typing, s.spec.retries, s.spec.backoff) == ("v19.0", False, 1, 0.5)
+    assert {k: v.model_dump() for k, v in s.spec.personas.items()} == {
+        "echo": {"name": "Echo", "profile_picture_url": "https://example.com/e.png"}
+    }
 
     bad = write_task(
         tmp_path / "bad",

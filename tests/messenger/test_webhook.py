@@ -28,7 +28,7 @@ async def test_get_verification_echoes_the_challenge_for_the_right_token(serve, 
 async def test_verification_is_refused_when_no_verify_token_is_set(serve, tmp_path, monkeypatch, caplog) -> None:
     monkeypatch.delenv("WORKBENCH_FB_VERIFY_TOKEN")
     s = await serve(copy_sample("echo", tmp_path))
-    with caplog.at_level(logging.WARNING, logger="workbench.services.messenger.channel"):
+    with caplog.at_level(logging.WARNING, logger="workbench.services.messenger"):
         resp = await s.client.get(
             s.webhook, params={"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "7"}
         )
@@ -72,7 +72,7 @@ async def test_events_are_refused_when_the_app_secret_is_unset_and_the_log_says_
     monkeypatch.delenv("WORKBENCH_FB_APP_SECRET")
     s = await serve(copy_sample("echo", tmp_path))
     body = ev.encode(ev.page(ev.text("102", "hello")))
-    with caplog.at_level(logging.WARNING, logger="workbench.services.messenger.channel"):
+    with caplog.at_level(logging.WARNING, logger="workbench.services.messenger"):
         resp = await s.post(body=body, signature=sign(body, APP_SECRET))
     assert resp.status_code == 403
     assert "WORKBENCH_FB_APP_SECRET is not set" in caplog.text

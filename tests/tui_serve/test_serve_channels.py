@@ -10,7 +10,7 @@ import httpx
 import pytest
 import websockets
 from messenger import helpers as fb  # tests/messenger: the Graph API double and webhook events
-from messenger.graph_double import GraphDouble
+from support.graph_double import GraphDouble
 from textual.widgets import Static
 
 from workbench.services.live import AppServer

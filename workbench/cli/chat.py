@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from workbench.cli.render import console, err_console, is_interactive, show_message
 
 
@@ -45,7 +47,7 @@ class _Recorder:
         name = f"recorded {task_name} chat {time.strftime('%Y-%m-%d %H:%M')}"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(recorded_test(name, self.turns), encoding="utf-8")
-        err_console.print(f"[dim]saved this chat as a conversation test: {self.path}[/dim]")
+        err_console.print(f"[dim]saved this chat as a conversation test: {escape(str(self.path))}[/dim]")
 
 
 def run_local(task: Any, resume: str | None = None, record: Path | None = None, person: str | None = None) -> int:
@@ -64,16 +66,17 @@ async def _local(task: Any, resume: str | None, record: Path | None, person: str
         conv = store.latest_conversation() if resume == "latest" else store.conversation(resume)
         if conv is None:
             what = "no stored conversation to resume" if resume == "latest" else f"no conversation {resume!r}"
-            err_console.print(f"[red]error:[/red] {what} in {store.path}")
+            err_console.print(f"[red]error:[/red] {escape(what)} in {escape(str(store.path))}")
             return 2
         conv_id = conv["id"]
         past = store.messages(conv_id)
         err_console.print(
-            f"[dim]resuming conversation {conv_id} ({len(past)} stored messages) in world {conv.get('world')}[/dim]"
+            f"[dim]resuming conversation {escape(str(conv_id))} ({len(past)} stored messages) "
+            f"in world {escape(str(conv.get('world')))}[/dim]"
         )
         for m in past[-6:]:
             who = m["act"].get("id") or m["agent"] or m["role"]
-            console.print(f"[dim]{who}: {m['text'] or ''}[/dim]", markup=True)
+            console.print(f"[dim]{escape(str(who))}: {escape(m['text'] or '')}[/dim]")
     runner = Runner(task, store)
     rec = _Recorder(record)
     offered: list[str] = []
@@ -175,7 +178,9 @@ async def _remote(url: str, record: Path | None) -> int:
     try:
         ws = await asyncio.wait_for(websockets.connect(url, max_size=2**22), 15)
     except (TimeoutError, OSError, websockets.InvalidURI, websockets.InvalidHandshake) as exc:
-        err_console.print(f"[red]error:[/red] cannot connect to {url}: {exc or type(exc).__name__}")
+        err_console.print(
+            f"[red]error:[/red] cannot connect to {escape(url)}: {escape(str(exc) or type(exc).__name__)}"
+        )
         return 1
 
     async def reader() -> None:
@@ -184,15 +189,17 @@ async def _remote(url: str, record: Path | None) -> int:
             try:
                 frame = json.loads(raw)
             except (TypeError, ValueError):
-                err_console.print(f"[yellow]the server sent a frame that is not JSON: {str(raw)[:80]!r}[/yellow]")
+                err_console.print(
+                    f"[yellow]the server sent a frame that is not JSON: {escape(repr(str(raw)[:80]))}[/yellow]"
+                )
                 continue
             if not isinstance(frame, dict):
                 continue
             if frame.get("error"):
                 err = frame["error"] if isinstance(frame["error"], dict) else {}
                 err_console.print(
-                    f"[red]error {err.get('code', '')}:[/red] {frame.get('text') or err.get('message', '')}",
-                    markup=True,
+                    f"[red]error {escape(str(err.get('code', '')))}:[/red] "
+                    f"{escape(str(frame.get('text') or err.get('message', '')))}",
                     highlight=False,
                 )
             elif frame.get("text") or frame.get("payload") or frame.get("quick_replies"):
@@ -253,8 +260,8 @@ async def _remote(url: str, record: Path | None) -> int:
         rec.save("remote")
     code = ws.close_code
     if code not in (None, 1000, 1001, 1005):
-        err_console.print(f"[yellow]the server closed the connection: {code} {ws.close_reason or ''}[/yellow]")
+        err_console.print(f"[yellow]the server closed the connection: {code} {escape(ws.close_reason or '')}[/yellow]")
         return 1
     if code is not None and ws.close_reason and ws.close_reason != "conversation ended":
-        err_console.print(f"[dim]connection closed: {ws.close_reason}[/dim]")
+        err_console.print(f"[dim]connection closed: {escape(ws.close_reason)}[/dim]")
     return 0

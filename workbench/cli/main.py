@@ -40,6 +40,8 @@ def root(
 
 def load(task_path: Path, quiet: bool = False):
     """Load a task or exit 2 with every problem named (file:line key: what was expected)."""
+    from rich.markup import escape
+
     from workbench.cli.render import err_console, show_problems
     from workbench.task import TaskError, load_task
 
@@ -50,7 +52,7 @@ def load(task_path: Path, quiet: bool = False):
         raise typer.Exit(2) from None
     if not quiet:
         for w in task.warnings:
-            err_console.print(f"[yellow]warning:[/yellow] {w}", markup=True, highlight=False)
+            err_console.print(f"[yellow]warning:[/yellow] {escape(str(w))}", highlight=False)
     return task
 
 
@@ -98,6 +100,8 @@ def chat(
 def validate(task: TaskArg) -> None:
     """Check a task: exit 0 when valid (warnings allowed), 2 when invalid."""
     t = load(task)
+    from rich.markup import escape
+
     from workbench.cli.render import console, show_problems
     from workbench.store import open_store
     from workbench.task import TaskError
@@ -117,7 +121,8 @@ def validate(task: TaskArg) -> None:
     if failed:
         raise typer.Exit(2)
     bots = ", ".join(f"{n} ({c.engine})" for n, c in t.bot_configs.items()) or "none"
-    console.print(f"[green]ok[/green] {t.name} ({t.format}: {t.file}) worlds: {', '.join(t.worlds)}; bots: {bots}")
+    summary = f"{t.name} ({t.format}: {t.file}) worlds: {', '.join(t.worlds)}; bots: {bots}"
+    console.print(f"[green]ok[/green] {escape(summary)}")
 
 
 @app.command()
@@ -126,17 +131,20 @@ def new(
     force: Annotated[bool, typer.Option("--force", help="Write into an existing, non-empty directory.")] = False,
 ) -> None:
     """Scaffold a task that runs: task.yml, worlds.py, a conversation test, .gitignore."""
+    from rich.markup import escape
+
     from workbench.cli.render import console, err_console
     from workbench.task.scaffold import scaffold
 
     try:
         written = scaffold(directory, force=force)
     except FileExistsError as exc:
-        err_console.print(f"[red]error:[/red] {exc} (use --force to write anyway)")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))} (use --force to write anyway)")
         raise typer.Exit(2) from None
     for p in written:
-        console.print(f"created {p}")
-    console.print(f"Try it: workbench chat {directory}   or   workbench open {directory}")
+        console.print(f"created {escape(str(p))}")
+    where = escape(str(directory))
+    console.print(f"Try it: workbench chat {where}   or   workbench open {where}")
 
 
 @app.command()
@@ -148,12 +156,14 @@ def export(
 ) -> None:
     """Export every conversation: conversations.jsonl (one a line) and one JSON file each."""
     t = load(task)
+    from rich.markup import escape
+
     from workbench.cli.render import console
     from workbench.store.export import export_conversations
 
     folder = out or t.path("exports")
     n = export_conversations(t.store, folder)
-    console.print(f"exported {n} conversation(s) to {folder}")
+    console.print(f"exported {n} conversation(s) to {escape(str(folder))}")
 
 
 @app.command("test")
@@ -222,12 +232,13 @@ def serve(
     try:
         serve_spec(t, settings)
     except ValidationError as exc:
+        from rich.markup import escape
+
         from workbench.cli.render import err_console
 
         for e in exc.errors():
-            err_console.print(
-                f"[red]error:[/red] --{str(e['loc'][0]).replace('_', '-')}: {e['msg']}", markup=True, highlight=False
-            )
+            option = str(e["loc"][0]).replace("_", "-")
+            err_console.print(f"[red]error:[/red] --{escape(option)}: {escape(str(e['msg']))}", highlight=False)
         raise typer.Exit(2) from None
     import signal
 

@@ -1,4 +1,9 @@
-"""Rich rendering shared by `workbench chat` (local and --connect) and other commands."""
+"""Rich rendering shared by `workbench chat` (local and --connect) and other commands.
+
+Text from files, people and servers is printed literally: the consoles never turn
+``:x:`` into an emoji, and every such value is escaped (or put in a ``Text``) so that
+``[red]`` in a task file is shown, not obeyed. Only the templates written here are markup.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def show_message(msg: dict[str, Any], me: str | None = None) -> None:

@@ -26,15 +26,20 @@ TaskArg = Annotated[Path, typer.Argument(help="The task directory (or its task.y
 BotOpt = Annotated[str | None, typer.Option("--bot", help="The decision_table bot (needed when the task has several).")]
 
 
-def _consoles():
-    from rich.console import Console
+def escape(text: str) -> str:
+    """``text`` shown literally: Rich markup such as ``[red]`` in a file is printed, not obeyed."""
+    from rich.markup import escape as rich_escape
 
-    return Console(highlight=False, soft_wrap=True), Console(stderr=True, highlight=False, soft_wrap=True)
+    return rich_escape(text)
+
+
+def _consoles():
+    from workbench.cli.render import console, err_console
+
+    return console, err_console
 
 
 def _fail(message: str, code: int = 2) -> None:
-    from rich.markup import escape
-
     _, err = _consoles()
     err.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(code)
@@ -47,8 +52,6 @@ def _task(path: Path) -> Any:
         return load_task(path)
     except TaskError as exc:
         _, err = _consoles()
-        from rich.markup import escape
-
         for p in exc.problems:
             err.print(f"[red]error:[/red] {escape(str(p))}")
         raise typer.Exit(2) from None
@@ -82,8 +85,6 @@ def _read(file: Path):
 
 def _show_problems(read: Any) -> None:
     """One line per problem (file, row, line, column, character: what is wrong), errors first."""
-    from rich.markup import escape
-
     _, err = _consoles()
     for p in sorted(read.problems, key=lambda p: (p.severity != "error", p.row or 0)):
         kind = "[red]error:[/red]" if p.severity == "error" else "[yellow]warning:[/yellow]"
@@ -132,13 +133,15 @@ def check(
     read = _read(file)
     out, _ = _consoles()
     _show_problems(read)
-    out.print(f"{file}: {read.layout}, {len(read.states)} valid state(s), {read.rejected} defective row(s)")
+    out.print(escape(f"{file}: {read.layout}, {len(read.states)} valid state(s), {read.rejected} defective row(s)"))
     if load:
         editor = _editor(t, name)
         editor.import_states(name, read.states, replace=replace)
         out.print(
-            f"loaded {len(read.states)} state(s) into bot {name!r} ({t.store_path}); "
-            f"the table has {len(editor.table(name))} state(s)"
+            escape(
+                f"loaded {len(read.states)} state(s) into bot {name!r} ({t.store_path}); "
+                f"the table has {len(editor.table(name))} state(s)"
+            )
         )
     raise typer.Exit(2 if read.errors else 0)
 
@@ -174,8 +177,10 @@ def import_(
         _fail(f"{t.store_path}: cannot write the store: {exc}", code=1)
     how = "replaced the table with" if replace else "imported"
     out.print(
-        f"{how} {len(read.states)} state(s) from {file} ({read.layout}) into bot {name!r}; "
-        f"the table now has {len(editor.table(name))} state(s)"
+        escape(
+            f"{how} {len(read.states)} state(s) from {file} ({read.layout}) into bot {name!r}; "
+            f"the table now has {len(editor.table(name))} state(s)"
+        )
     )
     if read.errors:
         out.print(f"{read.rejected} defective row(s) skipped")
@@ -190,6 +195,14 @@ def export(
     fmt: Annotated[
         str | None, typer.Option("--format", help="csv or json (default: from the file's extension).")
     ] = None,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="CSV: write cells as they are. By default a cell starting with = + - @ or a tab gets a "
+            "leading ' so that a spreadsheet does not run it as a formula; use --raw for a file to import again.",
+        ),
+    ] = False,
     bot: BotOpt = None,
 ) -> None:
     """Write the task's current table (the store's, with every edit) as CSV or JSON."""
@@ -199,13 +212,15 @@ def export(
     if kind not in ("csv", "json"):
         _fail(f"--format must be csv or json, not {kind!r}")
     editor = _editor(t, name)
-    text = editor.export_table(name, kind)
+    text = editor.export_table(name, kind, raw=raw)
     if str(file) == "-":
         typer.echo(text, nl=False)
         return
+    from workbench.store.private import write_private
+
     try:
-        file.write_text(text, encoding="utf-8")
+        write_private(file, text)  # the table may hold what people said: owner only
     except OSError as exc:
         _fail(f"{file}: cannot write: {exc}", code=1)
     _, err = _consoles()
-    err.print(f"wrote {len(editor.table(name))} state(s) of bot {name!r} to {file} ({kind})")
+    err.print(escape(f"wrote {len(editor.table(name))} state(s) of bot {name!r} to {file} ({kind})"))

@@ -23,12 +23,12 @@ def run(task: Any, files: list[Path] | None, junit: Path | None, select: str | N
     if select:
         tests = [t for t in tests if select in t.name]
     if not tests:
-        console.print(f"[yellow]no conversation tests found in {task.path(task.spec.tests)}[/yellow]")
+        console.print(f"[yellow]no conversation tests found in {escape(str(task.path(task.spec.tests)))}[/yellow]")
         return 1
 
     def show(r) -> None:
         mark = "[green]PASS[/green]" if r.ok else "[red]FAIL[/red]"
-        console.print(f"{mark} {escape(r.name)} [dim]({r.test.file.name}, {r.duration * 1000:.0f} ms)[/dim]")
+        console.print(f"{mark} {escape(r.name)} [dim]({escape(r.test.file.name)}, {r.duration * 1000:.0f} ms)[/dim]")
         if not r.ok:
             where = f"{r.test.file}:{r.failure_line}" if r.failure_line else str(r.test.file)
             console.print(f"     [red]{escape(where)}: {escape(r.failure or '')}[/red]")
@@ -44,5 +44,5 @@ def run(task: Any, files: list[Path] | None, junit: Path | None, select: str | N
     if junit:
         junit.parent.mkdir(parents=True, exist_ok=True)
         junit.write_text(junit_xml(task.name, results), encoding="utf-8")
-        console.print(f"[dim]JUnit report: {junit}[/dim]")
+        console.print(f"[dim]JUnit report: {escape(str(junit))}[/dim]")
     return 1 if failed else 0

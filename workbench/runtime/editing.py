@@ -109,8 +109,10 @@ class BotEditor:
         self._announce(bot, "table", "replace" if replace else "import", [s.state for s in states])
         return n
 
-    def export_table(self, bot: str, fmt: str = "csv") -> str:
-        return self.table(bot).export(fmt)
+    def export_table(self, bot: str, fmt: str = "csv", raw: bool = False) -> str:
+        """The table as CSV or JSON; CSV cells that a spreadsheet would run as formulas are
+        neutralised unless ``raw``."""
+        return self.table(bot).export(fmt, raw=raw)
 
     # -- knowledge-base Q/As ---------------------------------------------------------------
     def add_qa(self, bot: str, qa: QA | Mapping[str, Any]) -> QA:

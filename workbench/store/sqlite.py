@@ -20,6 +20,7 @@ from typing import Any
 
 from workbench.store import base
 from workbench.store.base import Commit, Store
+from workbench.store.private import private_file
 from workbench.store.sqlite_documents import SqliteDocumentSet
 
 
@@ -32,7 +33,7 @@ class SqliteStore(Store):
         self.path = Path(path)
         memory = str(path) == ":memory:"
         if not memory:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)
         # one connection shared by the event loop and world threads, guarded by _lock;
         # transactions are explicit (isolation_level=None: no implicit BEGIN)
         self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)

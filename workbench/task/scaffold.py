@@ -73,7 +73,10 @@ TEST_YML = """\
     - bot: Hello! Send [DONE] to go back.
 """
 
-GITIGNORE = "data/\nexports/\n"
+#: never committed: secrets (.env holds WORKBENCH_* tokens), the store, exports of conversations
+GITIGNORE = (
+    "# secrets: WORKBENCH_* tokens (docs/messenger.md)\n.env\n# the store and exported conversations\ndata/\nexports/\n"
+)
 
 
 def scaffold(directory: Path, force: bool = False) -> list[Path]:
@@ -85,8 +88,23 @@ def scaffold(directory: Path, force: bool = False) -> list[Path]:
         directory / "task.yml": TASK_YML.format(name=directory.resolve().name),
         directory / "worlds.py": WORLDS_PY,
         directory / "tests" / "basic.yml": TEST_YML,
-        directory / ".gitignore": GITIGNORE,
     }
     for path, text in files.items():
         path.write_text(text, encoding="utf-8")
-    return list(files)
+    _ensure_gitignore(directory / ".gitignore")
+    return [*files, directory / ".gitignore"]
+
+
+def _ensure_gitignore(path: Path) -> None:
+    """Our ignore lines in ``path``: written, or appended to an existing .gitignore (--force)
+    where they are missing."""
+    if not path.is_file():
+        path.write_text(GITIGNORE, encoding="utf-8")
+        return
+    with path.open("r+", encoding="utf-8", errors="replace") as f:
+        existing = f.read(1 << 20)  # a .gitignore is small; past 1 MiB, duplicates are harmless
+        have = {line.strip() for line in existing.splitlines()}
+        missing = [line for line in GITIGNORE.splitlines() if not line.startswith("#") and line not in have]
+        if missing:
+            f.seek(0, 2)
+            f.write(("" if existing.endswith("\n") or not existing else "\n") + "\n".join(missing) + "\n")

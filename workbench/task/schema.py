@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from workbench.io.contained import relative_path_problem
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -153,13 +155,30 @@ class MessengerSpec(Strict):
     #: mark a person's message seen when it arrives
     mark_seen: bool = True
     #: retries after the first attempt for 5xx, 429 and network errors
-    retries: int = Field(3, ge=0)
+    retries: int = Field(default=3, ge=0)
     #: seconds before the first retry, doubled each time
-    backoff: float = Field(0.5, ge=0)
+    backoff: float = Field(default=0.5, ge=0)
     #: seconds per Graph API request
-    timeout: float = Field(10.0, gt=0)
+    timeout: float = Field(default=10.0, gt=0)
     #: speaker (a bot's name) -> the persona its messages are sent as
     personas: dict[str, MessengerPersona] = Field(default_factory=dict)
+    #: seconds a handled event's id is remembered (in the store, across restarts) so that
+    #: Messenger's redeliveries are dropped
+    replay_window: float = Field(default=86400.0, ge=0)
+    #: the largest attachment sent (base64 ``data`` decoded, or a file), in bytes
+    max_attachment_bytes: int = Field(default=8 * 1024 * 1024, ge=1, le=25 * 1024 * 1024)
+    #: files and folders of the task a reply may attach by ``path`` (relative to the task
+    #: directory); nothing else is ever read for an attachment
+    files: list[str] = Field(default_factory=list)
+
+    @field_validator("files")
+    @classmethod
+    def _task_relative(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            problem = relative_path_problem(entry)
+            if problem is not None:
+                raise ValueError(f"{entry!r}: {problem}")
+        return entries
 
 
 class ServeSpec(Strict):

@@ -335,9 +335,10 @@ class DecisionTable:
         self.import_states(read.states, replace=replace)
         return read
 
-    def export(self, fmt: str = "csv") -> str:
+    def export(self, fmt: str = "csv", raw: bool = False) -> str:
+        """The table as JSON or CSV (formula-like CSV cells neutralised unless ``raw``)."""
         states = self.list()
-        return write_json(states) if fmt == "json" else write_csv(states)
+        return write_json(states) if fmt == "json" else write_csv(states, raw=raw)
 
     # -- matching ------------------------------------------------------------------
     def search_scores(

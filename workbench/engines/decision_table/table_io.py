@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from workbench.engines.decision_table.analyzer import AnalyzerError, parse
 from workbench.engines.decision_table.model import FIELDS, State, field_for
+from workbench.io import spreadsheet
 
 LAYOUT_2016 = ("state", "queries", "bubble", "action", "action_input", "success_value", "failure_value")
 LAYOUT_11 = (
@@ -453,13 +454,17 @@ def _cell(state: State, fname: str) -> str:
     return str(value)
 
 
-def write_csv(states: list[State]) -> str:
-    """The named-header layout with snake_case headers (every field, readable back)."""
+def write_csv(states: list[State], raw: bool = False) -> str:
+    """The named-header layout with snake_case headers (every field). Cells a spreadsheet
+    would run as formulas get a leading ``'`` (:func:`workbench.io.spreadsheet.neutralise`)
+    unless ``raw``; only a raw file reads back exactly."""
     out = io.StringIO(newline="")
-    w = csv.writer(out, lineterminator="\n")
+    # CSV's own line ending: the csv module quotes a cell holding any character of the
+    # terminator, so with "\n" alone a carriage return in a cell would break its row
+    w = csv.writer(out, lineterminator="\r\n")
     w.writerow(EXPORT_COLUMNS)
     for s in states:
-        w.writerow([_cell(s, f) for f in EXPORT_COLUMNS])
+        w.writerow(spreadsheet.row((_cell(s, f) for f in EXPORT_COLUMNS), raw=raw))
     return out.getvalue()
 
 

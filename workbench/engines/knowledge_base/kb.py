@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from workbench.index.base import Document, Index
+from workbench.io import spreadsheet
 from workbench.problems import Problem, TaskError
+from workbench.store.private import open_private
 
 DOCTYPES = ("normal", "hidden", "decisiontable")
 # starchat's field order, used for CSV headers and exports
@@ -230,9 +232,11 @@ def _column_name(header: str) -> str:
 @contextmanager
 def _opened(source: str | Path | TextIO, mode: str) -> Iterator[tuple[TextIO, str]]:
     """A text stream and a name for messages; a str is a path, a stream is used as is."""
-    if isinstance(source, (str, Path)):
-        encoding = "utf-8-sig" if mode == "r" else "utf-8"  # tolerate a spreadsheet's BOM
-        with open(source, mode, encoding=encoding, newline="") as stream:
+    if isinstance(source, (str, Path)) and mode == "w":
+        with open_private(Path(source), newline="") as stream:  # an export holds the Q/As: 0600
+            yield stream, str(source)
+    elif isinstance(source, (str, Path)):
+        with open(source, mode, encoding="utf-8-sig", newline="") as stream:  # tolerate a spreadsheet's BOM
             yield stream, str(source)
     else:
         yield source, str(getattr(source, "name", None) or "knowledge base data")
@@ -517,8 +521,9 @@ class KnowledgeBase:
         self._write(qas)
         return ImportReport(added=len(qas), problems=problems)
 
-    def export_csv(self, dest: str | Path | TextIO) -> int:
-        """Write every Q/A as CSV with starchat's columns; returns how many."""
+    def export_csv(self, dest: str | Path | TextIO, raw: bool = False) -> int:
+        """Write every Q/A as CSV with starchat's columns; returns how many. Cells a
+        spreadsheet would run as formulas get a leading ``'`` unless ``raw``."""
         qas = self.all()
         with _opened(dest, "w") as (stream, _):
             writer = csv.writer(stream)
@@ -528,7 +533,7 @@ class KnowledgeBase:
                 row["verified"] = "true" if qa.verified else "false"
                 if row["index_in_conversation"] is None:
                     row["index_in_conversation"] = ""
-                writer.writerow(row.values())
+                writer.writerow(spreadsheet.row(row.values(), raw=raw))
         return len(qas)
 
     def export_jsonl(self, dest: str | Path | TextIO) -> int:

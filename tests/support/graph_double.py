@@ -1,4 +1,5 @@
-"""A local double of the Graph API's Messenger endpoints, served for real on 127.0.0.1.
+"""A local double of the Graph API's Messenger endpoints, served for real on 127.0.0.1 (shared by
+every Messenger test).
 
 It checks each request the way the real service does (the access token, the
 recipient, text length, quick replies, sender actions, personas, attachment
@@ -42,6 +43,8 @@ class GraphDouble:
     requests: list[dict[str, Any]] = field(default_factory=list)
     #: refused requests: {"endpoint", "reason", "body"}
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    #: every request's raw body, accepted or not, in order (what left the server)
+    received: list[bytes] = field(default_factory=list)
     personas: dict[str, dict[str, str]] = field(default_factory=dict)
     deleted_personas: list[str] = field(default_factory=list)
     attachments: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -84,6 +87,7 @@ class GraphDouble:
 
     async def _guard(self, request: Request, endpoint: str, handler: Any) -> JSONResponse:
         body: Any = None
+        self.received.append(await request.body())
         try:
             self._check_token(request)
             if self._failures:
@@ -231,7 +235,13 @@ class GraphDouble:
             content = await filedata.read()
             if not content:
                 raise Refused("(#100) the uploaded file is empty")
-            record.update(mode="file", filename=filedata.filename, mime_type=filedata.content_type, size=len(content))
+            record.update(
+                mode="file",
+                filename=filedata.filename,
+                mime_type=filedata.content_type,
+                size=len(content),
+                content=content,
+            )
             if not filedata.content_type or "/" not in filedata.content_type:
                 raise Refused("(#100) the uploaded file needs a MIME type")
             body = message
