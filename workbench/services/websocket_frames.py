@@ -85,7 +85,8 @@ def read_frame(raw: str, max_bytes: int, unknown_fields: str = "error") -> Clien
         if unknown_fields == "error":
             names = ", ".join(sorted(unknown))
             raise FrameError(
-                "unknown_field", f"Unknown field(s) {names}; the frame was not sent. Known: text, payload, hello, debug."
+                "unknown_field",
+                f"Unknown field(s) {names}; the frame was not sent. Known: text, payload, hello, debug.",
             )
         data = {k: v for k, v in data.items() if k in CLIENT_KEYS}
     try:
