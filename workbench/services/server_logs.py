@@ -41,9 +41,9 @@ class PrivateRecords(logging.Filter):
         msg = record.msg
         if msg in ("< %s", "> %s") and len(args) == 1 and hasattr(args[0], "opcode"):
             if not self.log_messages:  # a websocket frame: its kind and size, not its content
-                frame = args[0]
+                frame: Any = args[0]
                 record.msg = "%s %s frame [%d bytes]"
-                record.args = (msg[0], getattr(frame.opcode, "name", frame.opcode), len(frame.data))
+                record.args = (msg[0], getattr(frame.opcode, "name", frame.opcode), len(getattr(frame, "data", b"")))
         elif msg in ("< %s: %s", "> %s: %s") and len(args) == 2:  # a handshake header
             if str(args[0]).lower() in SECRET_HEADERS:
                 record.args = (args[0], REDACTED)

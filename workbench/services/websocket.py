@@ -208,7 +208,7 @@ class Connection:
         if "debug" in given:
             self.set_debug(bool(frame.debug))
         if "hello" in given:
-            await self.hello(frame.hello if isinstance(frame.hello, Hello) else Hello())
+            await self.hello(frame.hello if isinstance(frame.hello, Hello) else Hello.model_validate({}))
             return
         if "debug" in given and "text" not in given and "payload" not in given:
             return
