@@ -534,7 +534,7 @@ class WebsocketService:
     def summarise(self) -> None:
         if self._tally:
             counts = ", ".join(f"{what} {n}" for what, n in sorted(self._tally.items()))
-            log.warning("websocket: in the last %g s: %s", SUMMARY_EVERY, counts)
+            log.info("websocket: in the last %g s: %s", SUMMARY_EVERY, counts)
             self._tally.clear()
         self._failure_logged = False
 
