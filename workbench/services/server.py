@@ -133,7 +133,6 @@ def make_server(app: Any, log_messages: bool = False, **config: Any) -> Any:
     """
     import uvicorn
 
-    from workbench.services.http_protocol import limited_protocol
     from workbench.services.server_logs import protect_logs
 
     spec = app.state.ctx.serve_spec()
@@ -142,7 +141,12 @@ def make_server(app: Any, log_messages: bool = False, **config: Any) -> Any:
     # frames a little over the limit get a readable error frame; far over it, the protocol closes with 1009
     config.setdefault("ws_max_size", max(4 * spec.max_frame_bytes, 1 << 20))
     config.setdefault("backlog", 4096)
-    config.setdefault("http", limited_protocol(spec.handshake_timeout, spec.max_header_bytes))
+    try:
+        from workbench.services.http_protocol import limited_protocol
+
+        config.setdefault("http", limited_protocol(spec.handshake_timeout, spec.max_header_bytes))
+    except ImportError:  # pragma: no cover - uvicorn without httptools: h11 bounds the headers' size only
+        log.warning("httptools is not installed: request headers have no deadline (pip install httptools)")
     config.setdefault("timeout_keep_alive", spec.keep_alive_timeout)
     config.setdefault("h11_max_incomplete_event_size", spec.max_header_bytes)
     protect_logs(log_messages)
