@@ -64,6 +64,7 @@ async def test_the_total_cap_gives_up_the_oldest(serve, tmp_path) -> None:
 async def test_dropped_conversations_count_against_max_connections(serve, tmp_path) -> None:
     server = await serve(write_task(tmp_path / "echo", ECHO), settings={"max_connections": 2})
     held = await hello_then_close(server)
+    await wait_until(lambda: server.runner.sessions[held].detached, what="the conversation to be held")
     async with connect(server.ws_url) as a:
         await a.send({"text": ""})
         # one open socket and one held conversation fill the server: the newcomer gets in by
