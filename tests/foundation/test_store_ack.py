@@ -12,7 +12,7 @@ from workbench.runtime.runner import Runner
 from workbench.store import open_store
 from workbench.task import load_task
 
-from .helpers import Person, say, wait_for
+from .helpers import Person, say
 
 TASK = """
 bots: {echo: {engine: echo, prefix: "E: "}}
@@ -73,7 +73,10 @@ async def test_turn_is_committed_before_its_reply_is_delivered(task, tmp_path) -
 
 
 async def test_a_turn_whose_commit_fails_is_neither_stored_nor_sent(task, tmp_path) -> None:
-    """One transaction: when writing the state fails, the turn's messages roll back too."""
+    """One transaction: when writing the state fails, the turn's messages roll back too; the
+    turn fails for its person, who is told, and the conversation goes on from the stored state."""
+    from workbench.runtime.runner import TURN_FAILED_TEXT
+
     db = tmp_path / "wb.db"
     store = open_store(db)
     # a real SQLite failure in the middle of the turn's transaction (the state write)
@@ -88,10 +91,8 @@ async def test_a_turn_whose_commit_fails_is_neither_stored_nor_sent(task, tmp_pa
         assert await runner.wait_idle(timeout=5)
         await say(runner, p, "Echo")
         assert await say(runner, p, "one") == ["E: one"]
-        p.put("two")
-        await wait_for(lambda: p.session.closed, what="the failed conversation to end")
-        assert "E: two" not in p.texts
-        assert p.texts[-1] == "Sorry, something went wrong on our side; this conversation has ended."
+        assert await say(runner, p, "two") == [TURN_FAILED_TEXT]
+        assert not p.session.closed
         msgs, states = _rows(db)
         assert ("human", "two") not in msgs and ("bot", "E: two") not in msgs
         assert ("human", "one") in msgs and ("bot", "E: one") in msgs
@@ -99,6 +100,10 @@ async def test_a_turn_whose_commit_fails_is_neither_stored_nor_sent(task, tmp_pa
         # sequence numbers stay dense after the rollback
         seqs = [r["seq"] for r in store.messages(p.session.conversation_id)]
         assert seqs == list(range(1, len(seqs) + 1))
+        # the bot goes on from the stored state, not from the turn that failed
+        store.conn.execute("DROP TRIGGER refuse")
+        assert await say(runner, p, "three") == ["E: three"]
+        assert _rows(db)[1] == {"echo": {"turns": 2}}
     finally:
         await runner.stop(wait=2)
         store.close()

@@ -219,10 +219,61 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    handshake_timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds a new connection has to send its request headers, then a websocket its first frame, 0 for no limit (default: serve.handshake_timeout, 10).",
+            show_default=False,
+        ),
+    ] = None,
+    keep_alive_timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds an idle HTTP keep-alive connection stays open (default: serve.keep_alive_timeout, 5).",
+            show_default=False,
+        ),
+    ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            help="Open websockets and dropped conversations held for resuming, at most (default: serve.max_connections, 20000).",
+            show_default=False,
+        ),
+    ] = None,
+    max_detached: Annotated[
+        int | None,
+        typer.Option(
+            help="Dropped conversations held for resuming, at most; the oldest is given up first (default: serve.max_detached, 2000).",
+            show_default=False,
+        ),
+    ] = None,
+    max_detached_per_client: Annotated[
+        int | None,
+        typer.Option(
+            help="Dropped conversations held for resuming per client address (default: serve.max_detached_per_client, 20).",
+            show_default=False,
+        ),
+    ] = None,
+    log_messages: Annotated[
+        bool,
+        typer.Option(
+            "--log-messages",
+            help="Let --log-level debug show what people send (websocket frames); off by default so logs hold no passwords or card numbers.",
+        ),
+    ] = False,
 ) -> None:
     """Run the task's worlds headless: HTTP, websocket, browser page and the REST API on one server."""
     t = load(task)
-    settings: dict = {"max_frame_bytes": max_frame_bytes, "rate_limit": rate_limit, "idle_timeout": idle_timeout}
+    settings: dict = {
+        "max_frame_bytes": max_frame_bytes,
+        "rate_limit": rate_limit,
+        "idle_timeout": idle_timeout,
+        "handshake_timeout": handshake_timeout,
+        "keep_alive_timeout": keep_alive_timeout,
+        "max_connections": max_connections,
+        "max_detached": max_detached,
+        "max_detached_per_client": max_detached_per_client,
+    }
     if allow_origin:
         settings["allowed_origins"] = [*t.spec.serve.allowed_origins, *allow_origin]
     from pydantic import ValidationError
@@ -252,7 +303,15 @@ def serve(
     # 130) after a clean shutdown. A stop that was asked for ends with exit code 0.
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        code = run_server(t, host=host, port=port, password=password, log_level=log_level, settings=settings)
+        code = run_server(
+            t,
+            host=host,
+            port=port,
+            password=password,
+            log_level=log_level,
+            settings=settings,
+            log_messages=log_messages,
+        )
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

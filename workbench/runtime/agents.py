@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.engines.base import Context, Engine, Turn
 from workbench.message import Message
-from workbench.runtime.session import Disconnected
+from workbench.runtime.session import Disconnected, TurnFailed
 from workbench.store import Record
 
 if TYPE_CHECKING:
     from workbench.runtime.session import Session
 
-__all__ = ["Agent", "BotAgent", "Disconnected", "HumanAgent"]
+__all__ = ["Agent", "BotAgent", "Disconnected", "HumanAgent", "TurnFailed"]
 
 
 class Agent:
@@ -111,20 +111,29 @@ class BotAgent(Agent):
         self.last_trace: dict[str, Any] | None = None
 
     async def _call(self, fn, *args) -> Turn | None:
-        if self.engine.blocking and not inspect.iscoroutinefunction(fn):
-            result = await asyncio.to_thread(fn, *args)
-        else:
-            result = fn(*args)
-        if inspect.isawaitable(result):
-            result = await result
+        """One engine call; what it raises fails this turn of the owner's conversation only."""
+        try:
+            if self.engine.blocking and not inspect.iscoroutinefunction(fn):
+                result = await asyncio.to_thread(fn, *args)
+            else:
+                result = fn(*args)
+            if inspect.isawaitable(result):
+                result = await result
+        except (Disconnected, TurnFailed):
+            raise
+        except Exception as exc:
+            raise TurnFailed(self.owner, exc, what=f"bot {self.bot_name}") from exc
         return result
 
     async def _commit(self, turn: Turn) -> list[Message]:
-        replies = [Message.coerce(r) for r in turn.replies]
+        """Store the turn (held messages, replies, state) in one transaction, then adopt its
+        state: a turn whose transaction fails leaves the bot where it was."""
+        try:
+            replies = [Message.coerce(r) for r in turn.replies]
+        except TypeError as exc:
+            raise TurnFailed(self.owner, exc, what=f"bot {self.bot_name}") from exc
         for r in replies:
             r.setdefault("id", self.disp_id)
-        self.state = turn.state
-        self.last_trace = turn.trace
         recs = [
             Record(r, agent=self.bot_name, role="bot", trace=turn.trace if i == 0 else None, **self.owner.where())
             for i, r in enumerate(replies)
@@ -141,8 +150,10 @@ class BotAgent(Agent):
                 )
             ]
             await self.owner.commit(recs, states=[(self.bot_name, turn.state)])
+            self.state, self.last_trace = turn.state, turn.trace
             return []
         await self.owner.commit(recs, states=[(self.bot_name, turn.state)])
+        self.state, self.last_trace = turn.state, turn.trace
         self.owner.emit("state", bot=self.bot_name, state=turn.state, trace=turn.trace)
         return replies
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.message import Message
-from workbench.runtime.agents import BotAgent, Disconnected, HumanAgent
+from workbench.runtime.agents import BotAgent, Disconnected, HumanAgent, TurnFailed
 from workbench.runtime.safety import Safety
 from workbench.runtime.session import Deliver, Session
 from workbench.runtime.worlds.base import EXIT, build_world
@@ -40,6 +40,11 @@ class Event:
 
 #: told to a person who writes while waiting in a pool (ParlAI's words)
 POOL_WAIT_TEXT = "Please wait while we pair you with another person. If you wish to exit, type EXIT."
+#: told to a person whose turn could not be completed (nothing of it was stored or sent)
+TURN_FAILED_TEXT = "Sorry, that message could not be handled; please send it again."
+#: turns of one person that may fail in one world before that person is taken out of it
+MAX_FAILED_TURNS = 5
+TOO_MANY_FAILED_TEXT = "Sorry, too many of your messages could not be handled; this conversation has ended."
 
 
 @dataclass
@@ -469,12 +474,22 @@ class Runner:
             # counted once it runs: people waiting for a slot are not running worlds
             self.running_worlds += 1
             running = True
+            failures: dict[Session, int] = {}
             if sync:
+
+                def on_failure(failed: TurnFailed) -> bool:
+                    return asyncio.run_coroutine_threadsafe(self._turn_failed(failed, failures), loop).result()
+
                 executor = self._overworld_executor if is_start else self._executor
-                result = await loop.run_in_executor(executor, self._sync_loop, world, agents)
+                result = await loop.run_in_executor(executor, self._sync_loop, world, agents, on_failure)
             else:
                 while not world.episode_done():
-                    r = await world.parley()
+                    try:
+                        r = await world.parley()
+                    except TurnFailed as failed:
+                        if await self._turn_failed(failed, failures):
+                            continue
+                        break
                     if isinstance(r, str) and r:
                         result = r
                         if r == EXIT or r in self.task.worlds or world.episode_done():
@@ -509,11 +524,44 @@ class Runner:
             result = None if spec.type != "python" else result
         return result or getattr(world, "next_world", None) or spec.next
 
+    async def _turn_failed(self, failed: TurnFailed, failures: dict[Session, int]) -> bool:
+        """End the failed turn for its person only; False when the world cannot go on.
+
+        The person is told (a notice: storing may be what failed), the message that
+        broke a bot is kept when it can be, and a person whose turns keep failing is
+        taken out as if they had left, so a world always ends in bounded time.
+        """
+        session = failed.session
+        log.error("conversation %s: %s", session.conversation_id, failed, exc_info=failed.cause)
+        self.emit("error", session, error=f"{type(failed.cause).__name__}: {failed.cause}")
+        if session.closed:
+            return False  # nobody left to tell: the world ends as if they had gone
+        try:
+            await session.flush()  # a bot failed: keep the person's message that it failed on
+        except TurnFailed:
+            pass
+        failures[session] = failures.get(session, 0) + 1
+        if failures[session] >= MAX_FAILED_TURNS:
+            session.notify(TOO_MANY_FAILED_TEXT)
+            session.close()
+        else:
+            session.notify(TURN_FAILED_TEXT)
+        return True
+
     @staticmethod
-    def _sync_loop(world: Any, agents: list[HumanAgent]) -> str | None:
+    def _sync_loop(
+        world: Any, agents: list[HumanAgent], on_failure: Callable[[TurnFailed], bool] | None = None
+    ) -> str | None:
         result = None
         while not world.episode_done():
-            r = world.parley()
+            try:
+                r = world.parley()
+            except TurnFailed as failed:
+                if on_failure is None:
+                    raise
+                if on_failure(failed):
+                    continue
+                break
             if isinstance(r, str) and r:
                 result = r
                 break

@@ -3,6 +3,10 @@
 A session is the unit the store keeps (one conversation) and the unit a
 service drives: put the person's messages in with :meth:`Session.put`,
 receive what they are sent through the ``deliver`` callback.
+
+A turn that cannot be completed (its transaction fails, the bot's step raises)
+raises :class:`TurnFailed` naming the session it belongs to: the runner ends that
+turn for that person and every conversation goes on.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from workbench.io.untrusted import UntrustedInput, clean_value
 from workbench.message import Message
 from workbench.runtime.group_commit import GroupCommit
 from workbench.store import Commit, Record, Store
@@ -22,10 +27,24 @@ log = logging.getLogger(__name__)
 Deliver = Callable[[Message], Awaitable[None] | None]
 
 _CLOSE = object()
+#: how deeply a person's message may nest (channels check their own, tighter limits first)
+MAX_MESSAGE_DEPTH = 64
 
 
 class Disconnected(Exception):
     """The person left (closed the socket, end of input, server shutting down)."""
+
+
+class TurnFailed(Exception):
+    """One turn of ``session``'s conversation could not be completed: its messages were not
+    stored (nor sent), or its bot's step raised. It ends that turn, not the conversation,
+    and never another person's."""
+
+    def __init__(self, session: Session, cause: BaseException, what: str = "storing the turn") -> None:
+        super().__init__(f"{what} failed: {type(cause).__name__}: {cause}")
+        self.session = session
+        self.cause = cause
+        self.what = what
 
 
 class Session:
@@ -85,7 +104,13 @@ class Session:
     def put(self, message: Message | dict | str) -> None:
         """A service hands over what the person sent (the task's safety rules apply first)."""
         self.last_active = asyncio.get_event_loop().time()
-        msg = Message.coerce(message)
+        # every channel checks at its edge; this is the floor under all of them: no string a
+        # person sends can hold what the store cannot encode (an unpaired surrogate, a NUL)
+        try:
+            msg = clean_value(Message.coerce(message), max_depth=MAX_MESSAGE_DEPTH)
+        except UntrustedInput as exc:
+            self.notify(f"That message was refused: {exc.message}.")
+            return
         safety = getattr(self.runner, "safety", None)
         if safety is not None:
             msg = safety.incoming(self, msg)
@@ -164,6 +189,9 @@ class Session:
             self.committing += 1
             try:
                 await GroupCommit.of(self.store).commit(commit)
+            except Exception as exc:
+                # nothing of the turn was stored, so nothing of it is sent: the turn fails alone
+                raise TurnFailed(self, exc) from exc
             finally:
                 self.committing -= 1
         for rec in batch:

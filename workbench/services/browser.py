@@ -2,7 +2,10 @@
 
 The page speaks the websocket protocol of :mod:`workbench.services.websocket`
 with the opt-in ``hello`` (so a reload or a dropped connection resumes the
-same conversation); nothing is built or bundled.
+same conversation); nothing is built or bundled. Its Content-Security-Policy lets
+it load images only from this server and ``data:`` (``https:`` too when the task
+sets ``serve.remote_images``), so no message can make a person's browser call
+another site.
 """
 
 from __future__ import annotations
@@ -19,12 +22,19 @@ def routes(ctx: Any) -> list:
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
-    page = (WEB / "index.html").read_text(encoding="utf-8").replace("{{title}}", html.escape(ctx.task.name))
+    remote = bool(ctx.serve_spec().remote_images)
+    page = (
+        (WEB / "index.html")
+        .read_text(encoding="utf-8")
+        .replace("{{title}}", html.escape(ctx.task.name))
+        .replace("{{remote_images}}", "true" if remote else "false")
+    )
+    images = "'self' data: https:" if remote else "'self' data:"
 
     async def index(request: Any) -> HTMLResponse:
         host = request.headers.get("host", "")
         policy = (
-            "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; "
+            f"default-src 'self'; img-src {images}; style-src 'self'; script-src 'self'; "
             f"connect-src 'self' ws://{host} wss://{host}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
         )
         return HTMLResponse(page, headers={"Cache-Control": "no-cache", "Content-Security-Policy": policy})

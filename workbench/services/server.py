@@ -122,14 +122,18 @@ def create_app(
     return app
 
 
-def make_server(app: Any, **config: Any) -> Any:
+def make_server(app: Any, log_messages: bool = False, **config: Any) -> Any:
     """A uvicorn server for ``app`` whose shutdown first drains the workbench.
 
     uvicorn closes open websockets (code 1012) before the lifespan's shutdown
     runs, so live people would never hear the shutdown message; this server
     tells them and closes their channels itself, then lets uvicorn finish.
+    Its HTTP protocol bounds the time and size of a request's headers, and its
+    logs never hold a query string or (unless ``log_messages``) what people send.
     """
     import uvicorn
+
+    from workbench.services.server_logs import protect_logs
 
     spec = app.state.ctx.serve_spec()
     config.setdefault("lifespan", "on")
@@ -137,6 +141,15 @@ def make_server(app: Any, **config: Any) -> Any:
     # frames a little over the limit get a readable error frame; far over it, the protocol closes with 1009
     config.setdefault("ws_max_size", max(4 * spec.max_frame_bytes, 1 << 20))
     config.setdefault("backlog", 4096)
+    try:
+        from workbench.services.http_protocol import limited_protocol
+
+        config.setdefault("http", limited_protocol(spec.handshake_timeout, spec.max_header_bytes))
+    except ImportError:  # pragma: no cover - uvicorn without httptools: h11 bounds the headers' size only
+        log.warning("httptools is not installed: request headers have no deadline (pip install httptools)")
+    config.setdefault("timeout_keep_alive", spec.keep_alive_timeout)
+    config.setdefault("h11_max_incomplete_event_size", spec.max_header_bytes)
+    protect_logs(log_messages)
 
     class WorkbenchServer(uvicorn.Server):
         async def shutdown(self, sockets: Any = None) -> None:
@@ -165,6 +178,37 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
+def raise_open_file_limit() -> int:
+    """Raise the soft limit on open files to the hard one; the soft limit now.
+
+    Every connection is a file descriptor: under the common soft limit of 1,024, about a
+    thousand idle sockets stop the server from accepting anyone (``/health`` included).
+    """
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return 0
+    infinity = resource.RLIM_INFINITY
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == infinity:
+        return 1 << 20
+    # an unlimited hard limit is not always settable (macOS caps the soft one at OPEN_MAX)
+    for target in (1 << 20, 65536, 10240) if hard == infinity else (hard,):
+        if target <= soft:
+            break
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            continue
+        soft = target
+        break
+    return soft
+
+
+#: file descriptors the process needs besides its connections (the store, the index, logs, libraries)
+RESERVED_FILES = 64
+
+
 def run_server(
     task: Any,
     host: str = "127.0.0.1",
@@ -172,9 +216,27 @@ def run_server(
     password: str | None = None,
     log_level: str = "info",
     settings: dict[str, Any] | None = None,
+    log_messages: bool = False,
 ) -> int:
+    from workbench.services.server_logs import log_workbench
+
+    log_workbench(log_level)
+    files = raise_open_file_limit()
     app = create_app(task, password=password, settings=settings)
-    server = make_server(app, host=host, port=port, log_level=log_level)
+    spec = app.state.ctx.serve_spec()
+    room = max(files - RESERVED_FILES, 0)
+    log.info(
+        "open-file limit %d: room for about %d connections (max_connections %d)", files, room, spec.max_connections
+    )
+    if room < spec.max_connections:
+        log.warning(
+            "the open-file limit (%d) holds about %d connections, fewer than serve.max_connections (%d); "
+            "raise the hard limit (ulimit -Hn) or lower max_connections",
+            files,
+            room,
+            spec.max_connections,
+        )
+    server = make_server(app, log_messages=log_messages, host=host, port=port, log_level=log_level)
     tune_gc()
     server.run()  # SIGTERM/SIGINT: stop accepting, tell live people, close their channels, store everything
     return 0

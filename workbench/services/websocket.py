@@ -6,30 +6,33 @@ in ParlAI, a connection's first frame starts the conversation and is not taken
 as an answer. Additions a ParlAI client never sees unless it asks:
 ``{"hello": {"session": ID?}}`` (resume after a reconnect), ``{"debug": true}``
 (trace frames), and error frames ``{"text": ..., "error": {"code", "message"}}``.
-docs/serve.md describes the protocol and its limits.
+Every frame is parsed and checked once, at this edge (:mod:`workbench.services.websocket_frames`):
+what reaches the runtime is clean text and a normalised attachment, never something the
+server would resolve. docs/serve.md describes the protocol and its limits.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
+import collections
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from workbench.message import Message
+from workbench.services.websocket_frames import ClientFrame, FrameError, Hello, read_frame
 
 log = logging.getLogger(__name__)
 
-#: keys a client frame may carry; ``id``, ``episode_done`` and ``message_history``
-#: are sent by some ParlAI clients and ignored, as ParlAI's server ignores them
-CLIENT_KEYS = frozenset({"text", "payload", "hello", "debug", "id", "episode_done", "message_history"})
 #: the channels a hello may resume (a Messenger conversation cannot be taken over from a socket)
 RESUMABLE = frozenset({"websocket", "browser", "terminal"})
 #: frames waiting for a client that does not read; past this it is disconnected
 OUTBOX_LIMIT = 1000
+#: what went wrong at this edge (refused frames, evictions...) is logged as one summary line
+#: at most this often, so no client can make the log grow with its frames
+SUMMARY_EVERY = 60.0
 
 # close codes (RFC 6455 and the IANA registry)
 NORMAL, GOING_AWAY, UNSUPPORTED, POLICY, TOO_BIG, TRY_LATER = 1000, 1001, 1003, 1008, 1009, 1013
@@ -106,13 +109,16 @@ class Connection:
         self.stamp = self.last_frame
         self.strikes = 0
         self.channel = "websocket"
+        client = getattr(ws, "client", None)
+        #: the client's address: detached conversations are capped per address
+        self.host: str = client.host if client is not None and client.host else "?"
 
     # -- writing ----------------------------------------------------------------
     def push(self, frame: dict[str, Any]) -> None:
         if self.closing:
             return
         if self.outbox.qsize() >= OUTBOX_LIMIT:
-            log.warning("closing a websocket that does not read its frames")
+            self.service.tally("not_reading")
             self.closing = True
             self.outbox.put_nowait(_Closing(POLICY, "not reading"))
             return
@@ -149,15 +155,22 @@ class Connection:
             if self.closing:
                 continue  # a close is on its way; the client's frames no longer count
             self.last_frame = self.loop.time()
+            self.service.spoke(self)
             text = message.get("text")
             if text is None:
                 self.error("binary_frame", "This server reads JSON text frames; binary frames are not accepted.")
                 self.close(UNSUPPORTED, "binary frames are not accepted")
                 continue
-            await self.handle(text)
+            try:
+                await self.handle(text)
+            except Exception:
+                # a bug met by one frame costs that frame, not the connection (nor a log line per frame)
+                self.service.failed(self)
+                self.error("internal_error", "Sorry, that message could not be handled; please try again.")
 
     def _strike(self, code: str, text: str) -> None:
         self.strikes += 1
+        self.service.tally(code)
         self.error(code, text)
         if self.strikes >= self.spec.max_strikes:
             self.error("too_many_errors", "Too many frames in a row were refused; closing the connection.")
@@ -177,7 +190,8 @@ class Connection:
 
     async def handle(self, raw: str) -> None:
         limit = self.spec.max_frame_bytes
-        if len(raw) > limit or (len(raw) * 4 > limit and len(raw.encode("utf-8")) > limit):
+        if len(raw) > limit or (len(raw) * 4 > limit and len(raw.encode("utf-8", "surrogatepass")) > limit):
+            self.service.tally("frame_too_big")
             self.error("frame_too_big", f"That frame is larger than the limit of {limit} bytes.")
             self.close(TOO_BIG, "frame too big")
             return
@@ -185,104 +199,45 @@ class Connection:
             self._strike("rate_limited", "You are sending messages too fast; that one was dropped. Please slow down.")
             return
         try:
-            data = json.loads(raw)
-        except ValueError:
-            self._strike("invalid_json", 'That frame is not valid JSON. Send an object such as {"text": "hello"}.')
-            return
-        if not isinstance(data, dict):
-            self._strike("invalid_frame", 'A frame must be a JSON object such as {"text": "hello"}.')
-            return
-        unknown = data.keys() - CLIENT_KEYS
-        if unknown and self.spec.unknown_fields == "error":
-            names = ", ".join(sorted(unknown))
-            self._strike(
-                "unknown_field",
-                f"Unknown field(s) {names}; the frame was not sent. Known: text, payload, hello, debug.",
-            )
-            return
-        problem = self._check_types(data)
-        if problem is not None:
-            self._strike("invalid_field", problem)
+            frame = read_frame(raw, limit, self.spec.unknown_fields)
+        except FrameError as refused:
+            self._strike(refused.code, refused.text)
             return
         self.strikes = 0
-        control = False
-        if "debug" in data:
-            control = True
-            self.set_debug(bool(data["debug"]))
-        if "hello" in data:
-            await self.hello(data["hello"] or {})
+        given = frame.model_fields_set
+        if "debug" in given:
+            self.set_debug(bool(frame.debug))
+        if "hello" in given:
+            await self.hello(frame.hello if isinstance(frame.hello, Hello) else Hello.model_validate({}))
             return
-        if control and "text" not in data and "payload" not in data:
+        if "debug" in given and "text" not in given and "payload" not in given:
             return
         if self.session is None:
-            await self.start(data)
+            await self.start(frame)
             return
-        msg = Message(text=data.get("text") or "")
-        if data.get("payload"):
-            msg["payload"] = data["payload"]
-        self.session.put(msg)
-
-    @staticmethod
-    def _check_types(data: dict[str, Any]) -> str | None:
-        text = data.get("text")
-        if text is not None and not isinstance(text, str):
-            return '"text" must be a string.'
-        payload = data.get("payload")
-        if payload is not None:
-            if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
-                return '"payload" must be an object with a "type", such as {"type": "image", "data": BASE64, "mime_type": "image/png"}.'
-            if payload["type"] == "image":
-                if "data" in payload:
-                    mime = payload.get("mime_type")
-                    if not isinstance(mime, str) or not mime.startswith("image/"):
-                        return 'An image payload needs a "mime_type" such as "image/png".'
-                    try:
-                        base64.b64decode(payload["data"], validate=True)
-                    except (binascii.Error, TypeError, ValueError):
-                        return 'An image payload\'s "data" must be base64.'
-                elif not isinstance(payload.get("url"), str):
-                    return 'An image payload needs "data" (base64) or a "url".'
-        hello = data.get("hello")
-        if hello is not None and hello is not True and not isinstance(hello, dict):
-            return '"hello" must be an object such as {"session": "ID"} or {}.'
-        if isinstance(hello, dict):
-            extra = hello.keys() - {"session", "history", "client"}
-            if extra:
-                return f'Unknown key(s) in "hello": {", ".join(sorted(extra))}. Known: session, history, client.'
-            if hello.get("session") is not None and not isinstance(hello["session"], str):
-                return '"hello.session" must be a string.'
-            if not isinstance(hello.get("history", 0), int) or isinstance(hello.get("history"), bool):
-                return '"hello.history" must be a whole number.'
-            if hello.get("client", "websocket") not in RESUMABLE:
-                return '"hello.client" must be one of: ' + ", ".join(sorted(RESUMABLE)) + "."
-        if "debug" in data and not isinstance(data["debug"], bool):
-            return '"debug" must be true or false.'
-        return None
+        self.session.put(message_of(frame))
 
     # -- the conversation -------------------------------------------------------------
-    async def start(self, first: dict[str, Any]) -> None:
+    async def start(self, first: ClientFrame) -> None:
         """The first frame: start a conversation. Its text is not an answer, except the password."""
         runner = self.service.runner
         self.session = await runner.connect(self.outlet, channel=self.channel)
         self.service.attached(self)
-        text = (first.get("text") or "").strip()
+        text = (first.text or "").strip()
         if runner.password and text:
             self.session.put(text)  # ParlAI lets a first message that is the password straight in
 
-    async def hello(self, hello: dict[str, Any]) -> None:
-        wanted = hello.get("session") if isinstance(hello, dict) else None
-        if isinstance(hello, dict) and hello.get("client"):
-            self.channel = hello["client"]
+    async def hello(self, hello: Hello) -> None:
+        wanted = hello.session
+        if "client" in hello.model_fields_set:
+            self.channel = hello.client
         if self.session is not None:
             if wanted in (None, self.session.conversation_id):
                 self.push(self._hello_reply(resumed=False))
             else:
                 self.error("hello_too_late", "A hello that resumes a conversation must be the first frame.")
             return
-        history = (
-            max(0, min(int(hello.get("history", 0) or 0), self.spec.max_history)) if isinstance(hello, dict) else 0
-        )
-        await self.service.open(self, wanted, history)
+        await self.service.open(self, wanted, min(hello.history, self.spec.max_history))
 
     def _hello_reply(self, resumed: bool) -> dict[str, Any]:
         spec = self.spec
@@ -317,20 +272,50 @@ class Connection:
             self.push(frame)
 
 
+def message_of(frame: ClientFrame) -> Message:
+    """What the runtime receives for a checked frame: its text and its normalised attachment."""
+    msg = Message(text=frame.text or "")
+    if frame.payload is not None:
+        msg["payload"] = frame.payload.normalised()
+    return msg
+
+
+@dataclass
+class _Detached:
+    """A conversation whose socket dropped, waiting ``resume_grace`` for its person."""
+
+    session: Any
+    host: str
+    timer: asyncio.TimerHandle
+
+
 class WebsocketService:
-    """Every websocket connection of one server, and the conversations they can resume."""
+    """Every websocket connection of one server, and the conversations they can resume.
+
+    Detached conversations (a hello'd socket that dropped) are held for ``resume_grace``
+    seconds, at most ``max_detached`` of them and ``max_detached_per_client`` per client
+    address, the oldest given up first; they count against ``max_connections`` with the
+    open sockets, so dropped conversations cannot fill the server.
+    """
 
     def __init__(self, ctx: Any) -> None:
         self.ctx = ctx
         self.spec = ctx.serve_spec()
         self.connections: set[Connection] = set()
+        #: connections that have not sent their first frame yet -> when they were accepted
+        self.fresh: dict[Connection, float] = {}
         #: conversation id -> the connection it is attached to
         self.owners: dict[str, Connection] = {}
-        #: conversation id -> timer that ends it when its person does not come back
-        self.grace: dict[str, asyncio.TimerHandle] = {}
+        #: conversation id -> the detached conversation, oldest first
+        self.detached: collections.OrderedDict[str, _Detached] = collections.OrderedDict()
+        #: client address -> its detached conversations' ids, oldest first
+        self.detached_by_host: dict[str, collections.OrderedDict[str, None]] = {}
         self.debugging: dict[str, Connection] = {}
         self._unsubscribe: Any = None
         self._sweeper: asyncio.Task | None = None
+        #: what happened at this edge since the last summary line (code -> count)
+        self._tally: collections.Counter[str] = collections.Counter()
+        self._failure_logged = False
         ctx.shutdown_hooks.append(self.shutdown)
 
     @property
@@ -351,42 +336,57 @@ class WebsocketService:
         host = ws.headers.get("host", "")
         return bool(host) and urlsplit(origin).netloc.lower() == host.lower()
 
+    def _room(self) -> bool:
+        """Whether one more connection fits, giving up the oldest detached conversation if need be."""
+        if len(self.connections) + len(self.detached) < self.spec.max_connections:
+            return True
+        if self.detached:
+            self._give_up(next(iter(self.detached)))
+            return True
+        return False
+
     async def endpoint(self, ws: Any) -> None:
         if self.ctx.stopping or self.runner is None:
             await ws.close(GOING_AWAY)
             return
         if not self.origin_ok(ws):
-            log.warning("refused a websocket from origin %s", ws.headers.get("origin"))
+            self.tally("origin_refused")
             await ws.close(POLICY)  # before accept: the handshake gets HTTP 403
             return
         await ws.accept()
         conn = Connection(self, ws)
-        if len(self.connections) >= self.spec.max_connections:
+        if not self._room():
+            self.tally("server_busy")
             conn.error("server_busy", "The server has too many connections; please try again later.")
             conn.close(TRY_LATER, "server busy")
             await conn.write_loop()
             return
         self.connections.add(conn)
+        self.fresh[conn] = conn.last_frame
         self._start_sweeper()
         writer = asyncio.ensure_future(conn.write_loop())
         try:
             await conn.read_loop()
         except Exception:
-            log.exception("websocket connection failed")
+            self.failed(conn)
         finally:
             self.connections.discard(conn)
+            self.fresh.pop(conn, None)
             conn.closing = True
             self.gone(conn)
             if not writer.done():
                 writer.cancel()
 
+    def spoke(self, conn: Connection) -> None:
+        """``conn`` sent a frame: it is past the handshake."""
+        if self.fresh:
+            self.fresh.pop(conn, None)
+
     # -- conversations come, go and come back ----------------------------------------------
     def attached(self, conn: Connection) -> None:
         cid = conn.session.conversation_id
         self.owners[cid] = conn
-        timer = self.grace.pop(cid, None)
-        if timer is not None:
-            timer.cancel()
+        self._release(cid)
         self.set_debug(conn, conn.debug)
 
     async def open(self, conn: Connection, wanted: str | None, history: int) -> None:
@@ -438,17 +438,50 @@ class WebsocketService:
             return  # another connection has taken it over
         if session.closed:
             return
-        grace = self.spec.resume_grace
-        if conn.resumable and grace > 0 and not self.ctx.stopping:
+        spec = self.spec
+        if conn.resumable and spec.resume_grace > 0 and spec.max_detached > 0 and not self.ctx.stopping:
             session.detach()
-            self.grace[cid] = asyncio.get_running_loop().call_later(grace, self._expire, session)
+            self._keep(session, conn.host)
         else:
             session.close()
 
-    def _expire(self, session: Any) -> None:
-        self.grace.pop(session.conversation_id, None)
-        if session.detached and not session.closed:
-            session.close()
+    def _keep(self, session: Any, host: str) -> None:
+        """Hold a detached conversation, within the caps (the oldest are given up first)."""
+        cid = session.conversation_id
+        timer = asyncio.get_running_loop().call_later(self.spec.resume_grace, self._expire, cid)
+        self.detached[cid] = _Detached(session, host, timer)
+        mine = self.detached_by_host.setdefault(host, collections.OrderedDict())
+        mine[cid] = None
+        while len(mine) > self.spec.max_detached_per_client:
+            self._give_up(next(iter(mine)))
+        while len(self.detached) > self.spec.max_detached:
+            self._give_up(next(iter(self.detached)))
+
+    def _release(self, cid: str) -> _Detached | None:
+        """Stop holding ``cid`` as detached (it was resumed, expired or given up)."""
+        held = self.detached.pop(cid, None)
+        if held is None:
+            return None
+        held.timer.cancel()
+        mine = self.detached_by_host.get(held.host)
+        if mine is not None:
+            mine.pop(cid, None)
+            if not mine:
+                del self.detached_by_host[held.host]
+        return held
+
+    def _give_up(self, cid: str) -> None:
+        """End a detached conversation to make room (it can still be resumed from the store)."""
+        held = self._release(cid)
+        if held is not None:
+            self.tally("detached_given_up")
+            if held.session.detached and not held.session.closed:
+                held.session.close()
+
+    def _expire(self, cid: str) -> None:
+        held = self._release(cid)
+        if held is not None and held.session.detached and not held.session.closed:
+            held.session.close()
 
     # -- debug frames ------------------------------------------------------------------------
     def set_debug(self, conn: Connection, on: bool) -> None:
@@ -484,30 +517,74 @@ class WebsocketService:
                 info[key] = value
         conn.push({"text": "", "debug": info})
 
+    # -- what happened, logged at a bounded rate ------------------------------------------------
+    def tally(self, what: str) -> None:
+        """Count an event of this edge for the next summary line (never a line per frame)."""
+        self._tally[what] += 1
+        self._start_sweeper()
+
+    def failed(self, conn: Connection) -> None:
+        """An unexpected error handling ``conn``'s frame: the first is logged with its traceback,
+        the rest are counted in the summary line."""
+        if not self._failure_logged:
+            self._failure_logged = True
+            log.exception("a websocket frame could not be handled (further failures are counted, not logged)")
+        self.tally("internal_error")
+
+    def summarise(self) -> None:
+        if self._tally:
+            counts = ", ".join(f"{what} {n}" for what, n in sorted(self._tally.items()))
+            log.info("websocket: in the last %g s: %s", SUMMARY_EVERY, counts)
+            self._tally.clear()
+        self._failure_logged = False
+
     # -- housekeeping -----------------------------------------------------------------------
     def _start_sweeper(self) -> None:
-        if self._sweeper is None and self.spec.idle_timeout > 0:
-            self._sweeper = asyncio.ensure_future(self._sweep())
+        if self._sweeper is None and not self.ctx.stopping:
+            try:
+                self._sweeper = asyncio.ensure_future(self._sweep())
+            except RuntimeError:  # no running loop (a tally outside the server's loop)
+                pass
 
     async def _sweep(self) -> None:
-        """Close connections idle longer than ``idle_timeout`` (one timer for all of them)."""
-        idle = self.spec.idle_timeout
-        every = min(max(idle / 4, 0.05), 30.0)
+        """One timer for every connection: close those idle longer than ``idle_timeout`` and
+        those that sent no frame within ``handshake_timeout``; log the summary line."""
+        spec = self.spec
+        idle, handshake = spec.idle_timeout, spec.handshake_timeout
+        every = min([t / 4 for t in (idle, handshake) if t > 0] + [30.0])
+        every = max(every, 0.05)
+        loop = asyncio.get_running_loop()
+        summary_at = loop.time() + SUMMARY_EVERY
         while True:
             await asyncio.sleep(every)
-            now = asyncio.get_running_loop().time()
-            for conn in list(self.connections):
-                if not conn.closing and now - conn.last_frame > idle:
-                    conn.error("idle_timeout", f"Closing this connection after {idle:g} s without a message.")
-                    conn.close(NORMAL, "idle timeout")
+            now = loop.time()
+            if handshake > 0:
+                for conn, since in list(self.fresh.items()):
+                    if now - since <= handshake:
+                        break  # oldest first: the rest are younger
+                    del self.fresh[conn]
+                    if not conn.closing:
+                        self.tally("handshake_timeout")
+                        conn.error("handshake_timeout", f"Closing this connection: no frame within {handshake:g} s.")
+                        conn.close(POLICY, "handshake timeout")
+            if idle > 0:
+                for conn in list(self.connections):
+                    if not conn.closing and now - conn.last_frame > idle:
+                        conn.error("idle_timeout", f"Closing this connection after {idle:g} s without a message.")
+                        conn.close(NORMAL, "idle timeout")
+            if now >= summary_at:
+                summary_at = now + SUMMARY_EVERY
+                self.summarise()
 
     async def shutdown(self) -> None:
         """Close every remaining socket with 1001 (the runner has told the people)."""
-        for timer in self.grace.values():
-            timer.cancel()
-        self.grace.clear()
+        for held in self.detached.values():
+            held.timer.cancel()
+        self.detached.clear()
+        self.detached_by_host.clear()
         if self._sweeper is not None:
             self._sweeper.cancel()
+        self.summarise()
         for conn in list(self.connections):
             conn.close(GOING_AWAY, "server shutting down")
         loop = asyncio.get_running_loop()

@@ -204,6 +204,20 @@ class ServeSpec(Strict):
     max_strikes: int = Field(10, ge=1)
     #: the most stored messages a ``hello`` may ask to be sent again
     max_history: int = Field(200, ge=0)
+    #: dropped conversations held for resuming at most (the oldest is given up first); they
+    #: count against ``max_connections`` with the open sockets
+    max_detached: int = Field(2000, ge=0)
+    #: dropped conversations held for resuming per client address at most (oldest given up first)
+    max_detached_per_client: int = Field(20, ge=1)
+    #: seconds a new connection has to send its HTTP request headers, and then a websocket its
+    #: first frame, before it is closed (0: no limit)
+    handshake_timeout: float = Field(10, ge=0)
+    #: seconds an idle HTTP keep-alive connection stays open between requests
+    keep_alive_timeout: float = Field(5, gt=0)
+    #: the largest HTTP request line and headers accepted, in bytes (431 beyond)
+    max_header_bytes: int = Field(32768, ge=1024)
+    #: the browser page may show images from other sites (https); otherwise only this server's and data: images
+    remote_images: bool = False
     #: the Messenger webhook and Send API (docs/messenger.md)
     messenger: MessengerSpec = Field(default_factory=MessengerSpec)
 

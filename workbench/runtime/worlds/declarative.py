@@ -11,12 +11,14 @@ import re
 from typing import Any
 
 from workbench.message import Message
-from workbench.runtime.agents import BotAgent, HumanAgent
+from workbench.runtime.agents import BotAgent, HumanAgent, TurnFailed
 from workbench.runtime.worlds.base import EXIT, World
 
 #: what a ``session.takeover`` callable returns when the developer hands the
 #: conversation back before answering: the bot then answers the message itself
 HAND_BACK = object()
+#: told to a person in a human_chat whose message could not be stored in a partner's conversation
+NOT_DELIVERED_TEXT = "Sorry, your last message could not be delivered to {partner}."
 
 
 def _text_of_file(path) -> str:
@@ -232,13 +234,19 @@ class HumanChatWorld(DeclaredWorld):
             if msg is None or msg.text.strip() == self.spec.done_word:
                 await self._end(sender, left=msg is None)
                 return
+            # stored in the sender's conversation first: a message that cannot be stored is the
+            # sender's failed turn (TurnFailed) and reaches nobody
+            await sender.session.flush()
             for other in self.agents:
                 if other is not sender:
                     relay = Message(msg)
                     relay["id"] = sender.disp_id
                     relay["_role"] = "human"
-                    await other.observe(relay)
-            await sender.session.flush()
+                    try:
+                        await other.observe(relay)
+                    except TurnFailed:
+                        # the partner's conversation goes on without it; the sender hears so
+                        sender.session.notify(NOT_DELIVERED_TEXT.format(partner=other.disp_id))
 
     async def _end(self, sender: HumanAgent, left: bool) -> None:
         self.episodeDone = True

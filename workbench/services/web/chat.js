@@ -27,6 +27,9 @@
   let attempts = 0;
   let typingTimer = null;
   let limits = { max_frame_bytes: 65536 };
+  // images from other sites only when the task allows them (serve.remote_images); the page's
+  // Content-Security-Policy enforces the same
+  const remoteImages = document.querySelector("main").dataset.remoteImages === "true";
 
   function setStatus(text) {
     status.textContent = text;
@@ -47,13 +50,28 @@
     if (on) typingTimer = setTimeout(() => { typing.hidden = true; }, TYPING_TIMEOUT_MS);
   }
 
+  // Where an image may be loaded from: this server, data: and (if allowed) https; null otherwise.
   function imageSource(payload) {
     if (!payload || payload.type !== "image") return null;
-    if (typeof payload.url === "string" && /^(https?:|data:image\/)/.test(payload.url)) return payload.url;
     if (typeof payload.data === "string" && /^image\/[\w.+-]+$/.test(payload.mime_type || "")) {
       return "data:" + payload.mime_type + ";base64," + payload.data;
     }
+    if (typeof payload.url !== "string") return null;
+    if (/^data:image\/[\w.+-]+;base64,/.test(payload.url)) return payload.url;
+    if (/^\/(?!\/)/.test(payload.url)) return payload.url; // a path on this server
+    if (remoteImages && /^https:\/\//i.test(payload.url)) return payload.url;
     return null;
+  }
+
+  // What is shown instead of an attachment the page does not display.
+  function attachmentNote(payload) {
+    if (!payload || typeof payload !== "object") return "";
+    if (payload.type === "image") return "[An image from another site, not shown]";
+    if (payload.type === "file") {
+      const name = typeof payload.name === "string" ? payload.name : "a file";
+      return "[File: " + name + "]";
+    }
+    return "";
   }
 
   // Every message is added as text (textContent), never as HTML.
@@ -73,6 +91,14 @@
       img.src = src;
       img.alt = "Image from " + (who || "you");
       item.appendChild(img);
+    } else if (payload) {
+      const note = attachmentNote(payload);
+      if (note) {
+        const span = document.createElement("span");
+        span.className = "attachment";
+        span.textContent = note;
+        item.appendChild(span);
+      }
     }
     transcript.appendChild(item);
     transcript.scrollTop = transcript.scrollHeight;
