@@ -23,6 +23,9 @@ from workbench.store.base import Commit, Store
 from workbench.store.private import private_file
 from workbench.store.sqlite_documents import SqliteDocumentSet
 
+#: conversations whose last message number is kept in memory (the rest are read when needed)
+SEQ_CACHE = 50_000
+
 
 class SqliteStore(Store):
     """The task's SQLite file. Thread-safe: one connection guarded by a lock."""
@@ -143,37 +146,38 @@ class SqliteStore(Store):
         self.conn.execute(f"UPDATE conversations SET {sets} WHERE id = ?", [*cols.values(), cid])
 
     # -- messages and state ---------------------------------------------
-    def _next_seq(self, cid: str) -> int:
-        if cid not in self._seq:
+    def _last_seq(self, cid: str) -> int:
+        known = self._seq.get(cid)
+        if known is None:
             row = self.conn.execute("SELECT max(seq) FROM messages WHERE conversation_id = ?", (cid,)).fetchone()
-            self._seq[cid] = row[0] if row and row[0] is not None else 0
-        self._seq[cid] += 1
-        return self._seq[cid]
+            known = row[0] if row and row[0] is not None else 0
+        return known
 
     def commit_many(self, commits: list[Commit]) -> None:
         """Write several turns in one transaction, all or none (a group commit: see
         workbench/runtime/group_commit.py). When this returns, every one is acknowledged."""
         now = time.time()
         with self._lock:
-            saved_seq = dict(self._seq)
-            try:
-                with self.transaction():
-                    self._write_commits(commits, now)
-            except BaseException:
-                self._seq = saved_seq
-                raise
+            seqs: dict[str, int] = {}
+            with self.transaction():
+                self._write_commits(commits, now, seqs)
+            # only a committed transaction moves the counters (a failed one used none)
+            self._seq.update(seqs)
+            while len(self._seq) > SEQ_CACHE:
+                del self._seq[next(iter(self._seq))]  # the oldest; it is read again when needed
 
-    def _write_commits(self, commits: list[Commit], now: float) -> None:
+    def _write_commits(self, commits: list[Commit], now: float, seqs: dict[str, int]) -> None:
         rows = []
         states = []
         touched: dict[str, dict[str, Any]] = {}
         for commit in commits:
             for cid, records in commit.records.items():
                 for rec in records:
+                    seqs[cid] = (seqs[cid] if cid in seqs else self._last_seq(cid)) + 1
                     rows.append(
                         (
                             cid,
-                            self._next_seq(cid),
+                            seqs[cid],
                             rec.world,
                             rec.world_instance,
                             rec.agent if rec.agent is not None else rec.message.get("id"),
