@@ -96,9 +96,19 @@ class BotAgent(Agent):
     the pending messages, the replies and the new state in one transaction.
     """
 
-    def __init__(self, engine: Engine, bot_name: str, owner: Session, registry: Any = None, task: Any = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        bot_name: str,
+        owner: Session,
+        registry: Any = None,
+        task: Any = None,
+        in_thread: bool | None = None,
+    ) -> None:
         super().__init__(bot_name)
         self.engine = engine
+        #: run a synchronous step in a worker thread (default: when the engine says it blocks)
+        self.in_thread = engine.blocking if in_thread is None else in_thread
         self.bot_name = bot_name
         self.owner = owner
         self.context = Context(
@@ -111,7 +121,7 @@ class BotAgent(Agent):
         self.last_trace: dict[str, Any] | None = None
 
     async def _call(self, fn, *args) -> Turn | None:
-        if self.engine.blocking and not inspect.iscoroutinefunction(fn):
+        if self.in_thread and not inspect.iscoroutinefunction(fn):
             result = await asyncio.to_thread(fn, *args)
         else:
             result = fn(*args)
