@@ -104,6 +104,7 @@ class BotAgent(Agent):
         registry: Any = None,
         task: Any = None,
         in_thread: bool | None = None,
+        state: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(bot_name)
         self.engine = engine
@@ -114,7 +115,10 @@ class BotAgent(Agent):
         self.context = Context(
             conversation_id=owner.conversation_id, bot=bot_name, data=owner.data, registry=registry, task=task
         )
-        stored = owner.store.state(owner.conversation_id, bot_name) if owner.store else None
+        # a caller that read the stored state already (off the event loop) hands it over
+        stored = (
+            state if state is not None else owner.store.state(owner.conversation_id, bot_name) if owner.store else None
+        )
         self.fresh = stored is None
         self.state: dict[str, Any] = stored if stored is not None else engine.initial_state()
         self._observed: list[Message] = []

@@ -16,9 +16,11 @@ Turns of one person on one channel run one after the other.
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from workbench.engines.base import Engine
 from workbench.message import Message
 from workbench.runtime.agents import BotAgent, HumanAgent
 from workbench.runtime.session import Session
@@ -52,8 +54,8 @@ class OneShot:
         self.runner = runner
         #: (channel, person) -> [lock, holders]: turns of one person run in order
         self._locks: dict[tuple[str, str], tuple[asyncio.Lock, list[int]]] = {}
-        #: engines are built on first use (a table to load): one at a time, in a worker thread
-        self._building = asyncio.Lock()
+        #: engines are built on first use (a table to load), one at a time
+        self._building = threading.Lock()
 
     async def turn(
         self, message: Message, *, person: str, channel: str, bot: str, world: str = "one_shot"
@@ -70,43 +72,59 @@ class OneShot:
             if holders[0] == 0:
                 del self._locks[key]
 
-    def _conversation(self, person: str, channel: str, world: str) -> tuple[str, bool, dict[str, Any]]:
-        """(conversation id, new, the person's data): found or made (in a worker thread)."""
+    def _prepare(self, person: str, channel: str, bot: str, world: str) -> _Prepared:
+        """In a worker thread: the engine, and the conversation (found or made) with its
+        data and the bot's stored state."""
+        task = self.runner.task
+        with self._building:
+            engine = task.engine(bot)
         store = self.runner.store
-        task = self.runner.task.name
         if store is None:
             from workbench.store import new_id
 
-            return new_id(), True, {}
-        found = store.find_conversation(task, person, channel)
-        if found is not None:
-            conv = store.conversation(found) or {}
-            return found, False, dict(conv.get("data") or {})
-        return store.new_conversation(task, person, channel, world=world), True, {}
+            return _Prepared(engine, new_id(), True, {}, None)
+        found = store.find_conversation(task.name, person, channel)
+        if found is None:
+            return _Prepared(engine, store.new_conversation(task.name, person, channel, world=world), True, {}, None)
+        conv = store.conversation(found) or {}
+        return _Prepared(engine, found, False, dict(conv.get("data") or {}), store.state(found, bot))
 
     async def _turn(self, message: Message, person: str, channel: str, bot: str, world: str) -> OneShotTurn:
         runner = self.runner
         task = runner.task
-        async with self._building:
-            engine = await asyncio.to_thread(task.engine, bot)
-        cid, new, data = await asyncio.to_thread(self._conversation, person, channel, world)
+        ready = await asyncio.to_thread(self._prepare, person, channel, bot, world)
         delivered: list[Message] = []
-        session = Session(runner, cid, person, channel, delivered.append, data=data, store=runner.store)
+        session = Session(runner, ready.conversation_id, person, channel, delivered.append, ready.data, runner.store)
         session.world = world
-        if new:
+        if ready.new:
             runner.emit("session_start", session, resumed=False)
         session.put(message)
         notices = [m.text for m in delivered]
         delivered.clear()
         received = await HumanAgent(session).act(0)
-        result = OneShotTurn(cid, new, received, notices=notices)
+        result = OneShotTurn(ready.conversation_id, ready.new, received, notices=notices)
         if received is None:
             return result
-        agent = await asyncio.to_thread(
-            BotAgent, engine, bot, session, registry=task.registry, task=task, in_thread=True
+        agent = BotAgent(
+            ready.engine,
+            bot,
+            session,
+            registry=task.registry,
+            task=task,
+            in_thread=True,
+            state=ready.state if ready.state is not None else ready.engine.initial_state(),
         )
         for reply in await agent.respond(received):
             await session.send(reply, role="bot")
         result.replies = list(delivered)
         result.state, result.trace = agent.state, agent.last_trace
         return result
+
+
+@dataclass
+class _Prepared:
+    engine: Engine
+    conversation_id: str
+    new: bool
+    data: dict[str, Any]
+    state: dict[str, Any] | None
