@@ -209,10 +209,30 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    max_body_bytes: Annotated[
+        int | None,
+        typer.Option(
+            help="Largest REST request body read, in bytes (default: serve.max_body_bytes, 1 MiB).",
+            show_default=False,
+        ),
+    ] = None,
+    max_upload_bytes: Annotated[
+        int | None,
+        typer.Option(
+            help="Largest table or knowledge-base upload, in bytes (default: serve.max_upload_bytes, 32 MiB).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the task's worlds headless: HTTP, websocket, browser page and the REST API on one server."""
     t = load(task)
-    settings: dict = {"max_frame_bytes": max_frame_bytes, "rate_limit": rate_limit, "idle_timeout": idle_timeout}
+    settings: dict = {
+        "max_frame_bytes": max_frame_bytes,
+        "rate_limit": rate_limit,
+        "idle_timeout": idle_timeout,
+        "max_body_bytes": max_body_bytes,
+        "max_upload_bytes": max_upload_bytes,
+    }
     if allow_origin:
         settings["allowed_origins"] = [*t.spec.serve.allowed_origins, *allow_origin]
     from pydantic import ValidationError

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from support.cli import run_cli
 from support.rest import TOKEN, auth, helpdesk, raw_request, status_of
 
 
@@ -67,3 +68,13 @@ async def test_the_limits_are_served_settings(serve, tmp_path, monkeypatch):
     async with httpx.AsyncClient(base_url=server.http_url, timeout=30) as client:
         r = await client.post("/get_next_response", json={"user_id": "u", "text": "x" * 5000})
         assert r.status_code == 413 and "4096" in r.json()["error"]
+
+
+def test_workbench_serve_overrides_the_limits(serve_process, tmp_path, monkeypatch):
+    monkeypatch.delenv("WORKBENCH_API_TOKEN", raising=False)
+    task = helpdesk(tmp_path)
+    server = serve_process(task, args=("--max-body-bytes", "2048"))
+    r = httpx.post(f"{server.http_url}/get_next_response", json={"user_id": "u", "text": "x" * 3000}, timeout=30)
+    assert r.status_code == 413 and "2048" in r.json()["error"]
+    refused = run_cli("serve", str(task), "--max-upload-bytes", "10")
+    assert refused.returncode == 2 and "--max-upload-bytes" in refused.stderr

@@ -106,3 +106,21 @@ async def test_an_uploaded_qa_with_a_huge_status_is_a_row_problem(server, monkey
         r = await client.post("/knowledgebase/upload_csv", content=csv, headers={"Content-Type": "text/csv"})
         assert r.status_code == 400 and r.json()["loaded"] == 0
         assert "row 2" in r.json()["problems"][0] and "status" in r.json()["problems"][0]
+
+
+async def test_a_name_with_a_slash_reaches_its_endpoint(server, monkeypatch):
+    # found by schemathesis: "/knowledgebase/a%2Fb" was Starlette's plain-text 404, not the API's JSON
+    monkeypatch.setenv("WORKBENCH_API_TOKEN", TOKEN)
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=30, headers=auth()) as client:
+        r = await client.post("/knowledgebase", json={"id": "a/b", "question": "q", "answer": "a"})
+        assert r.status_code == 201
+        r = await client.put("/knowledgebase/a%2Fb", json={"answer": "b"})
+        assert r.status_code == 201 and r.json()["id"] == "a/b"
+        assert (await client.delete("/knowledgebase/a%2Fb")).json()["found"] is True
+        r = await client.delete("/knowledgebase/a%2Fb")
+        assert r.status_code == 200 and r.json()["found"] is False
+        r = await client.put("/decisiontable/x%2Fy", json={"bubble": "b"})
+        assert r.status_code == 404 and r.headers["content-type"] == "application/json"
+        r = await client.post("/knowledgebase", json={"id": "line\nbreak", "question": "q", "answer": "a"})
+        assert r.status_code == 201
+        assert (await client.delete("/knowledgebase/line%0Abreak")).json()["found"] is True

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -226,7 +227,19 @@ def _route(api: Starchat, endpoint: Endpoint) -> Route:
 
     run.__name__ = endpoint.name
     run.__doc__ = endpoint.handler.__doc__
-    return Route(endpoint.path, run, methods=[endpoint.method], name=endpoint.name)
+    path = endpoint.path.replace("}", ":name}")
+    return Route(path, run, methods=[endpoint.method], name=endpoint.name)
+
+
+class NameConvertor(PathConvertor):
+    """A state name or Q/A id in a path: the rest of the path, whatever it holds (a slash
+    sent as %2F, a newline), so every name reaches its endpoint (Starlette's ``path``
+    stops at a newline)."""
+
+    regex = r"[\s\S]+"
+
+
+register_url_convertor("name", NameConvertor())
 
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:
