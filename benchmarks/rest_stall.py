@@ -1,14 +1,16 @@
 """How long other clients stall while the REST channel handles a heavy request.
 
 Starts `workbench serve` on a copy of sample_tasks/helpdesk (a subprocess on a free
-port of 127.0.0.1, ``WORKBENCH_API_TOKEN`` set), then for each attack:
+port of 127.0.0.1, ``WORKBENCH_API_TOKEN`` set, get_next_response and knowledgebase_search
+open to anyone), a fresh one for each attack:
 
 * ``big_body``: one unauthenticated 16 MB body posted to ``/get_next_response``;
 * ``huge_body``: a 200 MB body streamed to ``/get_next_response`` (the figure is how
   much the client managed to send before the answer, and the answer's status);
 * ``kb_upload``: a 100,000-row CSV posted to ``/knowledgebase/upload_csv``;
 * ``dt_upload``: a 20,000-state CSV posted to ``/decisiontable/upload_csv``;
-* ``kb_search``: ``/knowledgebase_search`` with a 200 kB question, 20 times;
+* ``kb_search``: ``/knowledgebase_search`` with the longest question accepted (10,000
+  characters; before the limits, 200 kB), 20 times;
 
 while two probes run in threads: one asks ``GET /health`` every 5 ms (the event
 loop's responsiveness), the other takes ``get_next_response`` turns in a loop (a turn
@@ -106,6 +108,23 @@ class Probe(threading.Thread):
         return [lat for t0, lat in self.samples if t0 <= end and t0 + lat >= start]
 
 
+def limited() -> bool:
+    """Whether this workbench bounds REST texts (10,000 characters)."""
+    from workbench.task.schema import ServeSpec
+
+    return "public_api" in ServeSpec.model_fields
+
+
+def open_to_anyone(task: Path) -> None:
+    """The attacks on reads come without the token: open those endpoints, as a public chat
+    front end would (a workbench without ``serve.public_api`` answers them 401 unread)."""
+    from workbench.task.schema import ServeSpec
+
+    if "public_api" in ServeSpec.model_fields:
+        with open(task / "task.yml", "a", encoding="utf-8") as yml:
+            yml.write("\nserve:\n  public_api: [get_next_response, knowledgebase_search]\n")
+
+
 def kb_csv(rows: int) -> bytes:
     lines = ["id,question,answer,verified"]
     lines += [f"b{i},how do I reach branch number {i},Branch {i} is open from nine to five.,true" for i in range(rows)]
@@ -168,7 +187,12 @@ def _attack(name: str, url: str, rows: int, timeout: float) -> str:
             )
             return f"{r.status_code} {r.text[:80]}"
         if name == "kb_search":
-            question = " ".join(f"word{i}" for i in range(25_000))
+            words = 2_500 if limited() else 25_000
+            question = (
+                " ".join(f"w{i}" for i in range(words))[:10_000]
+                if limited()
+                else " ".join(f"word{i}" for i in range(words))
+            )
             codes = [c.post("/knowledgebase_search", json={"question": question}).status_code for _ in range(20)]
             return ",".join(sorted(set(map(str, codes))))
     raise SystemExit(f"unknown attack {name}")
@@ -201,6 +225,7 @@ def main() -> None:
         tmp = Path(tempfile.mkdtemp(prefix="rest-stall-"))
         task = tmp / "helpdesk"
         shutil.copytree(ROOT / "sample_tasks" / "helpdesk", task, ignore=shutil.ignore_patterns("data"))
+        open_to_anyone(task)
         server = Server(task)
         probes = [
             Probe("health", health(server.url), 0.005, 300),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from support.rest import TOKEN, helpdesk
@@ -26,10 +27,13 @@ CHECKS = ",".join(
 )
 
 
-def fuzz(url: str, *args: str) -> subprocess.CompletedProcess:
+def fuzz(url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """The schemathesis CLI (its caches land in ``cwd``, not the repository)."""
     command = [sys.executable, "-m", "schemathesis.cli", "run", f"{url}/openapi.json"]
     command += ["--checks", CHECKS, "--max-time", str(BUDGET), "--workers", "1", "--no-color", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=BUDGET + 60, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=BUDGET + 60, stdin=subprocess.DEVNULL, cwd=cwd
+    )
 
 
 @pytest.mark.parametrize("token", [False, True], ids=["without-token", "with-token"])
@@ -39,7 +43,7 @@ def test_the_api_holds_its_schema_under_fuzzing(serve_process, tmp_path, monkeyp
     else:
         monkeypatch.delenv("WORKBENCH_API_TOKEN", raising=False)
     server = serve_process(helpdesk(tmp_path))
-    run = fuzz(server.http_url, *(["--header", f"Authorization: Bearer {TOKEN}"] if token else []))
+    run = fuzz(server.http_url, tmp_path, *(["--header", f"Authorization: Bearer {TOKEN}"] if token else []))
     report = run.stdout[-6000:] + run.stderr[-2000:]
     assert run.returncode == 0, report
     cases = re.search(r"(\d+) generated, (\d+) passed", run.stdout)

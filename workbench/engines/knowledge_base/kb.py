@@ -316,10 +316,10 @@ class KnowledgeBase:
             f"INSERT INTO {TABLE} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
             f"ON CONFLICT (bot, id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in COLUMNS[1:])}"
         )
+        # the rows are built before the store's lock is taken: a large import holds it only to write
+        rows = [(self.name, *(int(v) if isinstance(v, bool) else v for v in qa.to_dict().values())) for qa in qas]
         with self._transaction() as conn:
-            conn.executemany(
-                sql, [(self.name, *(int(v) if isinstance(v, bool) else v for v in qa.to_dict().values())) for qa in qas]
-            )
+            conn.executemany(sql, rows)
         self.index.upsert(self.collection, (self._document(qa) for qa in qas))
 
     @staticmethod
