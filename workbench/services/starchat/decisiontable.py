@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -32,7 +33,7 @@ from workbench.services.starchat.service import Starchat, answer, flag, render
 log = logging.getLogger(__name__)
 
 
-def hits(scored: list[tuple[State, float, list[str] | None]]) -> StateHits:
+def hits(scored: Sequence[tuple[State, float, list[str] | None]]) -> StateHits:
     """starchat's search result shape."""
     return StateHits(
         hits=[
@@ -96,7 +97,7 @@ async def put(api: Starchat, request: Request, caller: Caller) -> Response:
         if current is None:
             raise ApiError(404, f"there is no state {name[:80]!r}", field="state")
         document = current.document()
-        document.update({field_for(k): v for k, v in body.items()})
+        document.update({(field_for(k) or k): v for k, v in body.items()})
         return _state(document)
 
     state = await asyncio.to_thread(merged)
@@ -125,7 +126,7 @@ async def search(api: Starchat, request: Request, caller: Caller) -> Response:
         ranking = table.rank(
             body.queries, body.data or {}, evaluation_class=body.evaluation_class, limit=body.max_results
         )
-        scored = []
+        scored: list[tuple[State, float, list[str] | None]] = []
         for c in ranking.candidates:
             state = table.get(c.state)
             if state is not None:  # deleted meanwhile
@@ -155,12 +156,14 @@ async def upload_csv(api: Starchat, request: Request, caller: Caller) -> Respons
         if read.errors and not skip:
             first = read.errors[0]
             raise ApiError(400, str(first), field=first.column or "body", problems=problems, loaded=0)
-        return TableLoaded(
-            created=len(read.states),
-            layout=read.layout,
-            rejected=read.rejected,
-            problems=problems,
-            version=engine.table.revision,
+        return TableLoaded.model_validate(
+            {
+                "created": len(read.states),
+                "layout": read.layout,
+                "rejected": read.rejected,
+                "problems": problems,
+                "version": engine.table.revision,
+            }
         )
 
     return answer(await asyncio.to_thread(load), 201)
