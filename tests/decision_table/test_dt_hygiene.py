@@ -14,7 +14,7 @@ import pytest
         "workbench.engines.decision_table",
         "workbench.engines.decision_table.engine",
         "workbench.engines.decision_table.table",
-        "workbench.services.starchat.api",
+        "workbench.services.starchat.routes",
     ],
 )
 def test_no_textual_or_rich(module):

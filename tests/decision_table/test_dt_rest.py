@@ -88,9 +88,9 @@ def test_get_next_response_follows_the_readme(server):
 def test_text_matching_the_flat_form_and_persistence(server):
     r = server.post("/get_next_response", json={"user_id": "u9", "text": "my account is locked"})
     assert r.status_code == 200 and r.json()["state"] == "account_locked" and r.json()["score"] == 1.0
-    # the conversation is stored like any other: one per user, channel rest
+    # the conversation is stored like any other: one per user, channel rest-public (no token)
     (conv,) = server.store.conversations(person="u9")
-    assert conv["channel"] == "rest"
+    assert conv["channel"] == "rest-public"
     assert server.store.state(conv["id"], "desk")["current"] == "account_locked"
     server.post("/get_next_response", json={"user_id": "u9", "text": "my account is locked"})
     r = server.post("/get_next_response", json={"user_id": "u9", "text": "my account is locked"})
@@ -150,13 +150,18 @@ def test_writes_need_the_token(server, monkeypatch):
         == 401
     )
     assert server.post("/knowledgebase", json={"question": "q", "answer": "a"}).status_code == 401
-    # reads and searches need no token
-    assert server.get("/decisiontable", params={"ids": "start"}).status_code == 200
+    # with a token set, reads need it too (the task opens none in serve.public_api)
+    assert server.get("/decisiontable", params={"ids": "start"}).status_code == 401
+    assert server.post("/decisiontable_search", json={"queries": "locked account"}).status_code == 401
+    assert server.get("/decisiontable", params={"ids": "start"}, headers=auth()).status_code == 200
+    monkeypatch.delenv("WORKBENCH_API_TOKEN")
+    # without a token configured, reads are open
     assert server.post("/decisiontable_search", json={"queries": "locked account"}).status_code == 200
 
 
 def test_decisiontable_crud_and_edits_take_effect(server, monkeypatch):
     monkeypatch.setenv("WORKBENCH_API_TOKEN", TOKEN)
+    server.headers.update(auth())  # a trusted back end: every request carries the token
     r = server.get(
         "/decisiontable", params=[("ids", "further_details_access_question"), ("ids", "start"), ("ids", "nope")]
     )
@@ -208,6 +213,7 @@ def test_decisiontable_search_ranks_with_reasons(server):
 
 def test_upload_csv_in_every_layout(server, monkeypatch):
     monkeypatch.setenv("WORKBENCH_API_TOKEN", TOKEN)
+    server.headers.update(auth())  # a trusted back end: every request carries the token
     old = (FIXTURES / "sample_state_machine_specification_2016.csv").read_bytes()
     r = server.post("/decisiontable/upload_csv", headers={**auth(), "Content-Type": "text/csv"}, content=old)
     assert r.status_code == 400
@@ -228,6 +234,7 @@ def test_upload_csv_in_every_layout(server, monkeypatch):
 
 def test_knowledgebase_endpoints(server, monkeypatch):
     monkeypatch.setenv("WORKBENCH_API_TOKEN", TOKEN)
+    server.headers.update(auth())  # a trusted back end: every request carries the token
     r = server.get("/knowledgebase", params={"ids": "7"})
     assert r.status_code == 200 and r.json()["hits"][0]["document"]["question"] == "thank you"
     qa = {

@@ -261,6 +261,20 @@ def serve(
             help="Let --log-level debug show what people send (websocket frames); off by default so logs hold no passwords or card numbers.",
         ),
     ] = False,
+    max_body_bytes: Annotated[
+        int | None,
+        typer.Option(
+            help="Largest REST request body read, in bytes (default: serve.max_body_bytes, 1 MiB).",
+            show_default=False,
+        ),
+    ] = None,
+    max_upload_bytes: Annotated[
+        int | None,
+        typer.Option(
+            help="Largest table or knowledge-base upload, in bytes (default: serve.max_upload_bytes, 32 MiB).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the task's worlds headless: HTTP, websocket, browser page and the REST API on one server."""
     t = load(task)
@@ -273,6 +287,8 @@ def serve(
         "max_connections": max_connections,
         "max_detached": max_detached,
         "max_detached_per_client": max_detached_per_client,
+        "max_body_bytes": max_body_bytes,
+        "max_upload_bytes": max_upload_bytes,
     }
     if allow_origin:
         settings["allowed_origins"] = [*t.spec.serve.allowed_origins, *allow_origin]

@@ -96,15 +96,29 @@ class BotAgent(Agent):
     the pending messages, the replies and the new state in one transaction.
     """
 
-    def __init__(self, engine: Engine, bot_name: str, owner: Session, registry: Any = None, task: Any = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        bot_name: str,
+        owner: Session,
+        registry: Any = None,
+        task: Any = None,
+        in_thread: bool | None = None,
+        state: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(bot_name)
         self.engine = engine
+        #: run a synchronous step in a worker thread (default: when the engine says it blocks)
+        self.in_thread = engine.blocking if in_thread is None else in_thread
         self.bot_name = bot_name
         self.owner = owner
         self.context = Context(
             conversation_id=owner.conversation_id, bot=bot_name, data=owner.data, registry=registry, task=task
         )
-        stored = owner.store.state(owner.conversation_id, bot_name) if owner.store else None
+        # a caller that read the stored state already (off the event loop) hands it over
+        stored = (
+            state if state is not None else owner.store.state(owner.conversation_id, bot_name) if owner.store else None
+        )
         self.fresh = stored is None
         self.state: dict[str, Any] = stored if stored is not None else engine.initial_state()
         self._observed: list[Message] = []
@@ -113,7 +127,7 @@ class BotAgent(Agent):
     async def _call(self, fn, *args) -> Turn | None:
         """One engine call; what it raises fails this turn of the owner's conversation only."""
         try:
-            if self.engine.blocking and not inspect.iscoroutinefunction(fn):
+            if self.in_thread and not inspect.iscoroutinefunction(fn):
                 result = await asyncio.to_thread(fn, *args)
             else:
                 result = fn(*args)

@@ -20,6 +20,7 @@ from typing import Any
 
 from workbench.message import Message
 from workbench.runtime.agents import BotAgent, Disconnected, HumanAgent, TurnFailed
+from workbench.runtime.one_shot import OneShot, OneShotTurn
 from workbench.runtime.safety import Safety
 from workbench.runtime.session import Deliver, Session
 from workbench.runtime.worlds.base import EXIT, build_world
@@ -75,6 +76,7 @@ class Runner:
         self.stopping = False
         #: (conversation, bot) -> the BotAgent speaking in that conversation's world now
         self._live_bots: dict[tuple[str, str], BotAgent] = {}
+        self._one_shot: OneShot | None = None
 
     # -- observers ------------------------------------------------------------
     def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
@@ -114,6 +116,17 @@ class Runner:
             agent.state = state
         self.emit("state", self.sessions.get(conversation_id), bot=bot, state=state, trace=None, by_hand=True)
         return agent is not None
+
+    # -- one-shot turns (channels without a live connection) ---------------------
+    async def one_shot(
+        self, message: Message, *, person: str, channel: str, bot: str, world: str = "one_shot"
+    ) -> OneShotTurn:
+        """One turn of ``person``'s conversation with ``bot`` on ``channel``: the message in,
+        the replies out, through the same safety rules, events and group commit as a live
+        world (workbench/runtime/one_shot.py). Turns of one person on one channel run in order."""
+        if self._one_shot is None:
+            self._one_shot = OneShot(self)
+        return await self._one_shot.turn(message, person=person, channel=channel, bot=bot, world=world)
 
     # -- people come and go ---------------------------------------------------
     def _ensure_started(self) -> None:

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 #: modules whose ``routes(ctx)`` join the app, in order
 ROUTE_PROVIDERS: list[str] = [
-    "workbench.services.starchat.api",
+    "workbench.services.starchat.routes",
     "workbench.services.messenger.routes",
     "workbench.services.websocket",
     "workbench.services.browser",

@@ -181,6 +181,28 @@ class MessengerSpec(Strict):
         return entries
 
 
+#: the REST API's read endpoints, which ``serve.public_api`` may open to callers without the token
+PUBLIC_API_ENDPOINTS = (
+    "get_next_response",
+    "decisiontable_get",
+    "decisiontable_search",
+    "knowledgebase_get",
+    "knowledgebase_search",
+    "openapi",
+)
+#: the REST API's write endpoints: they always need the token
+WRITE_API_ENDPOINTS = (
+    "decisiontable_post",
+    "decisiontable_put",
+    "decisiontable_delete",
+    "decisiontable_upload",
+    "knowledgebase_post",
+    "knowledgebase_put",
+    "knowledgebase_delete",
+    "knowledgebase_upload",
+)
+
+
 class ServeSpec(Strict):
     """Limits and options of `workbench serve` (docs/serve.md)."""
 
@@ -218,8 +240,26 @@ class ServeSpec(Strict):
     max_header_bytes: int = Field(32768, ge=1024)
     #: the browser page may show images from other sites (https); otherwise only this server's and data: images
     remote_images: bool = False
+    #: the largest REST request body read, in bytes (more: 413 before it is read whole)
+    max_body_bytes: int = Field(1 << 20, ge=1024)
+    #: the largest table or knowledge-base upload (upload_csv), in bytes
+    max_upload_bytes: int = Field(32 << 20, ge=1024)
+    #: REST endpoints callers may use without WORKBENCH_API_TOKEN when it is set (reads only)
+    public_api: list[str] = Field(default_factory=list)
     #: the Messenger webhook and Send API (docs/messenger.md)
     messenger: MessengerSpec = Field(default_factory=MessengerSpec)
+
+    @field_validator("public_api")
+    @classmethod
+    def _public_reads(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name in WRITE_API_ENDPOINTS:
+                raise ValueError(f"{name!r} is a write: writes always need WORKBENCH_API_TOKEN and cannot be public")
+            if name not in PUBLIC_API_ENDPOINTS:
+                raise ValueError(
+                    f"{name!r} is not a REST endpoint; expected some of: {', '.join(PUBLIC_API_ENDPOINTS)}"
+                )
+        return list(dict.fromkeys(value))
 
 
 class TaskSpec(Strict):

@@ -19,7 +19,8 @@ action registered with ``@workbench.action`` runs here and its outcome picks
 Two modes share this logic: *chat* (the runtime's :meth:`step`: automatic moves
 and server-side actions) and *protocol* (:meth:`respond`, starchat's REST
 contract: one state per request; the client performs the action and names the
-next state in ``return_value``).
+next state in ``return_value``). A runtime turn is in protocol mode when its
+message's ``meta`` says ``protocol: starchat`` (the REST API's get_next_response).
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ log = logging.getLogger(__name__)
 
 #: traversed states kept in the engine state (counts keep the full history)
 TRAVERSED_KEEP = 100
+
+#: ``meta["protocol"]`` of a message that asks for a turn in protocol mode (starchat's REST contract)
+PROTOCOL = "starchat"
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -190,7 +194,13 @@ class DecisionTableEngine(Engine):
         return Turn(self._messages(out), st, trace)
 
     def step(self, state: dict[str, Any], message: Message, context: Context):
-        """One turn. Returns a Turn, or an awaitable of one when a fallback bot answers."""
+        """One turn. Returns a Turn, or an awaitable of one when a fallback bot answers.
+
+        A message whose ``meta`` says ``protocol: starchat`` takes a turn in protocol
+        mode (see :meth:`protocol_turn`)."""
+        meta = message.get("meta") if isinstance(message.get("meta"), dict) else {}
+        if meta.get("protocol") == PROTOCOL:
+            return self.protocol_turn(state, message, context, keep_data=meta.get("conversation_data", True) is True)
         st = self._fresh(state)
         st["turns"] += 1
         trace = self._trace(st, None)
@@ -213,12 +223,49 @@ class DecisionTableEngine(Engine):
     ) -> tuple[Outcome, dict[str, Any], dict[str, Any]]:
         """starchat's get_next_response: one state per request, the client runs the actions."""
         context = context or Context(bot=self.bot, task=self.task)
+        request = {"text": text, "return_value": return_value, "data": data or {}, "evaluation_class": evaluation_class}
+        return self._protocol(state, request, context)
+
+    def protocol_turn(self, state: dict[str, Any], message: Message, context: Context, keep_data: bool = True) -> Turn:
+        """:meth:`respond` as a runtime turn: the message's ``text``, ``return_value``,
+        ``data`` and ``evaluation_class`` are the request. The reply (none when no state
+        was reached) carries starchat's document without its ``data`` in
+        ``meta["document"]``; the trace's ``outcome`` is ``ok``, ``no_answer``,
+        ``not_found`` or ``template_error`` (with ``error``).
+
+        ``keep_data=False`` forgets the data of earlier turns: templates see this
+        request's data (and the task's), and only that is kept (a caller who may not
+        read what others sent in this conversation)."""
+        if not keep_data:
+            state = {**state, "data": {}}
+            context = Context(
+                conversation_id=context.conversation_id, bot=context.bot, registry=context.registry, task=context.task
+            )
+        out, st, trace = self._protocol(state, _request_of(message), context)
+        trace["outcome"] = out.status
+        if out.error:
+            trace["error"] = out.error
+        replies: list[Message] = []
+        if out.status == "ok" and out.rendered:
+            last = out.rendered[-1]
+            document = last.document(st["data"])
+            del document["data"]
+            before = [r.bubble for r in out.rendered[:-1] if r.bubble]
+            if before:  # a knowledge-base answer that leads on to its state
+                document["bubble"] = "\n".join(before + ([last.bubble] if last.bubble else []))
+            replies.append(
+                Message(text=document["bubble"], meta={"state": last.state, "protocol": PROTOCOL, "document": document})
+            )
+        return Turn(replies, st, trace)
+
+    def _protocol(
+        self, state: dict[str, Any], request: dict[str, Any], context: Context
+    ) -> tuple[Outcome, dict[str, Any], dict[str, Any]]:
         st = self._fresh(state)
         st["turns"] += 1
         st["pending"] = None  # a protocol client names the next state itself
         trace = self._trace(st, None)
         out = Outcome()
-        request = {"text": text, "return_value": return_value, "data": data or {}, "evaluation_class": evaluation_class}
         self._run(st, request, out, trace, context, auto=False)
         trace["elapsed_ms"] = round((time.perf_counter() - trace.pop("_t0")) * 1000, 3)
         return out, st, trace

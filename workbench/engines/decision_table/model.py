@@ -30,6 +30,9 @@ FIELDS = tuple(FIELD_ALIASES)
 
 DEFAULT_CLASS = "default"
 
+#: what the numbers of a state may hold (starchat's 32-bit integers)
+NUMBER_RANGE = (-(2**31), 2**31 - 1)
+
 
 def field_for(name: str) -> str | None:
     """The field a header or JSON key names: ``executionOrder``, ``queries (T,I)``, ``bubble (R)``..."""
@@ -49,9 +52,10 @@ class State(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     state: str
-    execution_order: int = 1
+    #: breaks ties between states of equal score (lower first)
+    execution_order: int = Field(1, ge=NUMBER_RANGE[0], le=NUMBER_RANGE[1])
     #: how many times the state may be reached in one conversation (0: no limit)
-    max_state_count: int = Field(0, ge=0)
+    max_state_count: int = Field(0, ge=0, le=NUMBER_RANGE[1])
     #: a rule in the analyzer language; empty: match by retrieval over ``queries``
     analyzer: str = ""
     queries: list[str] = Field(default_factory=list)

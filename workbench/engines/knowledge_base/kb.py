@@ -48,6 +48,8 @@ FILTERS = ("verified", "doctype", "topics", "state", "status", "conversation")
 # what a search returns when it does not ask for doctypes: everything but hidden
 RETRIEVABLE = ("normal", "decisiontable")
 DEFAULT_THRESHOLD = 0.5
+#: what ``status`` and ``index_in_conversation`` may hold (starchat's 32-bit integers)
+NUMBER_RANGE = (-(2**31), 2**31 - 1)
 
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f", ""}
@@ -132,16 +134,21 @@ def _integer(value: Any, default: int | None) -> int | None:
         return default
     if isinstance(value, bool):
         raise ValueError(f"expected a whole number, got {json.dumps(value)}")
+    number: int | None = None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and len(value) <= 24:
         try:
-            return int(value.strip())
+            number = int(value.strip())
         except ValueError:
             pass
-    raise ValueError(f"expected a whole number, got {value!r}")
+    if number is None:
+        raise ValueError(f"expected a whole number, got {str(value)[:40]!r}")
+    if not NUMBER_RANGE[0] <= number <= NUMBER_RANGE[1]:
+        raise ValueError(f"expected a whole number from {NUMBER_RANGE[0]} to {NUMBER_RANGE[1]}, got {str(value)[:40]}")
+    return number
 
 
 def _boolean(value: Any) -> bool:
