@@ -68,14 +68,12 @@ def _bot(task: Any, bot: str | None) -> str:
 
 
 def _read(file: Path):
-    from workbench.engines.decision_table.table_io import read_file
+    from workbench.engines.decision_table.table_io import UNREADABLE, read_file
 
-    if not file.is_file():
-        _fail(f"{file}: no such file")
-    try:
-        return read_file(file)
-    except UnicodeDecodeError as exc:
-        _fail(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+    read = read_file(file)
+    if read.layout == UNREADABLE:  # missing, not a regular file, too large, not UTF-8
+        _fail("; ".join(str(p) for p in read.problems))
+    return read
 
 
 def _show_problems(read: Any) -> None:
@@ -91,7 +89,7 @@ def _show_problems(read: Any) -> None:
 def _open_table(task: Any, bot: str):
     """The bot's table in the task's store, seeded from task.yml's file first if it never was."""
     from workbench.engines.decision_table.table import DecisionTable
-    from workbench.engines.decision_table.table_io import TableFileError
+    from workbench.problems import TaskError
 
     table = DecisionTable(task.store, None, bot)
     cfg = task.bot_configs[bot]
@@ -99,7 +97,7 @@ def _open_table(task: Any, bot: str):
     if seed.is_file():
         try:
             table.seed(seed, skip_invalid=cfg.skip_invalid_rows)
-        except TableFileError as exc:
+        except TaskError as exc:  # a defective table, or one that cannot be read
             _, err = _consoles()
             from rich.markup import escape
 

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from workbench.io.files import DATA_LIMIT, read_bytes
+
 log = logging.getLogger(__name__)
 
 
@@ -17,7 +19,7 @@ def seed_kb(store: Any, kb: Any, bot: str, path: Path) -> str | None:
     The file replaces the knowledge base's content (edits made since the last
     import are dropped, as for decision tables); returns a note when it did.
     """
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256(read_bytes(path, DATA_LIMIT, "knowledge base")).hexdigest()
     with store._lock, store.conn:
         store.conn.execute(
             "CREATE TABLE IF NOT EXISTS kb_sources (bot TEXT PRIMARY KEY, source TEXT, source_hash TEXT, imported REAL)"

@@ -37,6 +37,7 @@ from workbench.engines.decision_table.analyzer import (
 )
 from workbench.engines.decision_table.model import DEFAULT_CLASS, State
 from workbench.engines.decision_table.table_io import (
+    UNREADABLE,
     TableFileError,
     TableRead,
     read_file,
@@ -45,6 +46,7 @@ from workbench.engines.decision_table.table_io import (
     write_json,
 )
 from workbench.index.base import Document
+from workbench.io.files import DATA_LIMIT, read_bytes
 
 log = logging.getLogger(__name__)
 
@@ -192,13 +194,13 @@ class DecisionTable:
     # -- loading -----------------------------------------------------------------
     def seed(self, path: Path, skip_invalid: bool = False) -> str | None:
         """Import ``path`` when its content changed since the last seeding; returns a note if it did."""
-        raw = path.read_bytes()
+        raw = read_bytes(path, DATA_LIMIT, "decision table")  # a regular file within the limit
         digest = hashlib.sha256(raw).hexdigest()
         row = self.store.conn.execute("SELECT source_hash FROM dt_tables WHERE bot = ?", (self.bot,)).fetchone()
         if row and row[0] == digest:
             return None
         read = read_file(path)
-        if read.errors and not skip_invalid:
+        if read.errors and (not skip_invalid or read.layout == UNREADABLE):
             raise TableFileError(read.errors)
         first = row is None or row[0] is None
         self._write(read.states, replace=True)

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from workbench.problems import Problem
 from workbench.services.settings import environment, secret
 
 TOKEN_ENV = "WORKBENCH_API_TOKEN"
@@ -281,12 +282,13 @@ class StarchatApi:
         states = [s for s in (table.get(i) for i in ids) if s is not None] if ids else table.list()
         return _json(_hits([(s.document(), 0.0) for s in states]))
 
-    def _state_errors(self, errors: list[tuple[str, str, int | None]]) -> ApiError:
-        fname, msg, char = errors[0]
-        extra = {"problems": [{"field": f, "message": m, **({"char": c} if c else {})} for f, m, c in errors]}
-        if char:
-            msg = f"{msg} (character {char})"
-        return ApiError(400, msg, field=fname, **extra)
+    def _state_errors(self, errors: list[Problem]) -> ApiError:
+        first = errors[0]
+        extra = {
+            "problems": [{"field": p.key, "message": p.message, **({"char": p.char} if p.char else {})} for p in errors]
+        }
+        msg = f"{first.message} (character {first.char})" if first.char else first.message
+        return ApiError(400, msg, field=first.key, **extra)
 
     async def decisiontable_post(self, request: Request) -> Response:
         """Insert (or replace) one state."""
@@ -418,7 +420,7 @@ class StarchatApi:
         problems = [p.to_dict() for p in read.problems]
         if read.errors and not _flag(request, "skip_invalid"):
             first = read.errors[0]
-            raise ApiError(400, str(first), field=first.column, problems=problems, loaded=0)
+            raise ApiError(400, str(first), field=first.key, problems=problems, loaded=0)
         return _json(
             {
                 "created": len(read.states),
