@@ -135,9 +135,21 @@ def _targets() -> list[Target]:
         Target("task.yml", "helpdesk", "task.yml", (desk / "task.yml").read_text(encoding="utf-8")),
         Target("forms.yml", "restaurant", "forms.yml", (SAMPLES / "restaurant" / "forms.yml").read_text("utf-8")),
         Target("table.csv", "helpdesk", "decision_table.csv", table_csv),
-        Target("table.json", "helpdesk", "decision_table.json", _csv_to_json_table(table_csv), use("table", "decision_table.json")),
+        Target(
+            "table.json",
+            "helpdesk",
+            "decision_table.json",
+            _csv_to_json_table(table_csv),
+            use("table", "decision_table.json"),
+        ),
         Target("kb.csv", "helpdesk", "knowledge_base.csv", kb_csv),
-        Target("kb.jsonl", "helpdesk", "knowledge_base.jsonl", _csv_to_jsonl_kb(kb_csv), use("knowledge_base", "knowledge_base.jsonl")),
+        Target(
+            "kb.jsonl",
+            "helpdesk",
+            "knowledge_base.jsonl",
+            _csv_to_jsonl_kb(kb_csv),
+            use("knowledge_base", "knowledge_base.jsonl"),
+        ),
     ]
 
 
@@ -326,9 +338,19 @@ def _table_json(target: Target) -> Iterator[tuple[str, str, bytes]]:
             raw = json.dumps([*states[:2], {**states[2], key: "__N__"}, *states[3:]])
             yield "huge number", f"{key}={number[:12]}", raw.replace('"__N__"', number).encode()
     for depth in (1_000, 100_000):
-        yield "deep nesting", f"state_data {depth} deep", json.dumps(states).replace('"state_data": {}', '"state_data": ' + _deep_json(depth), 1).encode()
+        yield (
+            "deep nesting",
+            f"state_data {depth} deep",
+            json.dumps(states).replace('"state_data": {}', '"state_data": ' + _deep_json(depth), 1).encode(),
+        )
         yield "deep nesting", f"list {depth} deep", ("[" * depth + "]" * depth).encode()
-    for key, value in (("queries", {"a": 1}), ("action_input", [1, 2]), ("state", ["x"]), ("bubble", {"x": 1}), ("analyzer", 7)):
+    for key, value in (
+        ("queries", {"a": 1}),
+        ("action_input", [1, 2]),
+        ("state", ["x"]),
+        ("bubble", {"x": 1}),
+        ("analyzer", 7),
+    ):
         yield "wrong type", f"{key} = {json.dumps(value)}", with_state(key, value)
     for top in ('"text"', "42", "null", '{"states": 5}', '{"hits": [1, 2]}', "[1, 2, 3]"):
         yield "wrong type", f"document {top}", top.encode()
@@ -362,7 +384,13 @@ def _kb_jsonl(target: Target) -> Iterator[tuple[str, str, bytes]]:
     for depth in (1_000, 100_000):
         yield "deep nesting", f"answer {depth} deep", line_with("answer", _deep_json(depth))
         yield "deep nesting", f"a line {depth} deep", ("[" * depth + "]" * depth + "\n").encode()
-    for key, value in (("question", "[1]"), ("verified", '"maybe"'), ("topics", '{"a": 1}'), ("doctype", "3"), ("id", "{}")):
+    for key, value in (
+        ("question", "[1]"),
+        ("verified", '"maybe"'),
+        ("topics", '{"a": 1}'),
+        ("doctype", "3"),
+        ("id", "{}"),
+    ):
         yield "wrong type", f"{key} = {value}", line_with(key, value)
     yield "wrong type", "a line that is a list", b"[1, 2]\n"
 
@@ -530,7 +558,9 @@ def report(results: list[Result], seconds: float, args: argparse.Namespace) -> N
     crashes = sum(r.crash for r in results)
     print(f"exit codes other than 0 and 2: {bad_codes}   bots that raised while starting (no place named): {crashes}")
     print()
-    print(f"{'family':<16}{'cases':>6}{'exit 0':>8}{'exit 2':>8}{'other':>7}{'tb':>5}{'hang':>6}{'mem':>5}{'raised':>8}")
+    print(
+        f"{'family':<16}{'cases':>6}{'exit 0':>8}{'exit 2':>8}{'other':>7}{'tb':>5}{'hang':>6}{'mem':>5}{'raised':>8}"
+    )
     by_family: dict[str, list[Result]] = collections.defaultdict(list)
     for r in results:
         by_family[r.case.family].append(r)
@@ -547,7 +577,9 @@ def report(results: list[Result], seconds: float, args: argparse.Namespace) -> N
         shown = [r for r in results if r.traceback or r.hang or r.memory or r.crash or r.code not in (0, 2)]
         for r in shown[: args.show]:
             what = "hang" if r.hang else f"exit {r.code}"
-            print(f"  [{r.case.family}] {r.case.name}: {what}, {r.seconds:.1f} s, {r.peak_mb:.0f} MB: {_last_line(r.stderr)}")
+            print(
+                f"  [{r.case.family}] {r.case.name}: {what}, {r.seconds:.1f} s, {r.peak_mb:.0f} MB: {_last_line(r.stderr)}"
+            )
 
 
 def main() -> None:

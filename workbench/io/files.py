@@ -121,9 +121,7 @@ def decode_text(data: bytes, path: str | Path, what: str) -> str:
         line = text.count("\n", 0, pos) + 1
         column = pos - (text.rfind("\n", 0, pos) + 1) + 1
         name = "a NUL character" if bad.group() == "\x00" else "a control character"
-        raise _refuse(
-            Path(path), f"contains {name} (U+{ord(bad.group()):04X}); a {what} is text", line, column
-        )
+        raise _refuse(Path(path), f"contains {name} (U+{ord(bad.group()):04X}); a {what} is text", line, column)
     return text
 
 

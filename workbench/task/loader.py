@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from workbench.io.files import DATA_LIMIT, PAGE_LIMIT, read_text
 from workbench.io.yaml_lines import Lines, line_of, load_yaml
 from workbench.problems import Problem, TaskError, validate_model
 from workbench.task.registry import Registry, collecting
@@ -34,7 +35,7 @@ class Format:
 
 
 def _load_workbench(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
-    data, lines = load_yaml(file)
+    data, lines = load_yaml(file, what="task file")
     if data is None:
         raise TaskError(Problem(str(file), 1, None, "the file is empty; expected a mapping with at least `worlds:`"))
     if not isinstance(data, dict):
@@ -267,6 +268,13 @@ def _cross_check(task: Task, lines: Lines) -> list[Problem]:
     def bad(loc: tuple, msg: str) -> None:
         out.append(Problem(file, line_of(lines, loc), ".".join(map(str, loc)), msg))
 
+    def readable(loc: tuple, path: Path, limit: int, what: str) -> None:
+        """A file the task names can be read (a regular file within ``limit``, UTF-8 text)."""
+        try:
+            read_text(path, limit, what)
+        except TaskError as exc:
+            bad(loc, "; ".join(str(p) for p in exc.problems))
+
     def world_ref(loc: tuple, target: str | None, exit_ok: bool = True) -> None:
         if target is None or (exit_ok and target == "EXIT") or target in names:
             return
@@ -303,8 +311,11 @@ def _cross_check(task: Task, lines: Lines) -> list[Problem]:
                 if b not in task.bot_configs:
                     bad(base + ("bots",), f"no bot named {b!r}")
     blocklist_file = task.spec.safety.blocklist_file
-    if blocklist_file and not task.path(blocklist_file).is_file():
-        bad(("safety", "blocklist_file"), f"no such file: {task.path(blocklist_file)}")
+    if blocklist_file:
+        readable(("safety", "blocklist_file"), task.path(blocklist_file), DATA_LIMIT, "blocklist file")
+    for name, w in task.worlds.items():
+        if w.type == "onboarding" and w.agreement:
+            readable(("worlds", name, "agreement"), task.path(w.agreement), PAGE_LIMIT, "agreement page")
     for name, cfg in task.bot_configs.items():
         if cfg.engine == "python" and cfg.name not in task.registry.bots:
             known = ", ".join(sorted(task.registry.bots)) or "none"

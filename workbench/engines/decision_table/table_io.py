@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from workbench.engines.decision_table.analyzer import AnalyzerError, parse
 from workbench.engines.decision_table.model import FIELDS, State, field_for
-from workbench.io.files import DATA_LIMIT, read_text as read_file_text
+from workbench.io import files
 from workbench.io.numbers import whole_number
 from workbench.io.untrusted import JsonLimits, UntrustedInput, clean_text, parse_json
 from workbench.problems import Problem, TaskError
@@ -58,7 +58,7 @@ UNREADABLE = "unreadable"
 
 #: a JSON cell (queries, action_input, state_data) and a whole JSON table
 CELL_JSON = JsonLimits(max_bytes=1 << 20, max_depth=32)
-TABLE_JSON = JsonLimits(max_bytes=DATA_LIMIT, max_depth=64)
+TABLE_JSON = JsonLimits(max_bytes=files.DATA_LIMIT, max_depth=64)
 
 
 @dataclass
@@ -466,7 +466,7 @@ def read_file(path: str | Path) -> TableRead:
     a file that cannot be read is a TableRead with that one problem."""
     p = Path(path)
     try:
-        text = read_file_text(p, DATA_LIMIT, "decision table")
+        text = files.read_text(p, files.DATA_LIMIT, "decision table")
     except TaskError as exc:
         return TableRead(str(p), UNREADABLE, problems=list(exc.problems))
     suffix = p.suffix.lower()

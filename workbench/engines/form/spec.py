@@ -611,9 +611,7 @@ def forms_from_dict(raw: Any, file: Path, lines: Lines | None = None) -> FormsDe
 def load_forms(path: str | Path) -> tuple[FormsDef, Lines]:
     """Read a forms.yml; raise TaskError naming file:line:key for every problem."""
     path = Path(path)
-    if not path.is_file():
-        raise TaskError(Problem(str(path), None, None, "no such forms file"))
-    raw, lines = load_yaml(path)
+    raw, lines = load_yaml(path, what="forms file")
     if raw is None:
         raise TaskError(Problem(str(path), 1, None, "the file is empty; expected a mapping with `forms:`"))
     return forms_from_dict(raw, path, lines), lines

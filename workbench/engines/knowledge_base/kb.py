@@ -582,7 +582,9 @@ class KnowledgeBase:
                 continue
             if qa.id in first_seen:
                 if str(raw.get("id") or "").strip():
-                    problems.append(at(number, _fault("id", f"{qa.id!r} is already used at {unit} {first_seen[qa.id]}")))
+                    problems.append(
+                        at(number, _fault("id", f"{qa.id!r} is already used at {unit} {first_seen[qa.id]}"))
+                    )
                 continue  # without an id, a repeated question and answer is the same Q/A
             first_seen[qa.id] = number
             qas.append(qa)

@@ -19,7 +19,7 @@ TOP_KEYS = {"tasks", "task_name", "world_module", "overworld", "max_workers", "o
 
 
 def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
-    data, lines = load_yaml(file)
+    data, lines = load_yaml(file, what="ParlAI config")
     if not isinstance(data, dict):
         raise TaskError(Problem(str(file), 1, None, "expected a ParlAI chat-service config (a mapping with `tasks:`)"))
     warnings: list[str] = []
