@@ -68,6 +68,8 @@ def read_bytes(path: str | Path, limit: int, what: str) -> bytes:
         raise _refuse(path, f"no such file; expected a {what}") from None
     except OSError as exc:
         raise _refuse(path, f"cannot read this {what}: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL character in the name
+        raise _refuse(path, f"is not a usable file name; expected a {what}") from None
     kind = _not_regular(info.st_mode)
     if kind is not None:
         raise _refuse(path, f"is {kind}, not a regular file; expected a {what}")

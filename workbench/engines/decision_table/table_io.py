@@ -329,53 +329,49 @@ def read_csv(text: str, source: str = "<csv>") -> TableRead:
         return result
     seen: dict[str, int] = {}
     named: set[str] = set()
-    width = max(columns.mapping) + 1
     for offset, (line_no, row) in enumerate(columns.body):
-        row_no = columns.first_row + offset
-        if not any(c.strip() for c in row):
-            continue
-        if len(row) < width:
-            row = row + [""] * (width - len(row))
-        cells = {fname: row[i] for i, fname in columns.mapping.items()}
-        state, errors = state_from_cells(cells)
-        name = cells.get("state", "").strip() or None
-        if name:
-            named.add(name)
-        for fault in errors:
-            col = columns.column_of(fault.key)
-            result.problems.append(
-                replace(
-                    fault,
-                    file=source,
-                    row=row_no,
-                    line=line_no,
-                    key=columns.names.get(col, fault.key) if col is not None else fault.key,
-                    column=col + 1 if col is not None else None,
-                    subject=_subject(name),
-                )
-            )
-        if state is None:
-            result.rejected += 1
-            continue
-        if state.state in seen:
-            col = columns.column_of("state")
-            result.problems.append(
-                Problem(
-                    source,
-                    line_no,
-                    columns.names.get(col, "state") if col is not None else "state",
-                    f"state {state.state!r} is already defined in row {seen[state.state]}",
-                    column=col + 1 if col is not None else None,
-                    row=row_no,
-                    subject=_subject(state.state),
-                )
-            )
-            result.rejected += 1
-            continue
-        seen[state.state] = row_no
-        result.states.append(state)
+        if any(c.strip() for c in row):
+            _read_row(result, columns, columns.first_row + offset, line_no, row, seen, named)
     _check_targets(result, seen, named)
     return result
+
+
+def _read_row(
+    result: TableRead,
+    columns: _Columns,
+    row_no: int,
+    line_no: int,
+    row: list[str],
+    seen: dict[str, int],
+    named: set[str],
+) -> None:
+    """One CSV record: its state into ``result.states``, or its problems (at their cells)."""
+    width = max(columns.mapping) + 1
+    if len(row) < width:
+        row = row + [""] * (width - len(row))
+    cells = {fname: row[i] for i, fname in columns.mapping.items()}
+    state, errors = state_from_cells(cells)
+    name = cells.get("state", "").strip() or None
+    if name:
+        named.add(name)
+
+    def at_cell(fault: Problem, fname: str | None, subject: str | None) -> Problem:
+        col = columns.column_of(fname)
+        key = columns.names.get(col, fault.key) if col is not None else fault.key
+        column = col + 1 if col is not None else None
+        return replace(fault, file=result.source, row=row_no, line=line_no, key=key, column=column, subject=subject)
+
+    result.problems.extend(at_cell(fault, fault.key, _subject(name)) for fault in errors)
+    if state is None:
+        result.rejected += 1
+        return
+    if state.state in seen:
+        duplicate = _fault("state", f"state {state.state!r} is already defined in row {seen[state.state]}")
+        result.problems.append(at_cell(duplicate, "state", _subject(state.state)))
+        result.rejected += 1
+        return
+    seen[state.state] = row_no
+    result.states.append(state)
 
 
 def _subject(state: str | None) -> str | None:
