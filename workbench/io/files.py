@@ -40,6 +40,13 @@ _KINDS = (
 )
 
 
+def _a(what: str) -> str:
+    """``what`` with its article: "a decision table", "an agreement page", "an NLU file"."""
+    first = what.split()[0] if what else what
+    vowel = what[:1].lower() in "aeiou" or (first.isupper() and first[:1] in "AEFHILMNORSX")
+    return f"{'an' if vowel else 'a'} {what}"
+
+
 def _refuse(path: Path, message: str, line: int | None = None, column: int | None = None) -> TaskError:
     return TaskError(Problem(str(path), line, None, message, column=column))
 
@@ -65,16 +72,16 @@ def read_bytes(path: str | Path, limit: int, what: str) -> bytes:
     try:
         info = os.stat(path)  # stat, not open: opening a FIFO blocks until someone writes
     except FileNotFoundError:
-        raise _refuse(path, f"no such file; expected a {what}") from None
+        raise _refuse(path, f"no such file; expected {_a(what)}") from None
     except OSError as exc:
         raise _refuse(path, f"cannot read this {what}: {exc.strerror or exc}") from None
     except ValueError:  # a NUL character in the name
-        raise _refuse(path, f"is not a usable file name; expected a {what}") from None
+        raise _refuse(path, f"is not a usable file name; expected {_a(what)}") from None
     kind = _not_regular(info.st_mode)
     if kind is not None:
-        raise _refuse(path, f"is {kind}, not a regular file; expected a {what}")
+        raise _refuse(path, f"is {kind}, not a regular file; expected {_a(what)}")
     if info.st_size > limit:
-        raise _refuse(path, f"is {_size(info.st_size)}; a {what} may be at most {_size(limit)}")
+        raise _refuse(path, f"is {_size(info.st_size)}; {_a(what)} may be at most {_size(limit)}")
     try:
         # O_NONBLOCK: should the file have been replaced by a FIFO since the stat, the open
         # returns at once and the fstat below refuses it
@@ -84,7 +91,7 @@ def read_bytes(path: str | Path, limit: int, what: str) -> bytes:
     try:
         kind = _not_regular(os.fstat(fd).st_mode)
         if kind is not None:
-            raise _refuse(path, f"is {kind}, not a regular file; expected a {what}")
+            raise _refuse(path, f"is {kind}, not a regular file; expected {_a(what)}")
         chunks: list[bytes] = []
         left = limit + 1  # one byte more tells a file that grew past the limit
         while left > 0:
@@ -99,7 +106,7 @@ def read_bytes(path: str | Path, limit: int, what: str) -> bytes:
         os.close(fd)
     data = b"".join(chunks)
     if len(data) > limit:
-        raise _refuse(path, f"is larger than {_size(limit)}, the limit for a {what}")
+        raise _refuse(path, f"is larger than {_size(limit)}, the limit for {_a(what)}")
     return data
 
 
@@ -123,7 +130,7 @@ def decode_text(data: bytes, path: str | Path, what: str) -> str:
         line = text.count("\n", 0, pos) + 1
         column = pos - (text.rfind("\n", 0, pos) + 1) + 1
         name = "a NUL character" if bad.group() == "\x00" else "a control character"
-        raise _refuse(Path(path), f"contains {name} (U+{ord(bad.group()):04X}); a {what} is text", line, column)
+        raise _refuse(Path(path), f"contains {name} (U+{ord(bad.group()):04X}); {_a(what)} is text", line, column)
     return text
 
 

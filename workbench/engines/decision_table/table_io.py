@@ -168,6 +168,10 @@ def _pydantic_faults(exc: ValidationError) -> list[Problem]:
         loc = [str(p) for p in err["loc"]]
         fname = loc[0] if loc else "state"
         msg = err["msg"].removeprefix("Value error, ")
+        msg = msg[:1].lower() + msg[1:]
+        got = err.get("input")
+        if err["type"] != "value_error" and not isinstance(got, (dict, list)):
+            msg += f" (got {str(got)[:40]!r})" if isinstance(got, str) else f" (got {got!r})"
         if len(loc) > 1:
             msg = f"{'.'.join(loc[1:])}: {msg}"
         if err["type"] == "missing":
