@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.engines.decision_table.patterns import Found, Pattern, PatternError
+from workbench.engines.decision_table.patterns import Pattern, PatternError
 
 #: operator name (casefolded, aliases included) -> canonical name
 OPERATORS: dict[str, str] = {
@@ -390,16 +390,17 @@ def _note(env: Env, atom: Atom, detail: str) -> None:
 def _text_atom(atom: Atom, env: Env) -> tuple[float, str | None]:
     """keyword / vOneKeyword / regex: (score, reason), depending on the text only."""
     name = atom.name
+    pattern: Pattern = atom.compiled
     if name == "keyword":
-        found = atom.compiled.findall(env._low)
-        if not found:
+        words = pattern.findall(env._low)
+        if not words:
             return 0.0, None
-        return min(1.0, len(found) / max(1, len(env.tokens))), f"found {found[0]!r}"
+        return min(1.0, len(words) / max(1, len(env.tokens))), f"found {words[0]!r}"
     if name == "vOneKeyword":
-        found: Found | None = atom.compiled.search(env._low)
-        return (1.0, f"found {found.text!r}") if found else (0.0, None)
-    found = atom.compiled.search(env.text)  # regex
-    return (1.0, f"matched {found.text!r}") if found else (0.0, None)
+        word = pattern.search(env._low)
+        return (1.0, f"found {word.text!r}") if word else (0.0, None)
+    match = pattern.search(env.text)  # regex
+    return (1.0, f"matched {match.text!r}") if match else (0.0, None)
 
 
 def _atom(atom: Atom, env: Env) -> float:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from workbench.engines.decision_table.analyzer import AnalyzerError, parse
 from workbench.engines.decision_table.model import State
-from workbench.engines.decision_table.table_io import CELL_JSON
+from workbench.engines.decision_table.table_io import CELL_JSON, json_reason
 from workbench.io.numbers import whole_number
 from workbench.io.untrusted import UntrustedInput, parse_json
 from workbench.problems import Problem
@@ -99,7 +99,7 @@ def _json_field(name: str, raw: str, doc: dict[str, Any], errors: list[Problem])
     try:
         value = parse_json(text, CELL_JSON, what=name)
     except UntrustedInput as exc:
-        errors.append(field_problem(name, exc.reason, exc.line, exc.column))
+        errors.append(field_problem(name, json_reason(exc), exc.line, exc.column))
         return
     if not isinstance(value, dict):
         errors.append(

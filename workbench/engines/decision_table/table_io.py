@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,12 @@ def _json_cell(raw: str, fname: str) -> Any:
     return parse_json(text, CELL_JSON, what="cell")
 
 
+def json_reason(exc: UntrustedInput) -> str:
+    """What is wrong with a JSON value whose place is reported separately."""
+    # the decoder's "Unterminated string starting at" points at the reported character
+    return exc.reason + " this character" if exc.reason.endswith(" at") else exc.reason
+
+
 def _char_in(raw: str, exc: UntrustedInput) -> int | None:
     """The 1-based character of ``raw`` (a cell) that a JSON error points at."""
     if exc.line is None or exc.column is None:
@@ -148,7 +155,7 @@ def state_from_cells(cells: dict[str, str]) -> tuple[State | None, list[Problem]
             try:
                 values[fname] = _json_cell(raw, fname)
             except UntrustedInput as exc:
-                errors.append(_fault(fname, exc.reason, _char_in(raw, exc)))
+                errors.append(_fault(fname, json_reason(exc), _char_in(raw, exc)))
         elif fname in ("success_value", "failure_value"):
             values[fname] = _target_cell(raw)
         elif fname in ("execution_order", "max_state_count"):
@@ -382,7 +389,7 @@ def _subject(state: str | None) -> str | None:
     return f"state {state}" if state else None
 
 
-def _check_targets(result: TableRead, rows: dict[str, int], named: set[str] = frozenset()) -> None:
+def _check_targets(result: TableRead, rows: dict[str, int], named: Iterable[str] = ()) -> None:
     """Warn about transitions and buttons that name no state of the table (rejected rows count as named)."""
     names = {s.state for s in result.states} | set(named)
     for s in result.states:

@@ -21,7 +21,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -59,7 +59,7 @@ _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f", ""}
 _TOPIC_SPLIT = re.compile(r"[\s,;]+")
 #: starchat's integers are 32-bit; a bigger one would not fit the store either
-_INT32 = {"ge": -(2**31), "le": 2**31 - 1}
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 #: one line of a JSON Lines file
 LINE_JSON = JsonLimits(max_bytes=1 << 20, max_depth=32)
 
@@ -71,12 +71,12 @@ class QA(BaseModel):
     answer: str = ""
     id: str = ""
     conversation: str = ""
-    index_in_conversation: int | None = Field(None, **_INT32)
+    index_in_conversation: int | None = Field(None, ge=INT32_MIN, le=INT32_MAX)
     verified: bool = False
     topics: str = ""  # starchat keeps topics as one string: words separated by spaces or commas
     doctype: str = "normal"
     state: str = ""
-    status: int = Field(0, **_INT32)
+    status: int = Field(0, ge=INT32_MIN, le=INT32_MAX)
 
     def to_dict(self) -> dict[str, Any]:
         """starchat's JSON shape of a document."""
@@ -560,7 +560,7 @@ class KnowledgeBase:
 
     def _import(
         self,
-        records: list[tuple[int, Mapping[str, Any]]],
+        records: Sequence[tuple[int, Mapping[str, Any]]],
         problems: list[Problem],
         name: str,
         strict: bool,
