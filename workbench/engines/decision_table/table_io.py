@@ -86,7 +86,7 @@ class TableRead:
         return not self.errors
 
 
-class TableFileError(TaskError):
+class TableFileError(TaskError, ValueError):
     """A table that cannot be used as it is; ``problems`` says where and why."""
 
     def __init__(self, problems: list[Problem]) -> None:
