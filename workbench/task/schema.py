@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # allow_inf_nan: a timeout or limit of .inf or .nan is a typo, not a setting
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class WorldCommon(Strict):

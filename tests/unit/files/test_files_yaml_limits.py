@@ -93,3 +93,20 @@ def test_anchors_and_merge_keys_still_load_and_keys_keep_their_lines(tmp_path: P
     assert lines[("defaults", "timeout")] == 2 and lines[("worlds", "a", "type")] == 7
     # a key under an alias is known by the alias's line (its own line is the anchor's)
     assert lines[("worlds", "b")] == 8 and ("worlds", "b", "timeout") not in lines
+
+
+def test_non_finite_numbers_in_settings_are_problems(tmp_path: Path) -> None:
+    from workbench.engines.form.spec import load_forms
+    from workbench.task.loader import load_task
+
+    (tmp_path / "task.yml").write_text("worlds:\n  chat:\n    type: human_chat\n    timeout: .inf\n", encoding="utf-8")
+    with pytest.raises(TaskError) as info:
+        load_task(tmp_path)
+    assert [(p.line, p.key) for p in info.value.problems] == [(4, "worlds.chat.timeout")]
+    (tmp_path / "forms.yml").write_text(
+        "responses: {utter_ask_n: How many}\nslots:\n  n: {type: int, min: .nan}\nforms:\n  f: {required_slots: [n]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(TaskError) as info:
+        load_forms(tmp_path / "forms.yml")
+    assert [(p.line, p.key) for p in info.value.problems] == [(3, "slots.n.min")]
