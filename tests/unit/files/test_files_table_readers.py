@@ -115,6 +115,23 @@ def test_patterns_keep_python_unicode_classes_and_whole_words() -> None:
         Pattern("x" * 5000)
 
 
+@pytest.mark.parametrize(
+    ("pattern", "text", "found"),
+    [
+        ("password", "“password”", "password"),  # curly quotes and emoji are not word characters
+        ("thanks", "thanks😀", "thanks"),
+        ("password", "passwordé", None),  # é is a word character: no whole word here
+        ("caf|café", "un café", "café"),  # the widened match (caf) is not a word; the exact one decides
+        (r"pass\w*", "passé composé", "passé"),
+        (r"\d+ euros", "٣٤ euros", "٣٤ euros"),
+        ("résumé", "my RÉSUMÉ!", "RÉSUMÉ"),
+    ],
+)
+def test_whole_words_are_python_words_in_any_script(pattern: str, text: str, found: str | None) -> None:
+    match = Pattern(pattern, whole_words=True).search(text)
+    assert (match.text if match else None) == found
+
+
 def test_keyword_and_match_pattern_regex_on_re2() -> None:
     env = Env("I forgot my password, forgot it", tokenize("I forgot my password, forgot it"))
     assert evaluate(parse('keyword("forgot")'), env) == pytest.approx(2 / 6)
