@@ -1,33 +1,93 @@
-"""Errors a person can act on: file, line, key, what was expected.
+"""Errors a person can act on: the file, the place in it, what was expected.
 
-``Problem`` is the one shape of "something is wrong at this place in this file";
-``validate_model`` turns a pydantic model's errors into Problems at the lines of their keys."""
+``Problem`` is the one shape of "something is wrong here" for every loader, reader
+and validator (task files, forms, NLU data, decision tables, knowledge bases,
+conversation tests, a state typed into a form); ``validate_model`` turns a
+pydantic model's errors into Problems at the lines of their keys."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
 #: ``{key path: line}`` (1-based) of a parsed file
 Lines = dict[tuple, int]
 
+Severity = Literal["error", "warning"]
+
 
 @dataclass
 class Problem:
+    """Something wrong at a place, located as precisely as it is known (every number 1-based).
+
+    ``Problem(file, line, key, message)`` is a problem in a text file: the line, and
+    ``key`` the key path (``bots.desk.table``) or field at fault; ``column`` is then the
+    character in that line. A problem in one record of a table (a CSV row, an item of
+    a JSON list) has a ``row`` (a spreadsheet's: the header is row 1): ``key`` is the
+    column's or field's name, ``column`` the cell's column number, ``line`` the line the
+    row starts on, and ``char`` the character inside the cell. A problem in a form (no
+    ``file``) names the field in ``key``, with ``line`` and ``char`` inside its text.
+    ``subject`` names what the record defines (a state). ``severity``: a warning
+    does not stop anything.
+    """
+
     file: str
-    line: int | None
-    key: str | None
-    message: str
+    line: int | None = None
+    key: str | None = None
+    message: str = ""
+    column: int | None = None
+    row: int | None = None
+    char: int | None = None
+    subject: str | None = None
+    severity: Severity = "error"
 
     def __str__(self) -> str:
+        if self.row is not None:
+            return self._in_record()
+        if not self.file:
+            return self._in_form()
         where = self.file
         if self.line:
             where += f":{self.line}"
+            if self.column:
+                where += f":{self.column}"
         key = f" {self.key}:" if self.key else ""
-        return f"{where}:{key} {self.message}"
+        inside = f" (character {self.char})" if self.char else ""
+        return f"{where}:{key}{inside} {self.message}"
+
+    def _in_record(self) -> str:
+        parts = [self.file] if self.file else []
+        row = f"row {self.row}"
+        if self.line and self.line != self.row:
+            row += f" (line {self.line})"
+        parts.append(row)
+        if self.column is not None:
+            parts.append(f"column {self.column}" + (f" ({self.key})" if self.key else ""))
+        elif self.key:
+            parts.append(f"column {self.key!r}")
+        if self.char is not None:
+            parts.append(f"character {self.char}")
+        subject = f" [{self.subject}]" if self.subject else ""
+        return f"{', '.join(parts)}{subject}: {self.message}"
+
+    def _in_form(self) -> str:
+        parts = [self.key or "form"]
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.char is not None:
+            parts.append(f"character {self.char}")
+        return f"{', '.join(parts)}: {self.message}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields that are set (a JSON body's shape of a problem)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
 
 class TaskError(Exception):

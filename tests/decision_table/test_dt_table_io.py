@@ -13,12 +13,12 @@ def test_2016_layout_reports_its_two_known_defects_and_loads_the_rest():
     read = read_file(FIXTURES / "sample_state_machine_specification_2016.csv")
     assert read.layout.startswith("starchat 2016")
     assert len(read.states) == 9 and read.rejected == 2
-    errors = {(p.row, p.column_number, p.state): p for p in read.errors}
-    assert set(errors) == {(4, 5, "forgot_password"), (10, 2, "call_operator")}
-    nested = errors[(4, 5, "forgot_password")]
-    assert nested.column == "action_input (R)" and "is an object" in nested.message
-    broken = errors[(10, 2, "call_operator")]
-    assert broken.column == "queries (T,I)" and "invalid JSON" in broken.message and broken.char == 37
+    errors = {(p.row, p.column, p.subject): p for p in read.errors}
+    assert set(errors) == {(4, 5, "state forgot_password"), (10, 2, "state call_operator")}
+    nested = errors[(4, 5, "state forgot_password")]
+    assert nested.key == "action_input (R)" and "is an object" in nested.message
+    broken = errors[(10, 2, "state call_operator")]
+    assert broken.key == "queries (T,I)" and "not valid JSON" in broken.message and broken.char == 37
     assert "row 10" in str(broken) and "column 2 (queries (T,I))" in str(broken) and "character 37" in str(broken)
     # JSON-quoted transitions of the 2016 layout are unquoted
     by_name = {s.state: s for s in read.states}
@@ -66,14 +66,14 @@ def test_analyzer_errors_give_row_column_and_character():
     read = read_csv(text, "t.csv")
     assert [s.state for s in read.states] == ["ok"]
     (p,) = read.errors
-    assert (p.row, p.column, p.column_number, p.char) == (3, "analyzer", 2, 24)
+    assert (p.row, p.key, p.column, p.char) == (3, "analyzer", 2, 24)
     assert "unknown function 'oops'" in p.message
 
 
 def test_row_and_line_differ_after_multiline_cells_and_duplicates_are_errors():
     text = 'state,bubble,max_state_count\na,"line one\nline two",0\nb,B,many\na,again,0\n'
     read = read_csv(text, "t.csv")
-    problems = {(p.row, p.line, p.column): p.message for p in read.errors}
+    problems = {(p.row, p.line, p.key): p.message for p in read.errors}
     assert problems[(3, 4, "max_state_count")].startswith("expected a whole number")
     assert "already defined in row 2" in problems[(4, 5, "state")]
 
@@ -95,7 +95,7 @@ def test_json_round_trip_and_errors():
     )
     assert camel.ok and camel.states[0].execution_order == 2 and camel.states[0].action_input == {"k": "v"}
     bad = read_json('[{"state": "a", "colour": "red"}, {"bubble": "no name"}, 3]', "t.json")
-    msgs = {(p.row, p.column) for p in bad.errors}
+    msgs = {(p.row, p.key) for p in bad.errors}
     assert msgs == {(1, "colour"), (2, "state"), (3, "state")}
     broken = read_json('[{"state": ', "t.json")
     assert broken.errors and broken.errors[0].line == 1

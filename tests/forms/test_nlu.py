@@ -178,7 +178,9 @@ def test_notation():
     ]
     assert parse_notation("/affirm@0.42").confidence == 0.42
     assert parse_notation('/inform[{"entity": "size", "value": "large", "group": 1}]').entities[0].group == "1"
-    assert parse_notation("/inform{oops}").error.startswith("the entities after /inform are not JSON")
+    assert parse_notation("/inform{oops}").error.startswith("the entity object after /inform is not valid JSON")
+    deep = parse_notation('/inform{"a": ' + "[" * 5_000 + "]" * 5_000 + "}")
+    assert deep.error == "the entity object after /inform is nested more than 8 levels deep"
     assert parse_notation("hello /inform") is None
 
 

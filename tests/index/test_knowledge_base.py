@@ -128,14 +128,14 @@ def test_csv_import_errors_name_row_and_column(tmp_path: Path, store: Store) -> 
         kb.import_csv(path)
     messages = [str(p) for p in caught.value.problems]
     assert messages == [
-        f"{path} row 1, column 'notes': unknown column (known: id, conversation, index_in_conversation, "
+        f"{path}, row 1, column 'notes': unknown column (known: id, conversation, index_in_conversation, "
         "question, answer, verified, topics, doctype, state, status); its cells are ignored",
-        f"{path} row 3, column 'verified': expected true or false, got 'maybe'",
-        f"{path} row 4, column 'doctype': expected one of normal, hidden, decisiontable, got 'faq'",
-        f"{path} row 5, column 'index_in_conversation': expected a whole number, got 'x'",
-        f"{path} row 6, column 'id': 'a' is already used at row 2",
-        f"{path} row 7: has 8 cells but the header has 7 columns",
-        f"{path} row 10, column 'question': is empty: every Q/A needs a question",
+        f"{path}, row 3, column 'verified': expected true or false, got 'maybe'",
+        f"{path}, row 4, column 'doctype': expected one of normal, hidden, decisiontable, got 'faq'",
+        f"{path}, row 5, column 'index_in_conversation': expected a whole number, got 'x'",
+        f"{path}, row 6, column 'id': 'a' is already used at row 2",
+        f"{path}, row 7: has 8 cells but the header has 7 columns",
+        f"{path}, row 10, column 'question': is empty: every Q/A needs a question",
     ]
     assert len(kb) == 0  # strict: nothing written
     report = kb.import_csv(path, strict=False)
@@ -175,9 +175,9 @@ def test_jsonl_import_errors_name_line_and_field(tmp_path: Path, store: Store) -
     with pytest.raises(KnowledgeBaseError) as caught:
         kb.import_jsonl(path)
     assert [str(p) for p in caught.value.problems] == [
-        f"{path} line 2: invalid JSON: Expecting ',' delimiter at character 32",
-        f"{path} line 3: expected a JSON object, got list",
-        f"{path} line 4, field 'status': expected a whole number, got 'high'",
+        f"{path}:2:31: the line is not valid JSON: Expecting ',' delimiter",
+        f"{path}:3: expected a JSON object, got list",
+        f"{path}:4: status: expected a whole number, got 'high'",
     ]
     report = kb.import_jsonl(path, strict=False)
     assert report.added == 2 and kb.get("4").topics == "a b"

@@ -13,6 +13,7 @@ from workbench.engines.decision_table.editing import (
     StateFormError,
     form_fields,
     missing_targets,
+    pointer,
     state_from_form,
 )
 from workbench.engines.decision_table.model import State
@@ -70,12 +71,12 @@ def test_every_form_problem_is_reported_with_its_place() -> None:
     }
     with pytest.raises(StateFormError) as info:
         state_from_form(fields)
-    errors = {e.field: e for e in info.value.errors}
+    errors = {e.key: e for e in info.value.errors}
     assert set(errors) == {"state", "max_state_count", "analyzer", "action_input", "state_data"}
     a = errors["analyzer"]
-    assert (a.line, a.char) == (2, 14) and a.pointer.endswith("^") and "expected" in a.message
+    assert (a.line, a.char) == (2, 14) and pointer(a, fields["analyzer"]).endswith("^") and "expected" in a.message
     assert str(a).startswith("analyzer, line 2, character 14:")
-    assert errors["action_input"].line == 1 and "invalid JSON" in errors["action_input"].message
+    assert errors["action_input"].line == 1 and "not valid JSON" in errors["action_input"].message
     assert "JSON object" in errors["state_data"].message
     assert "usable state name" in errors["state"].message
 

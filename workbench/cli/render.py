@@ -50,7 +50,8 @@ def show_problems(exc: Exception) -> None:
     problems = getattr(exc, "problems", None)
     if problems:
         for p in problems:
-            err_console.print(f"[red]error:[/red] {escape(str(p))}")
+            kind = "[yellow]warning:[/yellow]" if getattr(p, "severity", "error") == "warning" else "[red]error:[/red]"
+            err_console.print(f"{kind} {escape(str(p))}")
     else:
         err_console.print(f"[red]error:[/red] {escape(str(exc))}")
 

@@ -73,14 +73,12 @@ def _bot(task: Any, bot: str | None) -> str:
 
 
 def _read(file: Path):
-    from workbench.engines.decision_table.table_io import read_file
+    from workbench.engines.decision_table.table_io import UNREADABLE, read_file
 
-    if not file.is_file():
-        _fail(f"{file}: no such file")
-    try:
-        return read_file(file)
-    except UnicodeDecodeError as exc:
-        _fail(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+    read = read_file(file)
+    if read.layout == UNREADABLE:  # missing, not a regular file, too large, not UTF-8
+        _fail("; ".join(str(p) for p in read.problems))
+    return read
 
 
 def _show_problems(read: Any) -> None:
@@ -94,13 +92,13 @@ def _show_problems(read: Any) -> None:
 def _editor(task: Any, bot: str) -> Any:
     """The task's bot editor with ``bot``'s table open (seeded from task.yml's file if it
     never was); a defective seed file is an error that says how to check it."""
-    from workbench.engines.decision_table.table_io import TableFileError
+    from workbench.problems import TaskError
     from workbench.runtime.editing import BotEditor
 
     editor = BotEditor(task)
     try:
         editor.table(bot)
-    except TableFileError as exc:
+    except TaskError as exc:  # a defective table, or one that cannot be read
         _, err = _consoles()
         from rich.markup import escape
 

@@ -29,14 +29,29 @@ _MAX_INT_DIGITS = len(str(MAX_INT))
 
 
 class UntrustedInput(ValueError):
-    """Input refused at the edge; ``message`` says what was expected, ``field`` where."""
+    """Input refused at the edge; ``message`` says what was expected, ``field`` where.
 
-    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
+    A syntax error also has its ``line`` and ``column`` (1-based) in the input, and
+    ``reason``, the message without them (for readers that report the place themselves)."""
+
+    def __init__(
+        self,
+        message: str,
+        field: str | None = None,
+        status: int = 400,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        where = f" (line {line}, column {column})" if line is not None else ""
+        super().__init__(message + where)
+        self.reason = message
+        self.message = message + where
         self.field = field
         #: the HTTP status a REST channel answers with (413 for a body over the limit)
         self.status = status
+        self.line = line
+        self.column = column
 
 
 @dataclass(frozen=True)
@@ -146,9 +161,7 @@ def parse_json(raw: bytes | bytearray | str, limits: JsonLimits = DEFAULT_LIMITS
     except RecursionError:
         raise UntrustedInput(f"the {what} is nested more than {limits.max_depth} levels deep") from None
     except json.JSONDecodeError as exc:
-        raise UntrustedInput(
-            f"the {what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
+        raise UntrustedInput(f"the {what} is not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno) from None
     except (ValueError, TypeError) as exc:  # pragma: no cover - json raises JSONDecodeError for syntax
         raise UntrustedInput(f"the {what} is not valid JSON: {exc}") from None
     return clean_value(value, limits.max_depth)

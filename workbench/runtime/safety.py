@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.io.files import DATA_LIMIT, read_text
 from workbench.message import Message
 
 log = logging.getLogger(__name__)
@@ -242,7 +243,7 @@ class Safety:
             path = Path(self.spec.blocklist_file)
             if root is not None and not path.is_absolute():
                 path = root / path
-            entries += path.read_text(encoding="utf-8").splitlines()
+            entries += read_text(path, DATA_LIMIT, "blocklist file").splitlines()
         self.blocklist = blocklist_pattern(entries)
         self.rules = {
             "incoming": self._active(self.spec.incoming),

@@ -79,9 +79,9 @@ class QAFormScreen(ModalScreen[QA | None]):
             widget.remove_class("-invalid")
         if qa is None:
             text = Text()
-            for key, message in faults:
-                text.append(f"✗ {key}: {message}\n", style="bold")
-                for widget in self.query(f"#qa-{key}"):
+            for fault in faults:
+                text.append(f"✗ {fault.key}: {fault.message}\n", style="bold")
+                for widget in self.query(f"#qa-{fault.key}"):
                     widget.add_class("-invalid")
             self.query_one("#qa-form-errors", Static).update(text)
             return

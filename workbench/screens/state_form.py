@@ -20,12 +20,14 @@ from textual.widgets import Button, Input, Label, Static, TextArea
 
 from workbench.engines.decision_table.editing import (
     FORM_FIELDS,
-    FieldError,
     StateFormError,
+    field_problem,
     form_fields,
+    pointer,
     state_from_form,
 )
 from workbench.engines.decision_table.model import State
+from workbench.problems import Problem
 
 #: fields edited in a multi-line box
 MULTILINE = {"analyzer", "queries", "bubble", "action_input", "state_data"}
@@ -90,19 +92,21 @@ class StateFormScreen(ModalScreen[State | None]):
             out[name] = widget.text if isinstance(widget, TextArea) else widget.value
         return out
 
-    def show_errors(self, errors: list[FieldError]) -> None:
+    def show_errors(self, errors: list[Problem]) -> None:
         for widget in self.query(".wb-field, .wb-field-area"):
             widget.remove_class("-invalid")
         text = Text()
+        values = self.values()
         for e in errors:
             text.append(f"✗ {e}\n", style="bold")
-            if e.pointer:
-                text.append(e.pointer + "\n")
-            for widget in self.query(f"#sf-{e.field}"):
+            caret = pointer(e, values.get(e.key or "", ""))
+            if caret:
+                text.append(caret + "\n")
+            for widget in self.query(f"#sf-{e.key}"):
                 widget.add_class("-invalid")
         self.query_one("#state-form-errors", Static).update(text)
         if errors:
-            first = self.query(f"#sf-{errors[0].field}")
+            first = self.query(f"#sf-{errors[0].key}")
             if first:
                 first.first().focus()
 
@@ -114,7 +118,7 @@ class StateFormScreen(ModalScreen[State | None]):
             self.show_errors(exc.errors)
             return
         if self.original is None and state.state in self.existing:
-            self.show_errors([FieldError("state", f"a state named {state.state!r} exists already: edit it instead")])
+            self.show_errors([field_problem("state", f"a state named {state.state!r} exists already: edit it instead")])
             return
         self.dismiss(state)
 

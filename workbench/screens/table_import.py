@@ -102,15 +102,11 @@ class ImportTableScreen(ModalScreen[ImportChoice | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="table-import", name="check-table-file")
     def check(self, path: str) -> None:
-        from workbench.engines.decision_table.table_io import read_file
+        from workbench.engines.decision_table.table_io import UNREADABLE, read_file
 
-        try:
-            read = read_file(Path(path).expanduser())
-        except FileNotFoundError:
-            self.post_message(self.Checked(path, None, f"{path}: no such file"))
-            return
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            self.post_message(self.Checked(path, None, f"{path}: cannot be read ({exc})"))
+        read = read_file(Path(path).expanduser())
+        if read.layout == UNREADABLE:  # missing, not a regular file, too large, not UTF-8
+            self.post_message(self.Checked(path, None, "; ".join(str(p) for p in read.problems)))
             return
         self.post_message(self.Checked(path, read))
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from workbench.io.files import DATA_LIMIT, PAGE_LIMIT, read_text
 from workbench.io.yaml_lines import Lines, line_of, load_yaml
 from workbench.problems import Problem, TaskError, validate_model
 from workbench.task.registry import Registry, collecting
@@ -34,7 +35,7 @@ class Format:
 
 
 def _load_workbench(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
-    data, lines = load_yaml(file)
+    data, lines = load_yaml(file, what="task file")
     if data is None:
         raise TaskError(Problem(str(file), 1, None, "the file is empty; expected a mapping with at least `worlds:`"))
     if not isinstance(data, dict):
@@ -180,30 +181,65 @@ def import_python(task_root: Path, file: Path) -> tuple[Any, Registry]:
     return module, registry
 
 
-def load_task(path: str | Path) -> Task:
-    """Load the task at ``path`` (a directory, or a task file inside one)."""
+def _locate(path: str | Path) -> tuple[Path, Format]:
+    """The task directory and its format, for a directory or a task file inside one."""
     root = Path(path)
     if root.is_file():
-        root, forced = root.parent, root.name
-        fmt = next((f for f in FORMATS if f.filename == forced), None)
+        fmt = next((f for f in FORMATS if f.filename == root.name), None)
         if fmt is None:
             raise TaskError(
                 Problem(str(path), None, None, "not a task file; expected " + ", ".join(f.filename for f in FORMATS))
             )
-    else:
-        if not root.is_dir():
-            raise TaskError(Problem(str(path), None, None, "no such task directory"))
-        fmt = detect(root)
-        if fmt is None:
-            names = ", ".join(f.filename for f in FORMATS)
-            raise TaskError(
+        return root.parent, fmt
+    if not root.is_dir():
+        raise TaskError(Problem(str(path), None, None, "no such task directory"))
+    fmt = detect(root)
+    if fmt is None:
+        names = ", ".join(f.filename for f in FORMATS)
+        raise TaskError(
+            Problem(
+                str(root), None, None, f"no task file here; expected one of: {names} (create one with `workbench new`)"
+            )
+        )
+    return root, fmt
+
+
+def _typed(
+    raw: dict,
+    section: str,
+    tag: str,
+    models: Callable[[Any], type[BaseModel] | None],
+    known: list[str],
+    where: tuple[Path, Lines, list[Problem]],
+) -> dict[str, BaseModel]:
+    """Validate each entry of ``section`` (bots, worlds) with the model its ``tag`` key names."""
+    file, lines, problems = where
+    entries = raw.get(section) if isinstance(raw.get(section), dict) else {}
+    out: dict[str, BaseModel] = {}
+    for name, conf in entries.items():
+        prefix = (section, name)
+        if not isinstance(conf, dict):
+            continue  # TaskSpec has already said it must be a mapping
+        model = models(conf.get(tag)) if conf.get(tag) in known else None
+        if model is None:
+            problems.append(
                 Problem(
-                    str(root),
-                    None,
-                    None,
-                    f"no task file here; expected one of: {names} (create one with `workbench new`)",
+                    str(file),
+                    line_of(lines, prefix + (tag,)),
+                    f"{section}.{name}.{tag}",
+                    f"unknown {section[:-1]} {tag} {conf.get(tag)!r}; expected one of: {', '.join(known)}",
                 )
             )
+            continue
+        value = validate_model(model, conf, prefix, file, lines, problems)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def load_task(path: str | Path) -> Task:
+    """Load the task at ``path`` (a directory, or a task file inside one)."""
+    root, fmt = _locate(path)
     file = root / fmt.filename
     raw, lines, warnings = fmt.load(root, file)
     problems: list[Problem] = []
@@ -220,35 +256,9 @@ def load_task(path: str | Path) -> Task:
 
     from workbench.engines import ENGINES, engine_module
 
-    def typed(
-        section: str, tag: str, models: Callable[[str], type[BaseModel] | None], known: list[str]
-    ) -> dict[str, BaseModel]:
-        """Validate each entry of ``section`` with the model its ``tag`` key names."""
-        entries = raw.get(section) if isinstance(raw.get(section), dict) else {}
-        out: dict[str, BaseModel] = {}
-        for name, conf in entries.items():
-            prefix = (section, name)
-            if not isinstance(conf, dict):
-                continue  # TaskSpec has already said it must be a mapping
-            model = models(conf.get(tag)) if conf.get(tag) in known else None
-            if model is None:
-                problems.append(
-                    Problem(
-                        str(file),
-                        line_of(lines, prefix + (tag,)),
-                        f"{section}.{name}.{tag}",
-                        f"unknown {section[:-1]} {tag} {conf.get(tag)!r}; expected one of: {', '.join(known)}",
-                    )
-                )
-                continue
-            value = validate_model(model, conf, prefix, file, lines, problems)
-            if value is not None:
-                out[name] = value
-        return out
-
-    bot_configs = typed("bots", "engine", lambda engine: engine_module(engine).Config, list(ENGINES))
-    worlds = typed("worlds", "type", WORLD_TYPES.get, list(WORLD_TYPES))
-
+    where = (file, lines, problems)
+    bot_configs = _typed(raw, "bots", "engine", lambda engine: engine_module(engine).Config, list(ENGINES), where)
+    worlds = _typed(raw, "worlds", "type", WORLD_TYPES.get, list(WORLD_TYPES), where)
     if problems:
         raise TaskError(problems)
     task = Task(root, file, fmt.name, spec, worlds, bot_configs, registry, warnings, module)
@@ -258,14 +268,31 @@ def load_task(path: str | Path) -> Task:
     return task
 
 
+Bad = Callable[[tuple, str], None]
+
+
 def _cross_check(task: Task, lines: Lines) -> list[Problem]:
-    """References between keys: worlds, bots, onboarding, Python classes."""
+    """References between keys (worlds, bots, onboarding, Python classes) and the files the task names."""
     out: list[Problem] = []
-    file = str(task.file)
-    names = set(task.worlds)
 
     def bad(loc: tuple, msg: str) -> None:
-        out.append(Problem(file, line_of(lines, loc), ".".join(map(str, loc)), msg))
+        out.append(Problem(str(task.file), line_of(lines, loc), ".".join(map(str, loc)), msg))
+
+    _check_worlds(task, bad)
+    _check_files(task, bad)
+    for name, cfg in task.bot_configs.items():
+        if cfg.engine == "python" and cfg.name not in task.registry.bots:
+            known = ", ".join(sorted(task.registry.bots)) or "none"
+            bad(
+                ("bots", name, "name"),
+                f"no bot {cfg.name!r} registered with @bot in {task.spec.worlds_file} (registered: {known})",
+            )
+    return out
+
+
+def _check_worlds(task: Task, bad: Bad) -> None:
+    """Every world a world refers to exists and has the right type; python worlds are registered."""
+    names = set(task.worlds)
 
     def world_ref(loc: tuple, target: str | None, exit_ok: bool = True) -> None:
         if target is None or (exit_ok and target == "EXIT") or target in names:
@@ -302,14 +329,20 @@ def _cross_check(task: Task, lines: Lines) -> list[Problem]:
             for b in w.bots:
                 if b not in task.bot_configs:
                     bad(base + ("bots",), f"no bot named {b!r}")
-    blocklist_file = task.spec.safety.blocklist_file
-    if blocklist_file and not task.path(blocklist_file).is_file():
-        bad(("safety", "blocklist_file"), f"no such file: {task.path(blocklist_file)}")
-    for name, cfg in task.bot_configs.items():
-        if cfg.engine == "python" and cfg.name not in task.registry.bots:
-            known = ", ".join(sorted(task.registry.bots)) or "none"
-            bad(
-                ("bots", name, "name"),
-                f"no bot {cfg.name!r} registered with @bot in {task.spec.worlds_file} (registered: {known})",
-            )
-    return out
+
+
+def _check_files(task: Task, bad: Bad) -> None:
+    """The blocklist and agreement files the task names can be read: each a regular file within
+    its limit, UTF-8 text (engines check their own files when they are built)."""
+
+    def readable(loc: tuple, path: Path, limit: int, what: str) -> None:
+        try:
+            read_text(path, limit, what)
+        except TaskError as exc:
+            bad(loc, "; ".join(str(p) for p in exc.problems))
+
+    if task.spec.safety.blocklist_file:
+        readable(("safety", "blocklist_file"), task.path(task.spec.safety.blocklist_file), DATA_LIMIT, "blocklist file")
+    for name, w in task.worlds.items():
+        if w.type == "onboarding" and w.agreement:
+            readable(("worlds", name, "agreement"), task.path(w.agreement), PAGE_LIMIT, "agreement page")

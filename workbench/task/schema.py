@@ -10,7 +10,8 @@ from workbench.io.contained import relative_path_problem
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # allow_inf_nan: a timeout or limit of .inf or .nan is a typo, not a setting
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class WorldCommon(Strict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,87 +65,92 @@ def _problem(file: Path, lines: Lines, loc: tuple, msg: str) -> Problem:
     return Problem(str(file), line_of(lines, loc), ".".join(map(str, loc)) or None, msg)
 
 
+#: the longest a test may wait for one turn (seconds)
+MAX_TURN_TIMEOUT = 3600.0
+
+
 def load_file(file: Path) -> list[ConversationTest]:
-    data, lines = load_yaml(file)
-    problems: list[Problem] = []
+    """The tests in ``file``; raises TaskError naming the line and key of every problem."""
+    data, lines = load_yaml(file, what="conversation test")
     if data is None:
         return []
     if not isinstance(data, list):
         raise TaskError(_problem(file, lines, (), "expected a list of tests (each `- name: ...` with `steps:`)"))
+    problems: list[Problem] = []
     tests = []
     for i, raw in enumerate(data):
-        if not isinstance(raw, dict):
-            problems.append(_problem(file, lines, (i,), "expected a test: a mapping with `name:` and `steps:`"))
-            continue
-        for key in raw:
-            if key not in TEST_KEYS:
-                problems.append(
-                    _problem(file, lines, (i, key), f"unknown key; expected one of: {', '.join(sorted(TEST_KEYS))}")
-                )
-        if not isinstance(raw.get("name"), str) or not raw.get("name"):
-            problems.append(_problem(file, lines, (i,), "a test needs a `name:`"))
-        people = raw.get("people") or ["user"]
-        if not isinstance(people, list) or not all(isinstance(p, str) for p in people):
-            problems.append(_problem(file, lines, (i, "people"), "expected a list of names"))
-            people = ["user"]
-        steps_raw = raw.get("steps")
-        if not isinstance(steps_raw, list) or not steps_raw:
-            problems.append(_problem(file, lines, (i, "steps"), "expected a non-empty list of steps"))
-            continue
-        steps = []
-        for j, st in enumerate(steps_raw):
-            loc = (i, "steps", j)
-            if not isinstance(st, dict):
-                problems.append(_problem(file, lines, loc, "expected a step such as `user: hello` or `bot: Hi!`"))
-                continue
-            unknown = [k for k in st if k not in STEP_KEYS]
-            if unknown:
-                problems.append(
-                    _problem(
-                        file,
-                        lines,
-                        loc + (unknown[0],),
-                        f"unknown step key; expected one of: {', '.join(sorted(STEP_KEYS))}",
-                    )
-                )
-                continue
-            kinds = [k for k in st if k in USER_KEYS + EXPECT_KEYS]
-            if len(kinds) != 1:
-                problems.append(
-                    _problem(file, lines, loc, "a step has exactly one of: " + ", ".join(USER_KEYS + EXPECT_KEYS))
-                )
-                continue
-            kind = kinds[0]
-            value = st[kind]
-            if kind in ("state", "slots") and not isinstance(value, dict):
-                problems.append(_problem(file, lines, loc + (kind,), "expected a mapping"))
-                continue
-            if kind == "bot_regex":
-                try:
-                    re.compile(str(value))
-                except re.error as exc:
-                    problems.append(_problem(file, lines, loc + (kind,), f"invalid regular expression: {exc}"))
-                    continue
-            person = st.get("person")
-            if person is not None and person not in people:
-                problems.append(
-                    _problem(file, lines, loc + ("person",), f"not one of this test's people: {', '.join(people)}")
-                )
-                continue
-            steps.append(Step(kind, value, person, line_of(lines, loc), st.get("payload")))
-        tests.append(
-            ConversationTest(
-                str(raw.get("name")),
-                file,
-                line_of(lines, (i,)),
-                steps,
-                people,
-                float(raw.get("timeout") or TURN_TIMEOUT),
-            )
-        )
+        test = _test(file, lines, i, raw, problems)
+        if test is not None:
+            tests.append(test)
     if problems:
         raise TaskError(problems)
     return tests
+
+
+def _test(file: Path, lines: Lines, i: int, raw: Any, problems: list[Problem]) -> ConversationTest | None:
+    """Test number ``i`` of a file, or None (its problems appended)."""
+
+    def bad(loc: tuple, msg: str) -> None:
+        problems.append(_problem(file, lines, loc, msg))
+
+    if not isinstance(raw, dict):
+        bad((i,), "expected a test: a mapping with `name:` and `steps:`")
+        return None
+    for key in raw:
+        if key not in TEST_KEYS:
+            bad((i, key), f"unknown key; expected one of: {', '.join(sorted(TEST_KEYS))}")
+    if not isinstance(raw.get("name"), str) or not raw.get("name"):
+        bad((i,), "a test needs a `name:`")
+    people = raw.get("people") or ["user"]
+    if not isinstance(people, list) or not all(isinstance(p, str) for p in people):
+        bad((i, "people"), "expected a list of names")
+        people = ["user"]
+    timeout = raw.get("timeout") or TURN_TIMEOUT
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_TURN_TIMEOUT:
+        bad((i, "timeout"), f"expected a number of seconds above 0 and at most {MAX_TURN_TIMEOUT:g} (got {timeout!r})")
+        timeout = TURN_TIMEOUT
+    steps_raw = raw.get("steps")
+    if not isinstance(steps_raw, list) or not steps_raw:
+        bad((i, "steps"), "expected a non-empty list of steps")
+        return None
+    steps = []
+    for j, st in enumerate(steps_raw):
+        step = _step((i, "steps", j), st, people, bad)
+        if step is not None:
+            step.line = line_of(lines, (i, "steps", j))
+            steps.append(step)
+    return ConversationTest(str(raw.get("name")), file, line_of(lines, (i,)), steps, people, float(timeout))
+
+
+def _step(loc: tuple, st: Any, people: list[str], bad: Callable[[tuple, str], None]) -> Step | None:
+    """One step (``user: hello``, ``bot: Hi!``...), or None after reporting what is wrong with it."""
+    if not isinstance(st, dict):
+        bad(loc, "expected a step such as `user: hello` or `bot: Hi!`")
+        return None
+    unknown = [k for k in st if k not in STEP_KEYS]
+    if unknown:
+        bad(loc + (unknown[0],), f"unknown step key; expected one of: {', '.join(sorted(STEP_KEYS))}")
+        return None
+    kinds = [k for k in st if k in USER_KEYS + EXPECT_KEYS]
+    if len(kinds) != 1:
+        bad(loc, "a step has exactly one of: " + ", ".join(USER_KEYS + EXPECT_KEYS))
+        return None
+    kind = kinds[0]
+    value = st[kind]
+    if kind in ("state", "slots") and not isinstance(value, dict):
+        bad(loc + (kind,), "expected a mapping")
+        return None
+    if kind == "bot_regex":
+        try:
+            re.compile(str(value))
+        except re.error as exc:
+            bad(loc + (kind,), f"invalid regular expression: {exc}")
+            return None
+    person = st.get("person")
+    if person is not None and person not in people:
+        bad(loc + ("person",), f"not one of this test's people: {', '.join(people)}")
+        return None
+    return Step(kind, value, person, None, st.get("payload"))
 
 
 def discover(task: Any, paths: list[Path] | None = None) -> list[ConversationTest]:

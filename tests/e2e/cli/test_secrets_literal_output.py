@@ -45,7 +45,8 @@ def test_secrets_task_and_table_files_are_printed_literally(tmp_path) -> None:
 
     helpdesk = copy_sample("helpdesk", tmp_path)
     table = tmp_path / "t.csv"
-    table.write_text(f'state,execution_order,bubble\nok,"{SHOUT}",hi\n', encoding="utf-8")
+    # the state's name is quoted whole in the row's problem ([state NAME]); a bad cell is cut short
+    table.write_text(f'state,execution_order,bubble\n"{SHOUT}",many,hi\n', encoding="utf-8")
     res = run_cli("table", "check", str(helpdesk), str(table))
     assert res.returncode == 2
     _literal(res.stdout + res.stderr)

@@ -9,6 +9,11 @@ Every expression scores an utterance in 0..1. Names are case-insensitive
 (``booleanAnd``, ``booleanand`` and ``band`` are one operator). Whitespace,
 newlines and one trailing comma in an argument list are accepted.
 
+Patterns (``regex``, ``vOneKeyword``, ``matchPatternRegex``, ``keyword``) run on RE2
+(:mod:`~workbench.engines.decision_table.patterns`): time linear in the message,
+whatever the pattern; a pattern RE2 cannot run is a syntax error at its character.
+Expressions nest at most :data:`MAX_NESTING` levels.
+
 Besides evaluation, :func:`triggers` derives from an AST the words an utterance
 must contain for the expression to score above 0 (or ``None`` when no such
 condition exists); the table uses it to skip analyzers that cannot match.
@@ -20,6 +25,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from workbench.engines.decision_table.patterns import Pattern, PatternError
 
 #: operator name (casefolded, aliases included) -> canonical name
 OPERATORS: dict[str, str] = {
@@ -46,6 +53,9 @@ ATOMS: dict[str, tuple[str, int, int]] = {
     "hastravstate": ("hasTravState", 1, 1),
     "lasttravstateis": ("lastTravStateIs", 1, 1),
 }
+
+#: how deep operators may nest (real rules nest a few levels; the parser is recursive)
+MAX_NESTING = 50
 
 #: a word of an utterance: letters/digits with inner apostrophes ("don't")
 TOKEN_RE = re.compile(r"\w+(?:['’]\w+)*")
@@ -109,7 +119,7 @@ class Op(Node):
 @dataclass
 class Atom(Node):
     args: list[str] = field(default_factory=list)
-    #: compiled form of the argument (a regex, or (names, regex) for matchPatternRegex)
+    #: compiled form of the argument (a Pattern, or (names, Pattern) for matchPatternRegex)
     compiled: Any = None
 
     def __str__(self) -> str:
@@ -129,6 +139,7 @@ class _Parser:
     def __init__(self, src: str) -> None:
         self.src = src
         self.i = 0
+        self.depth = 0
 
     def error(self, msg: str, pos: int | None = None) -> AnalyzerError:
         return AnalyzerError(msg, self.i if pos is None else pos, self.src)
@@ -220,7 +231,13 @@ class _Parser:
             raise self.error(f"expected ',' or ')', found {got}")
 
     def op(self, canonical: str, written: str, start: int) -> Op:
-        children = self._args(self.expr)
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"the expression is nested more than {MAX_NESTING} levels deep", start)
+        try:
+            children = self._args(self.expr)
+        finally:
+            self.depth -= 1
         if not children:
             raise self.error(f"{written}() needs at least one argument", start)
         if canonical == "booleanNot" and len(children) != 1:
@@ -246,9 +263,9 @@ class _Parser:
         atom = Atom(canonical, start, args)
         try:
             atom.compiled = _compile_atom(atom)
-        except re.error as exc:
-            pos = positions[0] + 1 + (exc.pos or 0) if positions else start
-            raise self.error(f"invalid regular expression in {written}(): {exc.msg}", pos) from None
+        except PatternError as exc:
+            pos = positions[0] + 1 + (exc.position or 0) if positions else start
+            raise self.error(f"invalid regular expression in {written}(): {exc.message}", pos) from None
         except ValueError as exc:
             raise self.error(str(exc), positions[0] if positions else start) from None
         return atom
@@ -258,22 +275,21 @@ class _Parser:
 _PATTERN_SPEC = re.compile(r"\s*\[([^\]]*)\]\s*(.+?)\s*$", re.S)
 
 
-def _keyword_regex(word: str) -> re.Pattern:
+def _keyword_pattern(word: str) -> Pattern:
     """keyword(): whole words, ``*`` a wildcard inside a word."""
     parts = [re.escape(p) for p in word.lower().split("*")]
-    body = r"\w*".join(parts)
-    return re.compile(r"(?<!\w)" + body + r"(?!\w)", re.I)
+    return Pattern(r"\w*".join(parts), whole_words=True)
 
 
 def _compile_atom(atom: Atom) -> Any:
     name, args = atom.name, atom.args
     if name == "keyword":
-        return _keyword_regex(args[0])
+        return _keyword_pattern(args[0])
     if name == "vOneKeyword":
         # the argument is a regex matched as whole words; never lowercase a regex (\S is not \s)
-        return re.compile(r"(?<!\w)(?:" + args[0] + r")(?!\w)", re.I)
+        return Pattern(args[0], whole_words=True)
     if name == "regex":
-        return re.compile(args[0], re.I)
+        return Pattern(args[0])
     if name == "matchPatternRegex":
         m = _PATTERN_SPEC.match(args[0])
         if not m:
@@ -281,7 +297,7 @@ def _compile_atom(atom: Atom) -> Any:
         names = [n.strip() for n in m.group(1).split(",") if n.strip()]
         if not names:
             raise ValueError("matchPatternRegex() needs at least one variable name inside [...]")
-        rx = re.compile(m.group(2), re.I)
+        rx = Pattern(m.group(2))
         groups = rx.groups
         if groups and groups != len(names):
             raise ValueError(f"matchPatternRegex() names {len(names)} variable(s) but its regex has {groups} group(s)")
@@ -374,16 +390,17 @@ def _note(env: Env, atom: Atom, detail: str) -> None:
 def _text_atom(atom: Atom, env: Env) -> tuple[float, str | None]:
     """keyword / vOneKeyword / regex: (score, reason), depending on the text only."""
     name = atom.name
+    pattern: Pattern = atom.compiled
     if name == "keyword":
-        found = atom.compiled.findall(env._low)
-        if not found:
+        words = pattern.findall(env._low)
+        if not words:
             return 0.0, None
-        return min(1.0, len(found) / max(1, len(env.tokens))), f"found {found[0]!r}"
+        return min(1.0, len(words) / max(1, len(env.tokens))), f"found {words[0]!r}"
     if name == "vOneKeyword":
-        m = atom.compiled.search(env._low)
-        return (1.0, f"found {m.group(0)!r}") if m else (0.0, None)
-    m = atom.compiled.search(env.text)  # regex
-    return (1.0, f"matched {m.group(0)!r}") if m else (0.0, None)
+        word = pattern.search(env._low)
+        return (1.0, f"found {word.text!r}") if word else (0.0, None)
+    match = pattern.search(env.text)  # regex
+    return (1.0, f"matched {match.text!r}") if match else (0.0, None)
 
 
 def _atom(atom: Atom, env: Env) -> float:
@@ -407,7 +424,7 @@ def _atom(atom: Atom, env: Env) -> float:
         m = rx.search(env.text)
         if not m:
             return 0.0
-        values = list(m.groups()) if rx.groups else [m.group(0)]
+        values = list(m.groups) if rx.groups else [m.text]
         for n, v in zip(names, values, strict=False):
             if v is not None:
                 env.extracted[n] = v

@@ -1,21 +1,26 @@
 """A state as a form edits it: one text per field in, a validated :class:`State` out.
 
 The TUI's state editor (and any other form) shows :func:`form_fields` and saves
-:func:`state_from_form`; every problem comes back at once as a :class:`FieldError`
-naming the field, and for an analyzer the line and character with a caret.
+:func:`state_from_form`; every problem comes back at once as a
+:class:`~workbench.problems.Problem` naming the field in ``key`` (a form has no
+file), and for an analyzer or a JSON field the line and character inside it
+(:func:`pointer` draws a caret under it).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from workbench.engines.decision_table.analyzer import AnalyzerError, parse
 from workbench.engines.decision_table.model import State
+from workbench.engines.decision_table.table_io import CELL_JSON, json_reason
+from workbench.io.numbers import whole_number
+from workbench.io.untrusted import UntrustedInput, parse_json
+from workbench.problems import Problem
 
 #: the fields a form shows, in order
 FORM_FIELDS = (
@@ -36,32 +41,17 @@ FORM_FIELDS = (
 JSON_FIELDS = ("action_input", "state_data")
 
 
-@dataclass
-class FieldError:
-    """A problem with one field of a form; ``line``/``char`` are 1-based, inside the field."""
-
-    field: str
-    message: str
-    line: int | None = None
-    char: int | None = None
-    #: the offending line with a caret under the character (analyzers)
-    pointer: str | None = None
-
-    def __str__(self) -> str:
-        where = self.field
-        if self.line is not None:
-            where += f", line {self.line}"
-        if self.char is not None:
-            where += f", character {self.char}"
-        return f"{where}: {self.message}"
-
-
 class StateFormError(ValueError):
     """Every problem of a form at once."""
 
-    def __init__(self, errors: list[FieldError]) -> None:
+    def __init__(self, errors: list[Problem]) -> None:
         self.errors = errors
         super().__init__("; ".join(str(e) for e in errors))
+
+
+def field_problem(name: str, message: str, line: int | None = None, char: int | None = None) -> Problem:
+    """A problem with the form field ``name``; ``line``/``char`` are inside its text."""
+    return Problem("", line, name, message, char=char)
 
 
 def form_fields(state: State | None) -> dict[str, str]:
@@ -81,17 +71,47 @@ def form_fields(state: State | None) -> dict[str, str]:
     return out
 
 
-def analyzer_error(exc: AnalyzerError, source: str) -> FieldError:
-    """An analyzer's syntax error as a field error with its line and character."""
+def analyzer_error(exc: AnalyzerError, source: str) -> Problem:
+    """An analyzer's syntax error as a field problem with its line and character."""
     pos = min(max(exc.position, 0), len(source))
     line = source.count("\n", 0, pos) + 1
     char = pos - (source.rfind("\n", 0, pos) + 1) + 1
-    return FieldError("analyzer", exc.message, line, char, exc.pointer())
+    return field_problem("analyzer", exc.message, line, char)
+
+
+def pointer(problem: Problem, text: str) -> str | None:
+    """The line of ``text`` (the field's) that ``problem`` points into, with a caret
+    under its character; None when the problem has no character."""
+    if problem.char is None:
+        return None
+    lines = text.strip().split("\n")
+    index = (problem.line or 1) - 1
+    if not 0 <= index < len(lines):
+        return None
+    return f"{lines[index]}\n{' ' * (problem.char - 1)}^"
+
+
+def _json_field(name: str, raw: str, doc: dict[str, Any], errors: list[Problem]) -> None:
+    text = raw.strip()
+    if not text:
+        doc[name] = {}
+        return
+    try:
+        value = parse_json(text, CELL_JSON, what=name)
+    except UntrustedInput as exc:
+        errors.append(field_problem(name, json_reason(exc), exc.line, exc.column))
+        return
+    if not isinstance(value, dict):
+        errors.append(
+            field_problem(name, f'expected a JSON object such as {{"name": "value"}}, got {type(value).__name__}')
+        )
+        return
+    doc[name] = value
 
 
 def state_from_form(fields: dict[str, str]) -> State:
     """A State from a form's texts; raises :class:`StateFormError` listing every problem."""
-    errors: list[FieldError] = []
+    errors: list[Problem] = []
     doc: dict[str, Any] = {}
     for name in FORM_FIELDS:
         raw = str(fields.get(name, "") or "")
@@ -100,25 +120,11 @@ def state_from_form(fields: dict[str, str]) -> State:
         elif name in ("execution_order", "max_state_count"):
             text = raw.strip() or ("1" if name == "execution_order" else "0")
             try:
-                doc[name] = int(text)
-            except ValueError:
-                errors.append(FieldError(name, f"expected a whole number, got {text!r}"))
+                doc[name] = whole_number(text)
+            except ValueError as exc:
+                errors.append(field_problem(name, str(exc)))
         elif name in JSON_FIELDS:
-            text = raw.strip()
-            if not text:
-                doc[name] = {}
-                continue
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                errors.append(FieldError(name, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno))
-                continue
-            if not isinstance(value, dict):
-                errors.append(
-                    FieldError(name, f'expected a JSON object such as {{"name": "value"}}, got {type(value).__name__}')
-                )
-                continue
-            doc[name] = value
+            _json_field(name, raw, doc, errors)
         else:
             doc[name] = raw
     analyzer = str(doc.get("analyzer") or "")
@@ -127,7 +133,8 @@ def state_from_form(fields: dict[str, str]) -> State:
             parse(analyzer.strip())
         except AnalyzerError as exc:
             errors.append(analyzer_error(exc, analyzer.strip()))
-    bad = {e.field for e in errors}
+    bad = {e.key for e in errors}
+    state: State | None = None
     try:
         state = State.model_validate({k: v for k, v in doc.items() if k not in bad})
     except ValidationError as exc:
@@ -135,11 +142,10 @@ def state_from_form(fields: dict[str, str]) -> State:
             loc = err.get("loc") or ("state",)
             name = str(loc[0])
             if name not in bad:
-                msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-                errors.append(FieldError(name, msg))
-        state = None  # type: ignore[assignment]
+                errors.append(field_problem(name, str(err.get("msg", "invalid")).removeprefix("Value error, ")))
     if errors or state is None:
-        errors.sort(key=lambda e: FORM_FIELDS.index(e.field) if e.field in FORM_FIELDS else len(FORM_FIELDS))
+        order = {name: i for i, name in enumerate(FORM_FIELDS)}
+        errors.sort(key=lambda e: order.get(e.key or "", len(FORM_FIELDS)))
         raise StateFormError(errors)
     return state
 

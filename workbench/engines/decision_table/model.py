@@ -30,8 +30,8 @@ FIELDS = tuple(FIELD_ALIASES)
 
 DEFAULT_CLASS = "default"
 
-#: what the numbers of a state may hold (starchat's 32-bit integers)
-NUMBER_RANGE = (-(2**31), 2**31 - 1)
+#: starchat's integers are 32-bit: a table cannot hold a bigger number (nor infinity)
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 
 def field_for(name: str) -> str | None:
@@ -52,10 +52,9 @@ class State(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     state: str
-    #: breaks ties between states of equal score (lower first)
-    execution_order: int = Field(1, ge=NUMBER_RANGE[0], le=NUMBER_RANGE[1])
+    execution_order: int = Field(1, ge=INT32_MIN, le=INT32_MAX)
     #: how many times the state may be reached in one conversation (0: no limit)
-    max_state_count: int = Field(0, ge=0, le=NUMBER_RANGE[1])
+    max_state_count: int = Field(0, ge=0, le=INT32_MAX)
     #: a rule in the analyzer language; empty: match by retrieval over ``queries``
     analyzer: str = ""
     queries: list[str] = Field(default_factory=list)

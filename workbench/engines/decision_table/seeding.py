@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from workbench.engines.knowledge_base import KnowledgeBase
+from workbench.io.files import DATA_LIMIT, read_bytes
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,7 @@ def seed_kb(kb: KnowledgeBase, path: Path) -> str | None:
     The file replaces the knowledge base's content (edits made since the last
     import are dropped, as for decision tables); returns a note when it did.
     """
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256(read_bytes(path, DATA_LIMIT, "knowledge base")).hexdigest()
     source = kb.docs.source()
     if source.digest == digest:
         return None

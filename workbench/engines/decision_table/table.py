@@ -36,6 +36,7 @@ from workbench.engines.decision_table.analyzer import (
 )
 from workbench.engines.decision_table.model import DEFAULT_CLASS, State
 from workbench.engines.decision_table.table_io import (
+    UNREADABLE,
     TableFileError,
     TableRead,
     read_file,
@@ -44,6 +45,7 @@ from workbench.engines.decision_table.table_io import (
     write_json,
 )
 from workbench.index.base import Document
+from workbench.io.files import DATA_LIMIT, read_bytes
 
 log = logging.getLogger(__name__)
 
@@ -140,13 +142,13 @@ class DecisionTable:
     # -- loading -----------------------------------------------------------------
     def seed(self, path: Path, skip_invalid: bool = False) -> str | None:
         """Import ``path`` when its content changed since the last seeding; returns a note if it did."""
-        raw = path.read_bytes()
+        raw = read_bytes(path, DATA_LIMIT, "decision table")  # a regular file within the limit
         digest = hashlib.sha256(raw).hexdigest()
         source = self.docs.source()
         if source.digest == digest:
             return None
         read = read_file(path)
-        if read.errors and not skip_invalid:
+        if read.errors and (not skip_invalid or read.layout == UNREADABLE):
             raise TableFileError(read.errors)
         first = source.digest is None
         self._write(read.states, replace=True)

@@ -11,6 +11,7 @@ Problems name the file, the line and the key.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -56,7 +57,8 @@ Scalar = str | int | float | bool
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # allow_inf_nan: a bound or priority of .inf or .nan would make every comparison meaningless
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 class ResponseSpec(_Strict):
@@ -393,6 +395,94 @@ def _conventions(d: SlotDef, slot: str, form: str | None, responses: dict[str, R
                 break
 
 
+Bad = Callable[[tuple, str], None]
+
+
+def _slot_names(spec: FormsFile) -> list[str]:
+    """Every slot the file names: shared ones, then those forms and their rules add."""
+    names: list[str] = list(spec.slots)
+    for form in spec.forms.values():
+        for s in [*(form.required_slots or []), *form.slots]:
+            if s not in names:
+                names.append(s)
+        for effects in form.rules.values():
+            for eff in effects.values():
+                for s in [*eff.need, *eff.lose]:
+                    if s not in names:
+                        names.append(s)
+    return names
+
+
+def _form_def(
+    fname: str,
+    f: Any,
+    top: dict[str, SlotSpec],
+    shared: dict[str, SlotDef],
+    responses: dict[str, Response],
+    bad: Bad,
+) -> FormDef:
+    """One form of the file, its slots merged with the shared ones; problems go to ``bad``."""
+    base = ("forms", fname)
+    local = f.slots
+    required = list(f.required_slots) if f.required_slots is not None else list(local)
+    slot_names = list(dict.fromkeys([*required, *local]))
+    for eff_map in f.rules.values():
+        for eff in eff_map.values():
+            slot_names.extend(s for s in eff.need if s not in slot_names)
+    slots = {s: _merge(s, top.get(s), local.get(s)) for s in slot_names}
+    for s, d in slots.items():
+        loc = base + ("slots", s) if s in local else ("slots", s) if s in top else base
+        _conventions(d, s, fname, responses)
+        if not d.ask and not d.follow_up_action:
+            bad(loc, f"slot {s!r} of form {fname!r} has no question: add `ask:` or a response utter_ask_{s}")
+    rules: dict[str, dict[Any, tuple[list[str], list[str]]]] = {}
+    for rslot, effects in f.rules.items():
+        if rslot not in shared:
+            bad(base + ("rules", rslot), f"no slot named {rslot!r}")
+        rules[rslot] = {value: (list(e.need), list(e.lose)) for value, e in effects.items()}
+        for value, e in effects.items():
+            for s in e.lose:
+                if s not in slots:
+                    bad(base + ("rules", rslot, value, "lose"), f"slot {s!r} is not one of form {fname!r}'s slots")
+    clarify = as_list(f.clarify)
+    if not clarify:
+        clarify = [c for c in (f"utter_explain_details_{fname}", f"utter_explain_{fname}") if c in responses][:1]
+    finish = as_list(f.finish_action)
+    return FormDef(
+        name=fname,
+        triggers=list(f.triggers),
+        required=required,
+        slots=slots,
+        finish_action=finish,
+        exit={k: as_list(v) for k, v in f.exit.items()},
+        chitchat={k: as_list(v) for k, v in f.chitchat.items()},
+        details_intents=as_list(f.details_intent),
+        clarify=clarify,
+        rules=rules,
+        max_turns=f.max_turns,
+        failure_action=as_list(f.failure_action) if f.failure_action is not None else list(finish),
+        ignored_intents=list(f.ignored_intents),
+        hook=f.required_slots_hook,
+        after_finish={k: as_list(v) for k, v in f.after_finish.items()},
+        reset=f.reset,
+    )
+
+
+def _check_slot(loc: tuple, d: SlotDef, form_names: Any, bad: Bad) -> None:
+    """A slot's type and mappings are complete; mapping conditions name forms that exist."""
+    if d.type == "categorical" and not d.choices:
+        bad(loc, "a categorical slot needs `choices:`")
+    for i, m in enumerate(d.mappings):
+        mloc = loc + ("mappings", i)
+        if m.type == "from_entity" and not m.entity:
+            bad(mloc, "a from_entity mapping needs `entity:`")
+        if m.type in ("from_intent", "from_trigger_intent") and not m.has_value:
+            bad(mloc, f"a {m.type} mapping needs `value:` (false and null are values too)")
+        for cform, _, _ in m.conditions:
+            if cform is not None and cform not in form_names:
+                bad(mloc + ("conditions",), f"no form named {cform!r}; forms: {', '.join(form_names)}")
+
+
 def resolve(spec: FormsFile, file: Path, lines: Lines) -> tuple[FormsDef, list[Problem]]:
     """Turn a validated file into definitions; cross-references become problems."""
     problems: list[Problem] = []
@@ -402,93 +492,20 @@ def resolve(spec: FormsFile, file: Path, lines: Lines) -> tuple[FormsDef, list[P
 
     responses = {name: _response(value) for name, value in spec.responses.items()}
     top = {name: s or SlotSpec() for name, s in spec.slots.items()}
-    names: list[str] = list(top)
-    for form in spec.forms.values():
-        local = form.slots
-        for s in [*(form.required_slots or []), *local]:
-            if s not in names:
-                names.append(s)
-        for effects in form.rules.values():
-            for eff in effects.values():
-                for s in [*eff.need, *eff.lose]:
-                    if s not in names:
-                        names.append(s)
-    shared = {n: _merge(n, top.get(n)) for n in names}
+    shared = {n: _merge(n, top.get(n)) for n in _slot_names(spec)}
     for n, d in shared.items():
         # outside any form (or added by a hook) a slot is asked with utter_ask_<slot>
         _conventions(d, n, None, responses)
-
-    forms: dict[str, FormDef] = {}
-    for fname, f in spec.forms.items():
-        base = ("forms", fname)
-        local = f.slots
-        required = list(f.required_slots) if f.required_slots is not None else list(local)
-        slot_names = list(dict.fromkeys([*required, *local]))
-        for eff_map in f.rules.values():
-            for eff in eff_map.values():
-                slot_names.extend(s for s in eff.need if s not in slot_names)
-        slots = {s: _merge(s, top.get(s), local.get(s)) for s in slot_names}
-        for s, d in slots.items():
-            loc = base + ("slots", s) if s in local else ("slots", s) if s in top else base
-            _conventions(d, s, fname, responses)
-            if not d.ask and not d.follow_up_action:
-                bad(loc, f"slot {s!r} of form {fname!r} has no question: add `ask:` or a response utter_ask_{s}")
-        rules: dict[str, dict[Any, tuple[list[str], list[str]]]] = {}
-        for rslot, effects in f.rules.items():
-            if rslot not in shared:
-                bad(base + ("rules", rslot), f"no slot named {rslot!r}")
-            rules[rslot] = {value: (list(e.need), list(e.lose)) for value, e in effects.items()}
-            for value, e in effects.items():
-                for s in e.lose:
-                    if s not in slots:
-                        bad(base + ("rules", rslot, value, "lose"), f"slot {s!r} is not one of form {fname!r}'s slots")
-        clarify = as_list(f.clarify)
-        if not clarify:
-            for candidate in (f"utter_explain_details_{fname}", f"utter_explain_{fname}"):
-                if candidate in responses:
-                    clarify = [candidate]
-                    break
-        finish = as_list(f.finish_action)
-        forms[fname] = FormDef(
-            name=fname,
-            triggers=list(f.triggers),
-            required=required,
-            slots=slots,
-            finish_action=finish,
-            exit={k: as_list(v) for k, v in f.exit.items()},
-            chitchat={k: as_list(v) for k, v in f.chitchat.items()},
-            details_intents=as_list(f.details_intent),
-            clarify=clarify,
-            rules=rules,
-            max_turns=f.max_turns,
-            failure_action=as_list(f.failure_action) if f.failure_action is not None else list(finish),
-            ignored_intents=list(f.ignored_intents),
-            hook=f.required_slots_hook,
-            after_finish={k: as_list(v) for k, v in f.after_finish.items()},
-            reset=f.reset,
-        )
-
-    def check_slot(loc: tuple, d: SlotDef) -> None:
-        if d.type == "categorical" and not d.choices:
-            bad(loc, "a categorical slot needs `choices:`")
-        for i, m in enumerate(d.mappings):
-            mloc = loc + ("mappings", i)
-            if m.type == "from_entity" and not m.entity:
-                bad(mloc, "a from_entity mapping needs `entity:`")
-            if m.type in ("from_intent", "from_trigger_intent") and not m.has_value:
-                bad(mloc, f"a {m.type} mapping needs `value:` (false and null are values too)")
-            for cform, _, _ in m.conditions:
-                if cform is not None and cform not in spec.forms:
-                    bad(mloc + ("conditions",), f"no form named {cform!r}; forms: {', '.join(spec.forms)}")
+    forms = {fname: _form_def(fname, f, top, shared, responses, bad) for fname, f in spec.forms.items()}
 
     for s, d in shared.items():
-        check_slot(("slots", s), d)
+        _check_slot(("slots", s), d, spec.forms, bad)
     for fname, f in forms.items():
         local = spec.forms[fname].slots
         for s, d in f.slots.items():
             own = local.get(s)
             if own is not None and own.model_fields_set & {"mappings", "type", "choices"}:
-                check_slot(("forms", fname, "slots", s), d)
+                _check_slot(("forms", fname, "slots", s), d, spec.forms, bad)
     triggers: dict[str, str] = {}
     for fname, f in forms.items():
         for t in f.triggers:
@@ -507,83 +524,86 @@ def resolve(spec: FormsFile, file: Path, lines: Lines) -> tuple[FormsDef, list[P
     return out, problems
 
 
-def check_actions(forms: FormsDef, registry: Any, file: Path, lines: Lines) -> list[Problem]:
-    """Every action named resolves: a response, a built-in, ``activate_<form>`` or a registered action."""
-    problems: list[Problem] = []
-    actions = getattr(registry, "actions", {}) or {}
-    validators = getattr(registry, "validators", {}) or {}
-    hooks = getattr(registry, "hooks", {}) or {}
+class _ActionCheck:
+    """Finds the actions, validators and hooks a forms file names that resolve to nothing."""
 
-    def known(name: str) -> bool:
+    def __init__(self, forms: FormsDef, registry: Any, file: Path, lines: Lines) -> None:
+        self.forms = forms
+        self.actions = getattr(registry, "actions", {}) or {}
+        self.validators = getattr(registry, "validators", {}) or {}
+        self.hooks = getattr(registry, "hooks", {}) or {}
+        self.file = file
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def bad(self, loc: tuple, message: str) -> None:
+        self.problems.append(Problem(str(self.file), line_of(self.lines, loc), ".".join(map(str, loc)), message))
+
+    def known(self, name: str) -> bool:
         return (
-            name in forms.responses
+            name in self.forms.responses
             or name in BUILTIN_ACTIONS
-            or name in actions
-            or (name.startswith("activate_") and name[len("activate_") :] in forms.forms)
+            or name in self.actions
+            or (name.startswith("activate_") and name[len("activate_") :] in self.forms.forms)
         )
 
-    def need(loc: tuple, names: list[str], text_ok: bool = False) -> None:
+    def need(self, loc: tuple, names: list[str], text_ok: bool = False) -> None:
         for n in names:
-            if known(n) or (text_ok and not looks_like_action(n)):
+            if self.known(n) or (text_ok and not looks_like_action(n)):
                 continue
-            problems.append(
-                Problem(
-                    str(file),
-                    line_of(lines, loc),
-                    ".".join(map(str, loc)),
-                    f"unknown action {n!r}: define it under responses:, register it with @workbench.task.registry.action, "
-                    f"or use a built-in ({', '.join(BUILTIN_ACTIONS)}, activate_<form>)",
-                )
+            self.bad(
+                loc,
+                f"unknown action {n!r}: define it under responses:, register it with @workbench.task.registry.action, "
+                f"or use a built-in ({', '.join(BUILTIN_ACTIONS)}, activate_<form>)",
             )
 
-    def slot_checks(loc: tuple, d: SlotDef, shared: SlotDef | None = None) -> None:
+    def slot(self, loc: tuple, d: SlotDef, shared: SlotDef | None = None) -> None:
         # a form's slot repeats what it inherits from the shared one: check only what differs
         def own(key: str) -> bool:
             return shared is None or getattr(d, key) != getattr(shared, key)
 
         for key in ("ask", "clarify", "invalid", "corrected"):
             if own(key):
-                need(loc + (key,), getattr(d, key), text_ok=True)
+                self.need(loc + (key,), getattr(d, key), text_ok=True)
         if own("follow_up_action"):
-            need(loc + ("follow_up_action",), d.follow_up_action)
-        if d.validator and d.validator not in validators and own("validator"):
-            problems.append(
-                Problem(
-                    str(file),
-                    line_of(lines, loc + ("validator",)),
-                    ".".join(map(str, loc + ("validator",))),
-                    f"no validator {d.validator!r} registered with @workbench.task.registry.validator "
-                    f"(registered: {', '.join(sorted(validators)) or 'none'})",
-                )
+            self.need(loc + ("follow_up_action",), d.follow_up_action)
+        if d.validator and d.validator not in self.validators and own("validator"):
+            self.bad(
+                loc + ("validator",),
+                f"no validator {d.validator!r} registered with @workbench.task.registry.validator "
+                f"(registered: {', '.join(sorted(self.validators)) or 'none'})",
             )
 
-    for s, d in forms.slots.items():
-        slot_checks(("slots", s), d)
-    for fname, f in forms.forms.items():
+    def form(self, fname: str, f: FormDef) -> None:
         base = ("forms", fname)
         for s, d in f.slots.items():
-            slot_checks(base + ("slots", s), d, forms.slots.get(s))
-        need(base + ("finish_action",), f.finish_action)
+            self.slot(base + ("slots", s), d, self.forms.slots.get(s))
+        self.need(base + ("finish_action",), f.finish_action)
         if f.failure_action != f.finish_action:  # the default is the finish action, checked above
-            need(base + ("failure_action",), f.failure_action)
-        need(base + ("clarify",), f.clarify, text_ok=True)
+            self.need(base + ("failure_action",), f.failure_action)
+        self.need(base + ("clarify",), f.clarify, text_ok=True)
         for key in ("exit", "chitchat", "after_finish"):
             for intent, acts in getattr(f, key).items():
-                need(base + (key, intent), acts)
-        if f.hook and f.hook not in hooks:
-            problems.append(
-                Problem(
-                    str(file),
-                    line_of(lines, base + ("required_slots_hook",)),
-                    f"forms.{fname}.required_slots_hook",
-                    f"no hook {f.hook!r} registered with @workbench.task.registry.hook "
-                    f"(registered: {', '.join(sorted(hooks)) or 'none'})",
-                )
+                self.need(base + (key, intent), acts)
+        if f.hook and f.hook not in self.hooks:
+            self.bad(
+                base + ("required_slots_hook",),
+                f"no hook {f.hook!r} registered with @workbench.task.registry.hook "
+                f"(registered: {', '.join(sorted(self.hooks)) or 'none'})",
             )
+
+
+def check_actions(forms: FormsDef, registry: Any, file: Path, lines: Lines) -> list[Problem]:
+    """Every action named resolves: a response, a built-in, ``activate_<form>`` or a registered action."""
+    check = _ActionCheck(forms, registry, file, lines)
+    for s, d in forms.slots.items():
+        check.slot(("slots", s), d)
+    for fname, f in forms.forms.items():
+        check.form(fname, f)
     for intent, acts in forms.on_intent.items():
-        need(("on_intent", intent), acts)
-    need(("fallback_action",), forms.fallback_action)
-    return problems
+        check.need(("on_intent", intent), acts)
+    check.need(("fallback_action",), forms.fallback_action)
+    return check.problems
 
 
 def looks_like_action(text: str) -> bool:
@@ -611,9 +631,7 @@ def forms_from_dict(raw: Any, file: Path, lines: Lines | None = None) -> FormsDe
 def load_forms(path: str | Path) -> tuple[FormsDef, Lines]:
     """Read a forms.yml; raise TaskError naming file:line:key for every problem."""
     path = Path(path)
-    if not path.is_file():
-        raise TaskError(Problem(str(path), None, None, "no such forms file"))
-    raw, lines = load_yaml(path)
+    raw, lines = load_yaml(path, what="forms file")
     if raw is None:
         raise TaskError(Problem(str(path), 1, None, "the file is empty; expected a mapping with `forms:`"))
     return forms_from_dict(raw, path, lines), lines

@@ -17,16 +17,22 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from pydantic import BaseModel, Field, ValidationError
+
 from workbench.index.base import Document, Index
 from workbench.io import spreadsheet
+from workbench.io.files import DATA_LIMIT, read_text
+from workbench.io.numbers import whole_number
+from workbench.io.untrusted import JsonLimits, UntrustedInput, clean_text, parse_json
 from workbench.problems import Problem, TaskError
 from workbench.store.private import open_private
 
@@ -48,32 +54,34 @@ FILTERS = ("verified", "doctype", "topics", "state", "status", "conversation")
 # what a search returns when it does not ask for doctypes: everything but hidden
 RETRIEVABLE = ("normal", "decisiontable")
 DEFAULT_THRESHOLD = 0.5
-#: what ``status`` and ``index_in_conversation`` may hold (starchat's 32-bit integers)
-NUMBER_RANGE = (-(2**31), 2**31 - 1)
 
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f", ""}
 _TOPIC_SPLIT = re.compile(r"[\s,;]+")
+#: starchat's integers are 32-bit; a bigger one would not fit the store either
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+NUMBER_RANGE = (INT32_MIN, INT32_MAX)
+#: one line of a JSON Lines file
+LINE_JSON = JsonLimits(max_bytes=1 << 20, max_depth=32)
 
 
-@dataclass
-class QA:
+class QA(BaseModel):
     """One knowledge-base document."""
 
     question: str
     answer: str = ""
     id: str = ""
     conversation: str = ""
-    index_in_conversation: int | None = None
+    index_in_conversation: int | None = Field(None, ge=INT32_MIN, le=INT32_MAX)
     verified: bool = False
     topics: str = ""  # starchat keeps topics as one string: words separated by spaces or commas
     doctype: str = "normal"
     state: str = ""
-    status: int = 0
+    status: int = Field(0, ge=INT32_MIN, le=INT32_MAX)
 
     def to_dict(self) -> dict[str, Any]:
         """starchat's JSON shape of a document."""
-        data = asdict(self)
+        data = self.model_dump()
         return {key: data[key] for key in COLUMNS}
 
     @property
@@ -90,20 +98,6 @@ class KBHit:
 
     def to_dict(self) -> dict[str, Any]:
         return {"document": self.qa.to_dict(), "score": self.score}
-
-
-@dataclass
-class ImportProblem(Problem):
-    """A defect in one row (CSV) or line (JSONL) of an imported file."""
-
-    unit: str = "row"
-
-    def __str__(self) -> str:
-        where = f"{self.file} {self.unit} {self.line}" if self.line else self.file
-        column = "field" if self.unit == "line" else "column"
-        if self.key:
-            where += f", {column} {self.key!r}"
-        return f"{where}: {self.message}"
 
 
 class KnowledgeBaseError(TaskError):
@@ -134,21 +128,13 @@ def _integer(value: Any, default: int | None) -> int | None:
         return default
     if isinstance(value, bool):
         raise ValueError(f"expected a whole number, got {json.dumps(value)}")
-    number: int | None = None
     if isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    elif isinstance(value, str) and len(value) <= 24:
-        try:
-            number = int(value.strip())
-        except ValueError:
-            pass
-    if number is None:
-        raise ValueError(f"expected a whole number, got {str(value)[:40]!r}")
-    if not NUMBER_RANGE[0] <= number <= NUMBER_RANGE[1]:
-        raise ValueError(f"expected a whole number from {NUMBER_RANGE[0]} to {NUMBER_RANGE[1]}, got {str(value)[:40]}")
-    return number
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        return whole_number(value)
+    raise ValueError(f"expected a whole number, got {value!r}")
 
 
 def _boolean(value: Any) -> bool:
@@ -185,46 +171,60 @@ def _derived_id(question: str, answer: str) -> str:
     return hashlib.sha1(f"{question}\x1f{answer}".encode()).hexdigest()[:16]
 
 
-def parse_qa(raw: Mapping[str, Any]) -> tuple[QA | None, list[tuple[str | None, str]]]:
-    """A QA from loosely typed data (CSV strings, JSON values), or the (field, message) faults."""
-    faults: list[tuple[str | None, str]] = []
+#: field -> how its loosely typed value (a CSV string, a JSON value) becomes the QA's
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "id": lambda v: _text(v).strip(),
+    "conversation": _text,
+    "question": _text,
+    "answer": _text,
+    "state": lambda v: _text(v).strip(),
+    "topics": _topics,
+    "doctype": _doctype,
+    "verified": _boolean,
+    "index_in_conversation": lambda v: _integer(v, None),
+    "status": lambda v: _integer(v, 0),
+}
+
+
+def _fault(key: str | None, message: str) -> Problem:
+    """A problem with one field of a Q/A; the reader adds the file and the row or line."""
+    return Problem("", key=key, message=message)
+
+
+def parse_qa(raw: Mapping[str, Any]) -> tuple[QA | None, list[Problem]]:
+    """A QA from loosely typed data (CSV strings, JSON values), or its problems (the field in ``key``)."""
+    faults: list[Problem] = []
     values: dict[str, Any] = {}
-    parsers = {
-        "id": lambda v: _text(v).strip(),
-        "conversation": _text,
-        "question": _text,
-        "answer": _text,
-        "state": lambda v: _text(v).strip(),
-        "topics": _topics,
-        "doctype": _doctype,
-        "verified": _boolean,
-        "index_in_conversation": lambda v: _integer(v, None),
-        "status": lambda v: _integer(v, 0),
-    }
-    for key, parse in parsers.items():
+    for key, parse in _PARSERS.items():
         if key in raw:
             try:
                 values[key] = parse(raw[key])
             except ValueError as exc:
-                faults.append((key, str(exc)))
-    for key in raw:
-        if key not in parsers:
-            faults.append((key, f"unknown field (known: {', '.join(COLUMNS)})"))
+                faults.append(_fault(key, str(exc)))
+    faults += [_fault(str(key), f"unknown field (known: {', '.join(COLUMNS)})") for key in raw if key not in _PARSERS]
     if faults:
         return None, faults
-    qa = QA(**{"question": "", **values})
+    try:
+        qa = QA(**{"question": "", **values})
+    except ValidationError as exc:
+        return None, [_fault(str(err["loc"][0]), _bound_message(err)) for err in exc.errors()]
     if not qa.question.strip():
-        faults.append(("question", "is empty: every Q/A needs a question"))
+        faults.append(_fault("question", "is empty: every Q/A needs a question"))
     if qa.doctype == "decisiontable":
         if not qa.state:
-            faults.append(("state", "is empty: a decisiontable Q/A must name the state it leads to"))
+            faults.append(_fault("state", "is empty: a decisiontable Q/A must name the state it leads to"))
     elif not qa.answer.strip():
-        faults.append(("answer", "is empty: only decisiontable Q/As may go without an answer"))
+        faults.append(_fault("answer", "is empty: only decisiontable Q/As may go without an answer"))
     if faults:
         return None, faults
     if not qa.id:
         qa.id = _derived_id(qa.question, qa.answer)
     return qa, []
+
+
+def _bound_message(err: Any) -> str:
+    msg = str(err["msg"])
+    return f"{msg[0].lower()}{msg[1:]} (got {err['input']!r})" if msg else "invalid"
 
 
 def _column_name(header: str) -> str:
@@ -238,15 +238,75 @@ def _column_name(header: str) -> str:
 
 @contextmanager
 def _opened(source: str | Path | TextIO, mode: str) -> Iterator[tuple[TextIO, str]]:
-    """A text stream and a name for messages; a str is a path, a stream is used as is."""
-    if isinstance(source, (str, Path)) and mode == "w":
-        with open_private(Path(source), newline="") as stream:  # an export holds the Q/As: 0600
-            yield stream, str(source)
-    elif isinstance(source, (str, Path)):
-        with open(source, mode, encoding="utf-8-sig", newline="") as stream:  # tolerate a spreadsheet's BOM
+    """A text stream and a name for messages; a str is a path, a stream is used as is.
+
+    A path is read whole through :func:`~workbench.io.files.read_text` (a regular file
+    within the data limit, UTF-8 without control characters; a spreadsheet's BOM is
+    dropped), so reading a FIFO or /dev/zero is a problem, not a hang. A path written
+    (an export: it holds the Q/As) is created 0600."""
+    if isinstance(source, (str, Path)):
+        if mode == "r":
+            yield io.StringIO(read_text(source, DATA_LIMIT, "knowledge base"), newline=""), str(source)
+            return
+        with open_private(Path(source), newline="") as stream:
             yield stream, str(source)
     else:
         yield source, str(getattr(source, "name", None) or "knowledge base data")
+
+
+def _csv_records(stream: TextIO, name: str, problems: list[Problem]) -> list[tuple[int, dict[str, str]]]:
+    """The records of a Q/A CSV: (row, {column: cell}); the header's and rows' faults go to ``problems``.
+
+    Raises KnowledgeBaseError when the file has no header or no question column, or is unreadable."""
+    reader = csv.reader(stream)
+
+    def fault(row: int, column: str | None, message: str) -> None:
+        problems.append(Problem(name, key=column, message=message, row=row))
+
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise KnowledgeBaseError([Problem(name, message="is empty: expected a header row", row=1)])
+        columns = [_column_name(clean_text(h)) for h in header]
+        for position, column in enumerate(columns):
+            if column not in COLUMNS:
+                fault(1, column, f"unknown column (known: {', '.join(COLUMNS)}); its cells are ignored")
+            elif column in columns[:position]:
+                fault(1, column, "appears twice in the header")
+        if "question" not in columns:
+            fault(1, "question", "missing: the header must have a question column")
+            raise KnowledgeBaseError(problems)
+        records = []
+        for row_number, cells in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue  # blank rows are spacing, not data
+            if len(cells) > len(columns):
+                fault(row_number, None, f"has {len(cells)} cells but the header has {len(columns)} columns")
+                continue
+            raw = {c: clean_text(v) for c, v in zip(columns, cells, strict=False) if c in COLUMNS}
+            records.append((row_number, raw))
+    except csv.Error as exc:
+        problems.append(Problem(name, reader.line_num, None, f"unreadable CSV: {exc}"))
+        raise KnowledgeBaseError(problems) from None
+    return records
+
+
+def _jsonl_records(stream: TextIO, name: str, problems: list[Problem]) -> list[tuple[int, dict[str, Any]]]:
+    """The records of a Q/A JSON Lines file: (line, object); each line's fault goes to ``problems``."""
+    records = []
+    for line_number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            value = parse_json(line.rstrip("\r\n"), LINE_JSON, what="line")
+        except UntrustedInput as exc:
+            problems.append(Problem(name, line_number, None, exc.reason, column=exc.column))
+            continue
+        if not isinstance(value, dict):
+            problems.append(Problem(name, line_number, None, f"expected a JSON object, got {type(value).__name__}"))
+            continue
+        records.append((line_number, value))
+    return records
 
 
 class KnowledgeBase:
@@ -334,8 +394,7 @@ class KnowledgeBase:
         raw = data.to_dict() if isinstance(data, QA) else data
         qa, faults = parse_qa(raw)
         if qa is None:
-            problems = [Problem(f"knowledge base {self.name!r}", None, key, message) for key, message in faults]
-            raise KnowledgeBaseError(problems)
+            raise KnowledgeBaseError([replace(f, file=f"knowledge base {self.name!r}") for f in faults])
         return qa
 
     def add(self, data: QA | Mapping[str, Any]) -> QA:
@@ -447,37 +506,9 @@ class KnowledgeBase:
         returned in the report. A missing ``question`` column always aborts.
         """
         with _opened(source, "r") as (stream, name):
-            reader = csv.reader(stream)
             problems: list[Problem] = []
-
-            def fault(row: int | None, column: str | None, message: str) -> None:
-                problems.append(ImportProblem(name, row, column, message, unit="row"))
-
-            try:
-                header = next(reader)
-            except StopIteration:
-                raise KnowledgeBaseError(
-                    [ImportProblem(name, None, None, "is empty: expected a header row", unit="row")]
-                ) from None
-            columns = [_column_name(h) for h in header]
-            for position, column in enumerate(columns):
-                if column not in COLUMNS:
-                    fault(1, column, f"unknown column (known: {', '.join(COLUMNS)}); its cells are ignored")
-                elif column in columns[:position]:
-                    fault(1, column, "appears twice in the header")
-            if "question" not in columns:
-                fault(1, "question", "missing: the header must have a question column")
-                raise KnowledgeBaseError(problems)
-            records = []
-            for row_number, cells in enumerate(reader, start=2):
-                if not any(cell.strip() for cell in cells):
-                    continue  # blank rows are spacing, not data
-                if len(cells) > len(columns):
-                    fault(row_number, None, f"has {len(cells)} cells but the header has {len(columns)} columns")
-                    continue
-                raw = {c: v for c, v in zip(columns, cells, strict=False) if c in COLUMNS}
-                records.append((row_number, raw))
-            return self._import(records, problems, fault, strict, unit="row")
+            records = _csv_records(stream, name, problems)
+            return self._import(records, problems, name, strict, by_row=True)
 
     def import_jsonl(self, source: str | Path | TextIO, *, strict: bool = True) -> ImportReport:
         """Load Q/As from JSON Lines (one object per line, starchat's field names).
@@ -486,43 +517,40 @@ class KnowledgeBase:
         """
         with _opened(source, "r") as (stream, name):
             problems: list[Problem] = []
-
-            def fault(line: int | None, key: str | None, message: str) -> None:
-                problems.append(ImportProblem(name, line, key, message, unit="line"))
-
-            records = []
-            for line_number, line in enumerate(stream, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    fault(line_number, None, f"invalid JSON: {exc.msg} at character {exc.pos + 1}")
-                    continue
-                if not isinstance(value, dict):
-                    fault(line_number, None, f"expected a JSON object, got {type(value).__name__}")
-                    continue
-                records.append((line_number, value))
-            return self._import(records, problems, fault, strict, unit="line")
+            records = _jsonl_records(stream, name, problems)
+            return self._import(records, problems, name, strict, by_row=False)
 
     def _import(
-        self, records: list[tuple[int, Mapping[str, Any]]], problems: list[Problem], fault: Any, strict: bool, unit: str
+        self,
+        records: Sequence[tuple[int, Mapping[str, Any]]],
+        problems: list[Problem],
+        name: str,
+        strict: bool,
+        by_row: bool,
     ) -> ImportReport:
+        """Check every record (at its CSV ``row``, or its line); write the valid ones unless ``strict``
+        and something is wrong."""
+
+        def at(number: int, fault: Problem) -> Problem:
+            return replace(fault, file=name, row=number) if by_row else replace(fault, file=name, line=number)
+
+        unit = "row" if by_row else "line"
         qas: list[QA] = []
         first_seen: dict[str, int] = {}
         for number, raw in records:
             qa, faults = parse_qa(raw)
-            for key, message in faults:
-                fault(number, key, message)
+            problems.extend(at(number, f) for f in faults)
             if qa is None:
                 continue
             if qa.id in first_seen:
                 if str(raw.get("id") or "").strip():
-                    fault(number, "id", f"{qa.id!r} is already used at {unit} {first_seen[qa.id]}")
+                    problems.append(
+                        at(number, _fault("id", f"{qa.id!r} is already used at {unit} {first_seen[qa.id]}"))
+                    )
                 continue  # without an id, a repeated question and answer is the same Q/A
             first_seen[qa.id] = number
             qas.append(qa)
-        problems.sort(key=lambda p: p.line or 0)  # file order, whichever check found them
+        problems.sort(key=lambda p: p.row or p.line or 0)  # file order, whichever check found them
         if problems and strict:
             raise KnowledgeBaseError(problems)
         self._write(qas)

@@ -16,7 +16,6 @@ are indexed as plain text; their values feed the entity's lookup table.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +24,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.engines.nlu.entities import EntityRule
+from workbench.io.files import DATA_LIMIT, read_text
+from workbench.io.untrusted import JsonLimits, UntrustedInput, parse_json
 from workbench.io.yaml_lines import Lines, line_of, load_yaml
-from workbench.problems import Problem, TaskError
+from workbench.problems import Problem, TaskError, validate_model
+
+#: an example's ``[text]{"entity": ...}`` annotation
+ANNOTATION_JSON = JsonLimits(max_bytes=4096, max_depth=4)
 
 _ANNOTATION_RE = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<short>[^)]+)\)|(?P<json>\{[^}]*\}))")
 
@@ -124,10 +128,13 @@ def strip_annotations(raw: str) -> tuple[str, list[dict[str, Any]]]:
                 ann["value"] = value.strip()
         else:
             try:
-                ann = dict(json.loads(m.group("json")))
-            except ValueError:
+                parsed = parse_json(m.group("json"), ANNOTATION_JSON, what="annotation")
+            except UntrustedInput:
+                parsed = None
+            if not isinstance(parsed, dict):
                 out[-1] = m.group()
                 continue
+            ann = parsed
             ann["text"] = text
             if "entity" not in ann:
                 continue
@@ -161,8 +168,6 @@ def _examples_block(block: Any) -> list[str]:
 
 def nlu_from_dict(raw: Any, file: Path, lines: Lines, root: Path | None = None) -> NLUData:
     """Validate a parsed NLU file; problems name file:line and the key."""
-    from workbench.problems import validate_model
-
     if raw is None:
         return NLUData(source=str(file))
     problems: list[Problem] = []
@@ -170,58 +175,62 @@ def nlu_from_dict(raw: Any, file: Path, lines: Lines, root: Path | None = None) 
     if spec is None:
         raise TaskError(problems)
     data = NLUData(source=str(file))
-    root = root or file.parent
-
     for name, spec_e in spec.entities.items():
-        spec_e = spec_e or EntitySpec()
-        rule = data.entity(name)
-        rule.regex = _as_list(spec_e.regex)
-        for pattern in rule.regex:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                problems.append(
-                    Problem(
-                        str(file),
-                        line_of(lines, ("entities", name, "regex")),
-                        f"entities.{name}.regex",
-                        f"invalid regular expression {pattern!r}: {exc}",
-                    )
-                )
-        if isinstance(spec_e.lookup, str):
-            path = Path(spec_e.lookup) if Path(spec_e.lookup).is_absolute() else root / spec_e.lookup
-            if not path.is_file():
-                problems.append(
-                    Problem(
-                        str(file),
-                        line_of(lines, ("entities", name, "lookup")),
-                        f"entities.{name}.lookup",
-                        f"no such lookup file: {path}",
-                    )
-                )
-            else:
-                rule.lookup = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-        else:
-            rule.lookup = [str(v) for v in spec_e.lookup]
-        rule.synonyms = {str(k): _as_list(v) for k, v in spec_e.synonyms.items()}
-        rule.number, rule.date, rule.groups = spec_e.number, spec_e.date, spec_e.groups
-        rule.roles = {str(k): _as_list(v) for k, v in spec_e.roles.items()}
-
+        _entity(data, name, spec_e or EntitySpec(), file, lines, root or file.parent, problems)
     for intent, examples in spec.intents.items():
         if intent not in data.intents:
             data.intents.append(intent)
         for ex in examples or []:
             data.add_example(intent, str(ex))
+    _rasa_blocks(data, spec.nlu, file, lines, problems)
+    if problems:
+        raise TaskError(problems)
+    return data
 
+
+def _entity(
+    data: NLUData, name: str, spec: EntitySpec, file: Path, lines: Lines, root: Path, problems: list[Problem]
+) -> None:
+    """The rule of entity ``name`` (workbench's ``entities:`` spelling)."""
+
+    def bad(key: str, message: str) -> None:
+        problems.append(Problem(str(file), line_of(lines, ("entities", name, key)), f"entities.{name}.{key}", message))
+
+    rule = data.entity(name)
+    rule.regex = _as_list(spec.regex)
+    for pattern in rule.regex:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            bad("regex", f"invalid regular expression {pattern!r}: {exc}")
+    if isinstance(spec.lookup, str):
+        path = Path(spec.lookup) if Path(spec.lookup).is_absolute() else root / spec.lookup
+        try:
+            text = read_text(path, DATA_LIMIT, "lookup file")
+        except TaskError as exc:
+            for p in exc.problems:
+                bad("lookup", f"cannot use the lookup file: {p}")
+        else:
+            rule.lookup = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    else:
+        rule.lookup = [str(v) for v in spec.lookup]
+    rule.synonyms = {str(k): _as_list(v) for k, v in spec.synonyms.items()}
+    rule.number, rule.date, rule.groups = spec.number, spec.date, spec.groups
+    rule.roles = {str(k): _as_list(v) for k, v in spec.roles.items()}
+
+
+def _rasa_blocks(
+    data: NLUData, blocks: list[dict[str, Any]], file: Path, lines: Lines, problems: list[Problem]
+) -> None:
+    """Rasa 3's ``nlu:`` list: intent, lookup, regex and synonym blocks with ``examples:``."""
     pending: list[tuple[str, list[str]]] = []
-    for i, block in enumerate(spec.nlu):
-        loc = ("nlu", i)
+    for i, block in enumerate(blocks):
         kinds = [k for k in ("intent", "lookup", "synonym", "regex") if k in block]
         if len(kinds) != 1:
             problems.append(
                 Problem(
                     str(file),
-                    line_of(lines, loc),
+                    line_of(lines, ("nlu", i)),
                     f"nlu.{i}",
                     "expected one of `intent:`, `lookup:`, `synonym:` or `regex:` with `examples:`",
                 )
@@ -246,15 +255,10 @@ def nlu_from_dict(raw: Any, file: Path, lines: Lines, root: Path | None = None) 
             if canonical in rule.lookup or canonical in rule.synonyms:
                 bucket = rule.synonyms.setdefault(canonical, [])
                 bucket.extend(f for f in forms if f not in bucket)
-    if problems:
-        raise TaskError(problems)
-    return data
 
 
 def load_nlu(path: str | Path) -> NLUData:
     """Read an NLU file (see the module docstring); raise TaskError naming file:line:key."""
     path = Path(path)
-    if not path.is_file():
-        raise TaskError(Problem(str(path), None, None, "no such NLU file"))
-    raw, lines = load_yaml(path)
+    raw, lines = load_yaml(path, what="NLU file")
     return nlu_from_dict(raw, path, lines)

@@ -8,13 +8,16 @@ item), or ``{"value": ..., "role": ..., "group": ...}``; a JSON list of
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from workbench.engines.nlu.entities import Entity
 from workbench.engines.nlu.parse import Parse
 from workbench.engines.nlu.ranking import IntentScore
+from workbench.io.untrusted import JsonLimits, UntrustedInput, parse_json
+
+#: the entities of one message in Rasa notation (a person's text)
+NOTATION_JSON = JsonLimits(max_bytes=1 << 16, max_depth=8)
 
 _NOTATION_RE = re.compile(
     r"^\s*/(?P<intent>[\w.:-]+)(?:@(?P<confidence>[0-9]*\.?[0-9]+))?(?P<entities>\{.*\}|\[.*\])?\s*$", re.DOTALL
@@ -54,11 +57,13 @@ def parse_notation(text: str) -> Parse | None:
     body = m.group("entities")
     if body:
         try:
-            raw = json.loads(body)
-        except ValueError as exc:
-            parse.error = f"the entities after /{intent} are not JSON: {exc}"
+            raw = parse_json(body, NOTATION_JSON, what=f"entity object after /{intent}")
+        except UntrustedInput as exc:
+            parse.error = exc.message
             return parse
-        if isinstance(raw, dict):
+        if not isinstance(raw, (dict, list)):
+            parse.error = f"the entities after /{intent} are a JSON object or a list of objects"
+        elif isinstance(raw, dict):
             for name, value in raw.items():
                 parse.entities.extend(_entity(str(name), value))
         else:

@@ -10,6 +10,7 @@ import html
 import re
 from typing import Any
 
+from workbench.io.files import PAGE_LIMIT, read_text
 from workbench.message import Message
 from workbench.runtime.agents import BotAgent, HumanAgent, TurnFailed
 from workbench.runtime.worlds.base import EXIT, World
@@ -23,7 +24,7 @@ NOT_DELIVERED_TEXT = "Sorry, your last message could not be delivered to {partne
 
 def _text_of_file(path) -> str:
     """An agreement file as plain text (HTML tags dropped, entities decoded)."""
-    raw = path.read_text(encoding="utf-8")
+    raw = read_text(path, PAGE_LIMIT, "agreement page")
     if path.suffix.lower() in (".html", ".htm"):
         raw = re.sub(r"<(script|style)\b.*?</\1>", "", raw, flags=re.S | re.I)
         raw = re.sub(r"<br\s*/?>|</p>|</h\d>|</li>", "\n", raw, flags=re.I)

@@ -47,9 +47,10 @@ def hits(scored: Sequence[tuple[State, float, list[str] | None]]) -> StateHits:
 def _state(body: dict[str, Any]) -> State:
     state, errors = state_from_json(body)
     if state is None:
-        fname, msg, char = errors[0]
-        problems = [{"field": f, "message": m, **({"char": c} if c else {})} for f, m, c in errors]
-        raise ApiError(400, f"{msg} (character {char})" if char else msg, field=fname, problems=problems)
+        first = errors[0]
+        problems = [{"field": p.key, "message": p.message, **({"char": p.char} if p.char else {})} for p in errors]
+        message = f"{first.message} (character {first.char})" if first.char else first.message
+        raise ApiError(400, message, field=first.key, problems=problems)
     return state
 
 
@@ -155,7 +156,7 @@ async def upload_csv(api: Starchat, request: Request, caller: Caller) -> Respons
         problems = [p.to_dict() for p in read.problems]
         if read.errors and not skip:
             first = read.errors[0]
-            raise ApiError(400, str(first), field=first.column or "body", problems=problems, loaded=0)
+            raise ApiError(400, str(first), field=first.key or "body", problems=problems, loaded=0)
         return TableLoaded.model_validate(
             {
                 "created": len(read.states),

@@ -19,14 +19,16 @@ The task gets one ``bot_chat`` world with a ``form`` bot.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.io.files import DATA_LIMIT, read_text
+from workbench.io.untrusted import JsonLimits, UntrustedInput, parse_json
 from workbench.io.yaml_lines import Lines, line_of, load_yaml
 from workbench.problems import Problem, TaskError
 
@@ -68,7 +70,7 @@ def _response(value: Any, warn, loc: tuple) -> Any:
         elif isinstance(item, dict) and "text" in item:
             entry: dict[str, Any] = {"text": str(item["text"])}
             buttons = item.get("buttons")
-            if buttons:
+            if isinstance(buttons, list) and buttons:
                 entry["quick_replies"] = [
                     {"title": str(b.get("title", "")), **({"payload": str(b["payload"])} if b.get("payload") else {})}
                     for b in buttons
@@ -90,11 +92,11 @@ def markdown_stories(root: Path) -> list[tuple[Path, list[list[tuple[str, str]]]
     files = sorted({*root.glob("*.md"), *root.glob("data/*.md"), *root.glob("data/core/*.md")})
     out = []
     for f in files:
-        if f.name.lower() in ("readme.md", "changelog.md"):
+        if f.name.lower() in ("readme.md", "changelog.md") or f.is_dir():
             continue
         stories: list[list[tuple[str, str]]] = []
         current: list[tuple[str, str]] | None = None
-        for raw in f.read_text(encoding="utf-8", errors="replace").splitlines():
+        for raw in read_text(f, DATA_LIMIT, "Markdown story file").splitlines():
             line = raw.strip()
             if line.startswith("## "):
                 current = []
@@ -138,8 +140,8 @@ _BOOKKEEPING = ("plan_complete", "active_plan", "switch", "requested_slot")
 def _slot_event(raw: str) -> dict[str, Any]:
     """``{"cuisine": "mexican"}`` from a story's ``slot{...}`` line ({} when unreadable)."""
     try:
-        value = json.loads(raw)
-    except ValueError:
+        value = parse_json(raw, JsonLimits(max_bytes=1 << 16, max_depth=8), what="slot event")
+    except UntrustedInput:
         return {}
     return value if isinstance(value, dict) else {}
 
@@ -198,70 +200,70 @@ def _read_stories(stories: list[list[tuple[str, str]]], forms: set[str]) -> Stor
     return facts
 
 
-def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
-    data, lines = load_yaml(file)
-    if not isinstance(data, dict):
-        raise TaskError(
-            Problem(str(file), 1, None, "expected a Rasa domain: a mapping with intents, slots, templates...")
-        )
-    warnings: list[str] = []
+Warn = Callable[[tuple, str], None]
 
-    def warn(loc: tuple, msg: str) -> None:
-        line = line_of(lines, loc)
-        where = f"{file}:{line}" if line else str(file)
-        key = ".".join(map(str, loc))
-        warnings.append(f"{where}: {key + ': ' if key else ''}{msg}")
 
-    # -- responses ---------------------------------------------------------------
+def _section(data: dict, key: str, kind: type, file: Path, lines: Lines) -> Any:
+    """``data[key]`` when it is a ``kind`` (empty when absent); a TaskError at its line otherwise."""
+    value = data.get(key)
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        what = "a mapping" if kind is dict else "a list"
+        raise TaskError(Problem(str(file), line_of(lines, (key,)), key, f"expected {what}, got {type(value).__name__}"))
+    return value
+
+
+def _responses(data: dict, file: Path, lines: Lines, warn: Warn) -> dict[str, Any]:
+    """templates (Rasa 1) and responses (Rasa 2/3), with buttons as quick replies."""
     responses: dict[str, Any] = {}
     for key in ("templates", "responses"):
-        for name, value in (data.get(key) or {}).items():
+        for name, value in _section(data, key, dict, file, lines).items():
             mapped = _response(value, warn, (key, name))
             if mapped is not None:
                 responses[str(name)] = mapped
+    return responses
 
-    # -- slots -------------------------------------------------------------------
-    slots: dict[str, Any] = {}
-    for name, spec in (data.get("slots") or {}).items():
-        name = str(name)
-        spec = spec or {}
-        if name == "requested_slot":
-            continue  # the form engine keeps the requested slot in its own state
-        kind = str(spec.get("type", "any"))
-        out: dict[str, Any] = {}
-        if kind not in SLOT_TYPES:
-            warn(("slots", name, "type"), f"slot type {kind!r} is not mapped; the slot takes any value")
+
+def _slot(name: str, spec: Any, warn: Warn) -> dict[str, Any]:
+    """A Rasa slot as a forms.yml slot."""
+    spec = spec if isinstance(spec, dict) else {}
+    kind = str(spec.get("type", "any"))
+    out: dict[str, Any] = {}
+    if kind not in SLOT_TYPES:
+        warn(("slots", name, "type"), f"slot type {kind!r} is not mapped; the slot takes any value")
+    else:
+        out["type"] = SLOT_TYPES[kind]
+    if kind == "categorical":
+        values = spec.get("values") or []
+        if values:
+            out["choices"] = list(values) if isinstance(values, list) else [values]
         else:
-            out["type"] = SLOT_TYPES[kind]
-        if kind == "categorical":
-            values = spec.get("values") or []
-            if values:
-                out["choices"] = list(values)
-            else:
-                out["type"] = "any"
-        if spec.get("initial_value") is not None:
-            out["initial_value"] = spec["initial_value"]
-        if isinstance(spec.get("mappings"), list):
-            out["mappings"] = spec["mappings"]
-        if name in ("plan_complete", "active_plan", "switch"):
-            warn(
-                ("slots", name),
-                "forms_bot's bookkeeping slot; workbench records how a form ended in the engine state (`outcome`)",
-            )
-        slots[name] = out
+            out["type"] = "any"
+    if spec.get("initial_value") is not None:
+        out["initial_value"] = spec["initial_value"]
+    if isinstance(spec.get("mappings"), list):
+        out["mappings"] = spec["mappings"]
+    if name in ("plan_complete", "active_plan", "switch"):
+        warn(
+            ("slots", name),
+            "forms_bot's bookkeeping slot; workbench records how a form ended in the engine state (`outcome`)",
+        )
+    return out
 
-    # -- intents, entities, actions ------------------------------------------------------
-    intents = [next(iter(i)) if isinstance(i, dict) else str(i) for i in (data.get("intents") or [])]
-    entities = [next(iter(e)) if isinstance(e, dict) else str(e) for e in (data.get("entities") or [])]
-    for i, action in enumerate(data.get("actions") or []):
+
+def _names(items: list) -> list[str]:
+    """Intent or entity names: ``- greet`` or ``- greet: {use_entities: ...}``."""
+    return [str(next(iter(i), "")) if isinstance(i, dict) else str(i) for i in items]
+
+
+def _check_actions(actions: list, responses: dict[str, Any], warn: Warn) -> None:
+    """Warn about the actions that are not imported (Python actions, utterances without a template)."""
+    for i, action in enumerate(actions):
         action = str(action)
-        if action in responses:
-            continue
         cls = action.rsplit(".", 1)[-1]
-        if cls in PLAN_ACTIONS:
-            continue
-        if re.fullmatch(r"Start\w+Plan", cls):
-            continue  # activate_<form> is built in
+        if action in responses or cls in PLAN_ACTIONS or re.fullmatch(r"Start\w+Plan", cls):
+            continue  # a template, a plan action, or activate_<form> (built in)
         if action.startswith("utter_"):
             warn(("actions", i), f"{action} has no template; saying it does nothing")
         else:
@@ -271,9 +273,13 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
                 "(write it with @workbench.task.registry.action in worlds.py)",
             )
 
-    # -- forms: forms_bot's plans ----------------------------------------------------------
+
+def _plan_forms(
+    plans: list, responses: dict[str, Any], slots: dict[str, Any], intents: list[str], warn: Warn
+) -> dict[str, dict[str, Any]]:
+    """forms_bot's plans: one form each, its slots those its ``utter_explain_<slot>_<form>`` name."""
     forms: dict[str, dict[str, Any]] = {}
-    for i, plan in enumerate(data.get("plans") or []):
+    for i, plan in enumerate(plans):
         fname = _plan_form(str(plan))
         explains = [n for n in responses if n.startswith("utter_explain_") and n.endswith(f"_{fname}")]
         form_slots = []
@@ -295,32 +301,36 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
             f"(slots {', '.join(form_slots) or 'none'}); its exit and chitchat intents, priorities, rules "
             "and max_turns are not known and not imported",
         )
-    # -- forms: Rasa 2/3 -----------------------------------------------------------------------
-    for fname, spec in (data.get("forms") or {}).items():
-        fname = str(fname)
-        spec = spec or {}
+    return forms
+
+
+def _rasa_forms(specs: dict, slots: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Rasa 2/3 ``forms:``: required slots (with their mappings in Rasa 2) and ignored intents."""
+    forms: dict[str, dict[str, Any]] = {}
+    for fname, spec in specs.items():
+        spec = spec if isinstance(spec, dict) else {}
         req = spec.get("required_slots")
-        form = {}
+        form: dict[str, Any] = {}
         if isinstance(req, dict):  # Rasa 2: slot -> mappings
-            form["required_slots"] = list(req)
+            form["required_slots"] = [str(s) for s in req]
             for slot, mappings in req.items():
                 slots.setdefault(str(slot), {})["mappings"] = mappings or []
         elif isinstance(req, list):
             form["required_slots"] = [str(s) for s in req]
-        if spec.get("ignored_intents"):
-            ign = spec["ignored_intents"]
-            form["ignored_intents"] = [ign] if isinstance(ign, str) else list(ign)
-        forms[fname] = form
+        ign = spec.get("ignored_intents")
+        if ign:
+            form["ignored_intents"] = (
+                [ign] if isinstance(ign, str) else [str(i) for i in ign] if isinstance(ign, list) else []
+            )
+        forms[str(fname)] = form
         for s in form.get("required_slots", []):
             slots.setdefault(s, {})
-    if not forms:
-        raise TaskError(
-            Problem(
-                str(file), None, None, "no `plans:` or `forms:` in this domain; workbench imports Rasa bots with forms"
-            )
-        )
+    return forms
+
+
+def _unasked_slots(slots: dict[str, Any], responses: dict[str, Any], forms: dict[str, dict], warn: Warn) -> None:
     for slot in slots:
-        if any(n == f"utter_ask_{slot}" for n in responses) and not any(
+        if f"utter_ask_{slot}" in responses and not any(
             slot in (f.get("slots") or f.get("required_slots") or []) for f in forms.values()
         ):
             warn(
@@ -329,34 +339,41 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
                 "forms_bot's plans probably added it by rules, which are Python",
             )
 
-    # -- stories: triggers, required slots, finish/exit replies, switches, other replies ----
-    story_files = markdown_stories(root)
-    seen = _read_stories([st for _, ss in story_files for st in ss], set(forms))
+
+def _required_from_stories(
+    fname: str, form: dict[str, Any], slots: dict[str, Any], seen: StoryFacts, warn: Warn
+) -> None:
+    """A plan's required slots: those every story that completes it had filled."""
+    done = seen.completions.get(fname) or []
+    if not (done and "slots" in form):
+        return
+    asked = form.get("slots") or []
+    common = set.intersection(*done)
+    required = [s for s in slots if s in asked and s in common]
+    if required != asked:
+        form["required_slots"] = required
+        warn(
+            ("plans",),
+            f"form {fname!r}: the stories finish it with only {', '.join(required)} always filled, "
+            f"so those are its required slots (inferred); {', '.join(s for s in asked if s not in required)} "
+            "are kept in the form but not asked (the plan rules that asked them are Python)",
+        )
+    for filled in seen.exits.get(fname) or []:
+        if set(required) <= filled:
+            warn(
+                ("plans",),
+                f"form {fname!r}: a story exits it with {', '.join(sorted(filled))} filled, "
+                "which the inferred required slots call complete",
+            )
+
+
+def _apply_stories(forms: dict[str, dict[str, Any]], slots: dict[str, Any], seen: StoryFacts, warn: Warn) -> None:
+    """What the stories show: triggers, required slots, finish and exit replies, switches, replies after."""
     for intent, votes in seen.triggers.items():
         target = votes.most_common(1)[0][0]
         forms[target].setdefault("triggers", []).append(intent)
     for fname, form in forms.items():
-        done = seen.completions.get(fname) or []
-        asked = form.get("slots") or form.get("required_slots") or []
-        if done and "slots" in form:
-            # the slots every completed run had: what the plan required (its rules are Python)
-            common = set.intersection(*done)
-            required = [s for s in slots if s in asked and s in common]
-            if required != asked:
-                form["required_slots"] = required
-                warn(
-                    ("plans",),
-                    f"form {fname!r}: the stories finish it with only {', '.join(required)} always filled, "
-                    f"so those are its required slots (inferred); {', '.join(s for s in asked if s not in required)} "
-                    "are kept in the form but not asked (the plan rules that asked them are Python)",
-                )
-            for filled in seen.exits.get(fname) or []:
-                if set(required) <= filled:
-                    warn(
-                        ("plans",),
-                        f"form {fname!r}: a story exits it with {', '.join(sorted(filled))} filled, "
-                        "which the inferred required slots call complete",
-                    )
+        _required_from_stories(fname, form, slots, seen, warn)
         if seen.finish[fname]:
             seq = list(seen.finish[fname].most_common(1)[0][0])
             if seq:
@@ -381,15 +398,11 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
             form["after_finish"] = seen.after[fname]
         if not form.get("triggers"):
             warn(("plans",), f"no story activates form {fname!r}; it has no trigger intent")
-    on_intent = seen.outside
-    if not story_files:
-        warn((), "no Markdown stories beside the domain: form triggers unknown")
 
-    nlu_files = [
-        p
-        for p in (root / "nlu.yml", root / "data" / "nlu.yml", root / "data" / "nlu.md", root / "nlu.md")
-        if p.is_file()
-    ]
+
+def _nlu_warning(root: Path, intents: list[str], entities: list[str], warn: Warn) -> None:
+    candidates = (root / "nlu.yml", root / "data" / "nlu.yml", root / "data" / "nlu.md", root / "nlu.md")
+    nlu_files = [p for p in candidates if p.is_file()]
     if not nlu_files:
         warn(
             ("intents",),
@@ -399,12 +412,65 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
     else:
         warn(("intents",), f"NLU data in {nlu_files[0].name} is not imported yet; only Rasa notation is understood")
 
+
+def _storage(root: Path, name: str, warn: Warn) -> str:
+    """Where conversations go: .workbench/ beside the domain, or the cache when the folder is read-only."""
+    # Rasa keeps its own files in data/; the mode bits are checked too, so that a root
+    # user does not write into a read-only folder either
+    if os.access(root, os.W_OK) and root.stat().st_mode & 0o222:
+        return ".workbench/workbench.db"
+    digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:8]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "workbench" / f"{name}-{digest}"
+    storage = str(cache / "workbench.db")
+    warn((), f"the folder is read-only; conversations are stored in {storage}")
+    return storage
+
+
+def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
+    """The task a Rasa domain (with its stories) maps to: (task.yml-shaped dict, key lines, warnings)."""
+    data, lines = load_yaml(file, what="Rasa domain")
+    if not isinstance(data, dict):
+        raise TaskError(
+            Problem(str(file), 1, None, "expected a Rasa domain: a mapping with intents, slots, templates...")
+        )
+    warnings: list[str] = []
+
+    def warn(loc: tuple, msg: str) -> None:
+        line = line_of(lines, loc)
+        where = f"{file}:{line}" if line else str(file)
+        key = ".".join(map(str, loc))
+        warnings.append(f"{where}: {key + ': ' if key else ''}{msg}")
+
+    responses = _responses(data, file, lines, warn)
+    slots = {
+        str(name): _slot(str(name), spec, warn)
+        for name, spec in _section(data, "slots", dict, file, lines).items()
+        if str(name) != "requested_slot"  # the form engine keeps the requested slot in its own state
+    }
+    intents = _names(_section(data, "intents", list, file, lines))
+    entities = _names(_section(data, "entities", list, file, lines))
+    _check_actions(_section(data, "actions", list, file, lines), responses, warn)
+    forms = _plan_forms(_section(data, "plans", list, file, lines), responses, slots, intents, warn)
+    forms.update(_rasa_forms(_section(data, "forms", dict, file, lines), slots))
+    if not forms:
+        raise TaskError(
+            Problem(
+                str(file), None, None, "no `plans:` or `forms:` in this domain; workbench imports Rasa bots with forms"
+            )
+        )
+    _unasked_slots(slots, responses, forms, warn)
+    story_files = markdown_stories(root)
+    seen = _read_stories([st for _, ss in story_files for st in ss], set(forms))
+    _apply_stories(forms, slots, seen, warn)
+    if not story_files:
+        warn((), "no Markdown stories beside the domain: form triggers unknown")
+    _nlu_warning(root, intents, entities, warn)
+
     forms_file: dict[str, Any] = {"responses": responses, "slots": slots, "forms": forms}
-    if on_intent:
-        forms_file["on_intent"] = {k: (v if len(v) > 1 else v[0]) for k, v in on_intent.items()}
+    if seen.outside:
+        forms_file["on_intent"] = {k: (v if len(v) > 1 else v[0]) for k, v in seen.outside.items()}
     if "utter_default" in responses:
         forms_file["fallback_action"] = "utter_default"
-
     name = re.sub(r"[^\w-]+", "_", root.resolve().name) or "rasa"
     bot = "forms"
     task: dict[str, Any] = {
@@ -412,16 +478,8 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
         "description": f"Imported from the Rasa domain {file.name}",
         "bots": {bot: {"engine": "form", "forms": forms_file}},
         "worlds": {"chat": {"type": "bot_chat", "bot": bot}},
+        "storage": _storage(root, name, warn),
     }
-    # Rasa keeps its own files in data/: conversations go to .workbench/, or to the cache
-    # when the folder is read-only (mode bits, so a root user does not write there either)
-    if os.access(root, os.W_OK) and root.stat().st_mode & 0o222:
-        task["storage"] = ".workbench/workbench.db"
-    else:
-        digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:8]
-        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "workbench" / f"{name}-{digest}"
-        task["storage"] = str(cache / "workbench.db")
-        warn((), f"the folder is read-only; conversations are stored in {task['storage']}")
     mapped: Lines = dict(lines)
     mapped[("bots", bot)] = line_of(lines, ("plans",)) or line_of(lines, ("forms",)) or 1
     mapped[("worlds", "chat")] = 1
