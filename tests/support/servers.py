@@ -67,7 +67,9 @@ class Client:
         return await self.text(expect, timeout)
 
     async def quiet(self, spell: float = 0.3, timeout: float = 5.0) -> list[dict[str, Any]]:
-        """Every frame until none arrives for ``spell`` seconds."""
+        """Every frame until none arrives for ``spell`` seconds. It waits for silence, so it proves
+        nothing about what did not come: for that, wait for a later frame (``say``) and look at
+        ``frames``. No test here uses it any more; kept for tests written against it."""
         out: list[dict] = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
