@@ -1,12 +1,13 @@
-"""What every test folder shares: sample tasks copied into tmp_path, task directories
-written from text (and a generated 10,000-state one), free ports on 127.0.0.1, people who
-collect what they are sent, and bounded waits (pyproject's pytest `pythonpath` puts this
-folder on sys.path).
+"""What every kind of test shares: sample tasks copied into tmp_path, task directories written
+from text (a fragile bot, every safety rule, a generated 10,000-state table), free ports on
+127.0.0.1, people who collect what they are sent, and bounded waits (pyproject's pytest
+`pythonpath` puts tests/ on sys.path, so this package is ``support``).
 
 The other modules: ``support.cli`` (`workbench` as a subprocess), ``support.servers`` (servers
-on 127.0.0.1 and websocket clients), ``support.tui`` (Pilot helpers), ``support.engines``
-(engines driven turn by turn), ``support.messenger`` and ``support.graph_double`` (webhook
-events and the Graph API double)."""
+on 127.0.0.1 and websocket clients), ``support.tui`` (Pilot helpers; the only one that imports
+Textual), ``support.engines`` (engines driven turn by turn), ``support.task_files`` (good and
+broken task.yml texts), ``support.messenger`` and ``support.graph_double`` (webhook events and
+the Graph API double). The fixtures built on them are in tests/conftest.py."""
 
 from __future__ import annotations
 
