@@ -1,29 +1,71 @@
-"""Fixtures every test folder shares: servers on 127.0.0.1 that are always stopped."""
+"""Fixtures every kind of test shares (the helpers behind them live in tests/support):
+
+- servers on 127.0.0.1 that are always stopped: ``serve`` (in the test's loop), ``serve_in_thread``
+  (for synchronous tests), ``serve_process`` (`workbench serve` as a subprocess);
+- Messenger: ``graph`` (the Graph API double, with the environment pointing at it) and ``messenger``
+  (a task's server with its webhook);
+- real parts for the unit tests: ``task_dir``, ``store``, ``index``, ``helpdesk``, ``make_table``
+  (a decision table), ``build`` (a form engine from YAML text).
+"""
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from support.servers import InLoopServer, ServeProcess
+from support import copy_sample, write_task
+from support.engines import TODAY, Chat
+from support.graph_double import GraphDouble
+from support.messenger import Webhook, graph_env
+from support.servers import InLoopServer, LoopThread, ServeProcess, serve_app
+
+# -- servers ------------------------------------------------------------------------------------
 
 
 @pytest.fixture
 async def serve(tmp_path: Path):
-    """``await serve(task_dir, settings=None, password=None, db=None)``: a server in the test's loop."""
+    """``await serve(task_dir, settings=None, password=None, db=None, providers=None)``: a task's
+    server in the test's loop (``providers``: route modules instead of the server's own)."""
     running: list[InLoopServer] = []
 
     async def start(
-        task_dir: Path, settings: dict[str, Any] | None = None, password: str | None = None, db: Path | None = None
+        task_dir: Path,
+        settings: dict[str, Any] | None = None,
+        password: str | None = None,
+        db: Path | None = None,
+        providers: list[str] | None = None,
     ) -> InLoopServer:
-        server = InLoopServer(task_dir, db or tmp_path / f"wb{len(running)}.db", settings, password)
+        server = InLoopServer(task_dir, db or tmp_path / f"wb{len(running)}.db", settings, password, providers)
         running.append(server)
         return await server.start()
 
     yield start
     for server in reversed(running):
         await server.stop()
+
+
+@pytest.fixture
+def serve_in_thread(tmp_path: Path):
+    """``serve_in_thread(task_dir, settings=None, password=None, db=None)``: the same server for a
+    synchronous test, in an event loop of its own thread."""
+    loop = LoopThread()
+    running: list[InLoopServer] = []
+
+    def start(
+        task_dir: Path, settings: dict[str, Any] | None = None, password: str | None = None, db: Path | None = None
+    ) -> InLoopServer:
+        server = InLoopServer(task_dir, db or tmp_path / f"wb{len(running)}.db", settings, password)
+        running.append(server)
+        return loop.run(server.start())
+
+    yield start
+    for server in reversed(running):
+        loop.run(server.stop())
+    loop.close()
 
 
 @pytest.fixture
@@ -39,3 +81,116 @@ def serve_process():
     yield start
     for proc in started:
         proc.kill()
+
+
+# -- Messenger ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def graph(monkeypatch: pytest.MonkeyPatch):
+    """The Graph API double, served on 127.0.0.1; the environment's WORKBENCH_FB_* point at it."""
+    double = GraphDouble()
+    server = await serve_app(double.app())
+    for name, value in graph_env(double, server.url).items():
+        monkeypatch.setenv(name, value)
+    double.url = server.url
+    yield double
+    await server.stop()
+
+
+@pytest.fixture
+async def messenger(graph: GraphDouble, serve):
+    """``await messenger(task_dir, settings=None, db=None)``: the task's server with its webhook
+    (``settings``: the Messenger channel's, over quick retries). The double is set up first, so
+    it is still there while the server shuts down (and sends what is queued)."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def start(task_dir: Path, settings: dict[str, Any] | None = None, db: Path | None = None) -> Webhook:
+        server = await serve(task_dir, settings={"messenger": {"backoff": 0.01, **(settings or {})}}, db=db)
+        clients.append(httpx.AsyncClient(timeout=10))
+        return Webhook(server, clients[-1], graph)
+
+    yield start
+    for client in clients:
+        await client.aclose()
+
+
+# -- real parts for unit tests ------------------------------------------------------------------
+
+
+@pytest.fixture
+def task_dir(tmp_path: Path) -> Callable[..., Path]:
+    """``task_dir(task_yml, worlds_py=None, name="task", tests=None)`` writes a task into tmp_path."""
+
+    def make(
+        task_yml: str, worlds_py: str | None = None, name: str = "task", tests: dict[str, str] | None = None
+    ) -> Path:
+        return write_task(tmp_path / name, task_yml, worlds_py, tests)
+
+    return make
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    """A real SQLite store in tmp_path, closed at the end."""
+    from workbench.store import open_store
+
+    s = open_store(tmp_path / "workbench.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def index():
+    """A real (in-memory) tantivy index."""
+    from workbench.index.embedded import EmbeddedIndex
+
+    return EmbeddedIndex()
+
+
+@pytest.fixture
+def helpdesk(tmp_path: Path) -> Path:
+    """A copy of sample_tasks/helpdesk (its store lands in the copy's data/)."""
+    return copy_sample("helpdesk", tmp_path)
+
+
+@pytest.fixture
+def make_table(store, index):
+    """``make_table(states_or_csv_text, bot="bot")``: a DecisionTable in the test's store."""
+    from workbench.engines.decision_table.table import DecisionTable
+
+    def make(content: Any, bot: str = "bot") -> DecisionTable:
+        table = DecisionTable(store, index, bot)
+        if isinstance(content, str):
+            read = table.import_text(content, "test.csv")
+            assert read.ok, [str(p) for p in read.errors]
+        else:
+            table.import_states(content)
+        return table
+
+    return make
+
+
+@pytest.fixture
+def build(tmp_path: Path, index):
+    """``build(forms_yaml, nlu_yaml=None, registry=None, **engine_options) -> Chat``: a form
+    engine (with understanding over the real index when NLU data is given)."""
+    from workbench.engines.form import FormEngine
+    from workbench.engines.form.spec import check_actions, load_forms
+    from workbench.engines.nlu import NLU, load_nlu
+
+    def make(forms: str, nlu: str | None = None, registry: Any = None, **options: Any) -> Chat:
+        forms_file = tmp_path / "forms.yml"
+        forms_file.write_text(textwrap.dedent(forms), encoding="utf-8")
+        defs, lines = load_forms(forms_file)
+        problems = check_actions(defs, registry, forms_file, lines)
+        assert not problems, problems
+        understanding = None
+        if nlu is not None:
+            nlu_file = tmp_path / "nlu.yml"
+            nlu_file.write_text(textwrap.dedent(nlu), encoding="utf-8")
+            understanding = NLU(load_nlu(nlu_file), index=index, collection="nlu:test", today=TODAY)
+        engine = FormEngine(defs, nlu=understanding, registry=registry, today=TODAY, **options)
+        return Chat(engine, registry=registry, bot="bot")
+
+    return make

@@ -1,6 +1,8 @@
-"""Servers on 127.0.0.1 for tests: the app inside the test's loop (InLoopServer) or
-`workbench serve` as a subprocess (ServeProcess), and websocket clients whose every wait
-is bounded (Client, connect)."""
+"""Servers on 127.0.0.1 for tests: a task's app inside the test's loop (InLoopServer, or in a
+loop of its own for synchronous tests: LoopThread), any other ASGI app such as a double of an
+outside service (serve_app), `workbench serve` as a subprocess (ServeProcess), and websocket
+clients whose every wait is bounded (Client, connect). tests/conftest.py wraps them in the
+fixtures ``serve``, ``serve_in_thread`` and ``serve_process``, which always stop them."""
 
 from __future__ import annotations
 
@@ -9,8 +11,8 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -65,7 +67,9 @@ class Client:
         return await self.text(expect, timeout)
 
     async def quiet(self, spell: float = 0.3, timeout: float = 5.0) -> list[dict[str, Any]]:
-        """Every frame until none arrives for ``spell`` seconds."""
+        """Every frame until none arrives for ``spell`` seconds. It waits for silence, so it proves
+        nothing about what did not come: for that, wait for a later frame (``say``) and look at
+        ``frames``. No test here uses it any more; kept for tests written against it."""
         out: list[dict] = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -112,17 +116,29 @@ async def connect(url: str, **kwargs: Any):
 
 
 class InLoopServer:
-    """A task's app served by uvicorn inside the test's event loop, on a free port."""
+    """A task's app served by uvicorn inside the running event loop, on a free port of 127.0.0.1.
+
+    The server itself is the product's :class:`~workbench.services.live.AppServer` (the one the
+    TUI's serve screen runs) with :func:`~workbench.services.server.make_server`, so a test
+    serves exactly what `workbench serve` serves, without a subprocess.
+    """
 
     def __init__(
-        self, task_dir: Path, db: Path, settings: dict[str, Any] | None = None, password: str | None = None
+        self,
+        task_dir: Path,
+        db: Path,
+        settings: dict[str, Any] | None = None,
+        password: str | None = None,
+        providers: list[str] | None = None,
     ) -> None:
         self.task_dir, self.db, self.settings, self.password = task_dir, db, settings, password
+        #: route modules instead of the server's own (None: every one the server has)
+        self.providers = providers
         self.port = 0
-        self.ctx: Any = None
-        self.server: Any = None
-        self.task: asyncio.Task | None = None
+        self.task: Any = None
         self.store: Any = None
+        self.ctx: Any = None
+        self.app_server: Any = None
 
     @property
     def ws_url(self) -> str:
@@ -133,44 +149,64 @@ class InLoopServer:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> InLoopServer:
+        from workbench.services.live import AppServer
         from workbench.services.server import create_app, make_server
         from workbench.store import open_store
         from workbench.task import load_task
 
-        task = load_task(self.task_dir)
+        self.task = load_task(self.task_dir)
         self.store = open_store(self.db)
-        task.use_store(self.store)
-        app = create_app(task, store=self.store, password=self.password, settings=self.settings)
+        self.task.use_store(self.store)
+        app = create_app(
+            self.task, store=self.store, password=self.password, settings=self.settings, providers=self.providers
+        )
         self.ctx = app.state.ctx
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        self.port = sock.getsockname()[1]
-        self.server = make_server(app, log_level="warning", log_config=None, access_log=False)
-        self.server.capture_signals = contextlib.nullcontext  # the test process keeps its signal handlers
-        self.task = asyncio.ensure_future(self.server.serve(sockets=[sock]))
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            assert not self.task.done(), "the server stopped while starting"
-            assert time.monotonic() < deadline, "the server did not start within 15 s"
-            await asyncio.sleep(0.01)
+        self.app_server = AppServer(app, "127.0.0.1", self.port, log_level="warning", make_server=make_server)
+        await self.app_server.start()
+        self.port = self.app_server.port
         return self
 
     async def stop(self) -> None:
-        if self.task is None:
+        """Graceful shutdown (live people hear it), then the store closes; again is a no-op."""
+        if self.app_server is None:
             return
-        self.server.should_exit = True
-        try:
-            await asyncio.wait_for(asyncio.shield(self.task), 20)
-        except TimeoutError:
-            self.server.force_exit = True
-            self.task.cancel()
-        self.task = None
+        server, self.app_server = self.app_server, None
+        await server.stop(timeout=20)
         self.store.close()
 
     @property
     def runner(self) -> Any:
         return self.ctx.runner
+
+
+async def serve_app(app: Any) -> Any:
+    """Any ASGI app (a double of an outside service) on a free port of 127.0.0.1, in the running
+    loop; the caller stops it (``await server.stop()``; its address is ``server.url``)."""
+    from workbench.services.live import AppServer
+
+    server = AppServer(app, "127.0.0.1", 0, log_level="warning")
+    await server.start()
+    return server
+
+
+class LoopThread:
+    """An event loop of its own in a daemon thread: a synchronous test (httpx.Client, a
+    browser) runs an :class:`InLoopServer` there and keeps its own thread free to block."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="test-server-loop", daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any, timeout: float = 30.0) -> Any:
+        """Run ``coro`` in the thread's loop and wait (at most ``timeout`` s) for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        if not self.thread.is_alive():
+            self.loop.close()
 
 
 class ServeProcess:
@@ -220,10 +256,10 @@ class ServeProcess:
                 )
             time.sleep(0.1)
 
-    def terminate(self, timeout: float = 30.0) -> int:
-        """SIGTERM and wait: the graceful shutdown."""
+    def terminate(self, timeout: float = 30.0, sig: int = signal.SIGTERM) -> int:
+        """SIGTERM (or ``sig``, e.g. SIGINT) and wait: the graceful shutdown; the exit code."""
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(sig)
         return self.proc.wait(timeout)
 
     def kill(self) -> None:

@@ -63,9 +63,9 @@ def open_(
 ) -> None:
     """Open the TUI on a task: chat with its worlds, inspect every message and state."""
     t = load(task, quiet=True)
-    from workbench.tui.app import WorkbenchApp
+    from workbench.tui.app import make_app
 
-    WorkbenchApp(t, conversation_id=conversation).run()
+    make_app(t, conversation_id=conversation).run()
 
 
 @app.command()

@@ -93,6 +93,10 @@ class Runner:
             except Exception:  # an observer's bug must not stop a conversation
                 log.exception("event listener failed")
 
+    def waiting(self, world: str) -> list[Session]:
+        """The sessions waiting in ``world``'s pool for partners, first come first."""
+        return [w.session for w in self._pools.get(world, [])]
+
     # -- engine state of live conversations ------------------------------------
     def bot_state(self, conversation_id: str, bot: str) -> dict[str, Any] | None:
         """``bot``'s engine state in a conversation: the live bot's, else the stored one."""

@@ -208,6 +208,16 @@ class DecisionTableScreen(Screen[None]):
         self._states: dict[str, Any] = {}
         self._shown = 0
 
+    @property
+    def states_total(self) -> int:
+        """How many states the table has (0 until it is loaded)."""
+        return len(self._rows)
+
+    @property
+    def rows_shown(self) -> int:
+        """How many rows the last finished fill shows (a fill still running is not counted)."""
+        return self._shown
+
     # -- layout ------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header()

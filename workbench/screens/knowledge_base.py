@@ -105,6 +105,10 @@ class KnowledgeBaseScreen(Screen[None]):
         self.kb: Any = None
         self._hits: dict[str, Any] = {}
 
+    def listed(self) -> list[Any]:
+        """The Q/As the list shows now, in its order."""
+        return [hit.qa for hit in self._hits.values()]
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="kb-toolbar"):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -17,6 +18,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from workbench.screens.messages import StoreFailed, StoreReady
+
+if TYPE_CHECKING:
+    from workbench.store import Store
+    from workbench.task import Task
 
 
 class WorkbenchApp(App):
@@ -120,3 +125,16 @@ class WorkbenchApp(App):
                     b.tooltip or b.description,
                     (lambda n=node, a=b.action: n.run_action(a)),
                 )
+
+
+def make_app(task: Task | str | Path, store: Store | None = None, conversation_id: str | None = None) -> WorkbenchApp:
+    """The app `workbench open` runs, for ``task`` (loaded, or its directory / task file).
+
+    ``store`` replaces the task's own (``data/workbench.db``); ``conversation_id`` opens that
+    stored conversation. A task that does not load raises :class:`~workbench.task.TaskError`.
+    """
+    if isinstance(task, (str, Path)):
+        from workbench.task import load_task
+
+        task = load_task(task)
+    return WorkbenchApp(task, conversation_id=conversation_id, store=store)
