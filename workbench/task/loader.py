@@ -302,6 +302,7 @@ def _cross_check(task: Task, lines: Lines) -> list[Problem]:
             for b in w.bots:
                 if b not in task.bot_configs:
                     bad(base + ("bots",), f"no bot named {b!r}")
+    _check_evaluation(task, bad)
     blocklist_file = task.spec.safety.blocklist_file
     if blocklist_file and not task.path(blocklist_file).is_file():
         bad(("safety", "blocklist_file"), f"no such file: {task.path(blocklist_file)}")
@@ -313,3 +314,19 @@ def _cross_check(task: Task, lines: Lines) -> list[Problem]:
                 f"no bot {cfg.name!r} registered with @bot in {task.spec.worlds_file} (registered: {known})",
             )
     return out
+
+
+def _check_evaluation(task: Task, bad: Callable[[tuple, str], None]) -> None:
+    """The ``evaluation:`` section's references: its bots and its files."""
+    ev = task.spec.evaluation
+    if ev is None:
+        return
+    for n, name in enumerate(ev.bots):
+        if name not in task.bot_configs:
+            loc = ("evaluation", "bot") if isinstance(ev.bot, str) else ("evaluation", "bot", n)
+            bad(loc, f"no bot named {name!r}; bots: {', '.join(sorted(task.bot_configs)) or 'none'}")
+    files = [(("evaluation", "topics_file"), ev.topics_file)]
+    files += [(("evaluation", "onboarding", k), getattr(ev.onboarding, k)) for k in ("agreement_file", "instructions_file")]
+    for loc, name in files:
+        if name is not None and not task.path(name).is_file():
+            bad(loc, f"no such file: {task.path(name)}")
