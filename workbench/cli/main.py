@@ -118,6 +118,14 @@ def validate(task: TaskArg) -> None:
         except Exception as exc:  # an engine that cannot start is invalid input, not a crash
             show_problems(ValueError(f"{t.file}: bots.{name}: cannot start this bot: {exc}"))
             failed = True
+    if t.spec.evaluation is not None:
+        from workbench.evaluation import Study
+
+        try:
+            Study(t, t.store)  # the topics file and the transforms
+        except TaskError as exc:
+            show_problems(exc)
+            failed = True
     if failed:
         raise typer.Exit(2)
     bots = ", ".join(f"{n} ({c.engine})" for n, c in t.bot_configs.items()) or "none"

@@ -64,7 +64,26 @@ class Study:
         self.topic_by_id = {t.id: t for t in self.topics}
         self.questions: list[RatingQuestion] = list(spec.questions)
         self.turn_questions: list[RatingQuestion] = list(spec.turn_questions)
+        self._check_transforms()
         self.install()
+
+    def _check_transforms(self) -> None:
+        from workbench.evaluation.transforms import known
+        from workbench.problems import Problem, TaskError
+
+        problems = [
+            Problem(
+                str(self.task.file),
+                None,
+                f"evaluation.transforms.{side}.{n}.name",
+                f"no transform {t.name!r}: register it with @transform({t.name!r}) in {self.task.spec.worlds_file}",
+            )
+            for side in ("human", "bot")
+            for n, t in enumerate(getattr(self.spec.transforms, side))
+            if not known(t.name, self.task.registry)
+        ]
+        if problems:
+            raise TaskError(problems)
 
     # -- the thread world ------------------------------------------------------------
     def install(self) -> None:
