@@ -333,6 +333,11 @@ def _mount_optional() -> None:
     except ImportError:
         return
     app.add_typer(table_app, name="table", help="Import, export and check decision tables.")
+    try:
+        from workbench.cli.eval_cmd import app as eval_app
+    except ImportError:
+        return
+    app.add_typer(eval_app, name="eval", help="Human evaluation studies: admins, report, exports, Mechanical Turk.")
 
 
 _mount_optional()
