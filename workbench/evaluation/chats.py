@@ -25,6 +25,9 @@ class ThreadChats:
         self.runner = runner
         self.live: dict[str, Session] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        #: messages each live thread has taken (stored ones included): the limit is checked
+        #: here, on the event loop, before a message is queued, so a burst cannot pass it
+        self._taken: dict[str, int] = {}
 
     async def open(self, thread: EvalThread, deliver: Deliver | None = None, wait: float = TURN_WAIT) -> Session | None:
         """The thread's live session (started or resumed); None once its chat has ended."""
@@ -39,6 +42,8 @@ class ThreadChats:
             if current is None or current.status != "chatting":
                 self.live.pop(thread.id, None)
                 return None
+            rows = await asyncio.to_thread(self.study.store.messages, thread.id)
+            self._taken[thread.id] = sum(1 for r in rows if r["role"] == "human")
             session = await self.runner.connect(
                 deliver, person=thread.person, channel=CHANNEL, conversation_id=thread.id, resume=True
             )
@@ -54,12 +59,14 @@ class ThreadChats:
         if len(text) > limit:
             raise StudyError("too_long", f"A message has at most {limit} characters.", status=413)
         session = await self.open(thread, wait=wait)
-        if session is None:
+        if session is None or self._taken.get(thread.id, 0) >= self.study.spec.limits.max_turns_per_thread:
             raise StudyError("chat_ended", "This conversation has ended; please rate it.", status=409)
+        self._taken[thread.id] = self._taken.get(thread.id, 0) + 1
         session.put(text)
         await self.runner.wait_idle([session], timeout=wait)
 
     async def close(self, thread_id: str) -> None:
+        self._taken.pop(thread_id, None)
         session = self.live.pop(thread_id, None)
         if session is not None:
             await self.runner.disconnect(session)
