@@ -106,7 +106,9 @@ def _print_stats(study: Any, stats: Any) -> None:
     for col in ("question", "level", "alpha", "units", "raters", "reading"):
         table.add_column(col)
     for a in stats.alphas:
-        table.add_row(a.question.question, a.level or "", fmt(a.alpha, 3), str(a.units), str(a.raters), a.note or reading(a.alpha))
+        table.add_row(
+            a.question.question, a.level or "", fmt(a.alpha, 3), str(a.units), str(a.raters), a.note or reading(a.alpha)
+        )
     console.print(table)
     table = Table(title="Workers")
     for col in ("worker", "threads", "ratings", "pairs", "exact agreement", "alpha without them"):

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 PREVIEW = "ASSIGNMENT_ID_NOT_AVAILABLE"
-MTURK_SUBMIT = {True: "https://workersandbox.mturk.com/mturk/externalSubmit", False: "https://www.mturk.com/mturk/externalSubmit"}
+MTURK_SUBMIT = {
+    True: "https://workersandbox.mturk.com/mturk/externalSubmit",
+    False: "https://www.mturk.com/mturk/externalSubmit",
+}
 MTURK_HOSTS = ("https://www.mturk.com", "https://workersandbox.mturk.com")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

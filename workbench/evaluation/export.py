@@ -113,7 +113,7 @@ def boteval_thread(study: Study, thread: EvalThread, ratings: list[Rating]) -> d
         seed = bool(meta.get("seed"))
         if row["role"] == "system":
             continue
-        user = "context" if seed else bot_name if row["role"] == "bot" else thread.person
+        author = "context" if seed else bot_name if row["role"] == "bot" else thread.person
         speaker = meta.get("speaker_id") or (
             bot_name if row["role"] == "bot" else (topic.target_user if topic else None) or thread.person
         )
@@ -132,7 +132,7 @@ def boteval_thread(study: Study, thread: EvalThread, ratings: list[Rating]) -> d
                 "ext_src": None,
                 "text": row.get("text") or "",
                 "is_seed": True if seed else (False if row["role"] == "bot" else None),
-                "user_id": user,
+                "user_id": author,
                 "thread_id": thread.id,
             }
         )
@@ -149,7 +149,7 @@ def boteval_thread(study: Study, thread: EvalThread, ratings: list[Rating]) -> d
             "role": role,
         }
 
-    questions = []
+    questions: list[dict[str, Any]] = []
     for q in study.questions:
         if q.kind in ("choice", "likert"):
             questions.append({"question": q.question, "choices": list(q.choices)})
@@ -167,7 +167,11 @@ def boteval_thread(study: Study, thread: EvalThread, ratings: list[Rating]) -> d
         "ext_src": crowd.get("platform"),
         "topic_id": thread.topic,
         "episode_done": thread.status != "chatting",
-        "users": [user(thread.person, thread.person, "human"), user(bot_name, bot_name, "bot"), user("context", "Context User", "hidden")],
+        "users": [
+            user(thread.person, thread.person, "human"),
+            user(bot_name, bot_name, "bot"),
+            user("context", "Context User", "hidden"),
+        ],
         "messages": messages,
         "speakers": {thread.person: (topic.target_user if topic else None) or thread.person},
         "_exported_": str(dt.datetime.now()),
@@ -197,7 +201,9 @@ def export_study(study: Study, folder: Path) -> ExportSummary:
     for r in study.ratings():
         ratings_by_thread.setdefault(r.thread, []).append(r)
     lines: list[str] = []
-    message_rows: list[list[Any]] = [["thread", "topic", "bot", "person", "seq", "role", "speaker", "text", "text_orig", "time"]]
+    message_rows: list[list[Any]] = [
+        ["thread", "topic", "bot", "person", "seq", "role", "speaker", "text", "text_orig", "time"]
+    ]
     rating_rows: list[list[Any]] = [["thread", "topic", "bot", "person", "question", "seq", "value", "time"]]
     files: list[Path] = []
     threads = study.threads()
@@ -207,13 +213,28 @@ def export_study(study: Study, folder: Path) -> ExportSummary:
         lines.append(json.dumps(record, ensure_ascii=False, default=str))
         for m in record["messages"]:
             message_rows.append(
-                [thread.id, thread.topic, thread.bot, thread.person, m["seq"], m["role"], m["speaker"], m["text"], m["text_orig"], m["time"]]
+                [
+                    thread.id,
+                    thread.topic,
+                    thread.bot,
+                    thread.person,
+                    m["seq"],
+                    m["role"],
+                    m["speaker"],
+                    m["text"],
+                    m["text_orig"],
+                    m["time"],
+                ]
             )
         for r in ratings:
             value = r.value if not isinstance(r.value, (dict, list)) else json.dumps(r.value)
-            rating_rows.append([thread.id, thread.topic, thread.bot, r.person, r.question, r.seq, value, _iso(r.created)])
+            rating_rows.append(
+                [thread.id, thread.topic, thread.bot, r.person, r.question, r.seq, value, _iso(r.created)]
+            )
         path = per_thread / thread_file_name(thread)
-        write_atomic(path, json.dumps(boteval_thread(study, thread, ratings), ensure_ascii=False, indent=2, default=str))
+        write_atomic(
+            path, json.dumps(boteval_thread(study, thread, ratings), ensure_ascii=False, indent=2, default=str)
+        )
         files.append(path)
     for name, text in (
         ("threads.jsonl", "".join(line + "\n" for line in lines)),

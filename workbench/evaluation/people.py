@@ -46,9 +46,7 @@ def check_password(password: str) -> None:
 
 def check_account_id(account_id: str) -> None:
     if not ACCOUNT_ID.match(account_id):
-        raise PasswordRefused(
-            "an account name is 2 to 63 letters, digits or . _ @ - (starting with a letter or digit)"
-        )
+        raise PasswordRefused("an account name is 2 to 63 letters, digits or . _ @ - (starting with a letter or digit)")
 
 
 #: verified against when an account does not exist, so a wrong name costs as long as a wrong password

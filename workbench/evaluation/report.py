@@ -60,7 +60,7 @@ def mean_chart(rows: list[QuestionSummary], width: int = 480) -> str:
     elif q.kind == "choice":
         low, high = 0.0, float(len(q.choices) - 1)
     else:
-        points = [r.mean for r in shown] + [x for r in shown if r.ci for x in r.ci]
+        points = [r.mean for r in shown if r.mean is not None] + [x for r in shown if r.ci for x in r.ci]
         low, high = min(points), max(points)
     span = (high - low) or 1.0
     row, label_w = 24, 160
@@ -90,7 +90,7 @@ def render_html(study: Study, stats: Statistics | None = None) -> str:
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         f"<title>{escape(study.name)}: evaluation report</title><style>{CSS}</style></head><body>",
         f"<h1>{escape(study.name)}: evaluation report</h1>",
-        f'<p class=muted>{stats.threads} thread(s), {stats.done} rated; made {escape(dt.datetime.now().strftime("%Y-%m-%d %H:%M"))}.'
+        f"<p class=muted>{stats.threads} thread(s), {stats.done} rated; made {escape(dt.datetime.now().strftime('%Y-%m-%d %H:%M'))}."
         " Means with bootstrap 95% intervals (likert: 1 = first answer; choice: 0 = first answer).</p>",
         "<h2>Progress per topic</h2><table><tr><th>topic</th><th>chatting</th><th>rating</th><th>done</th></tr>",
     ]
@@ -100,7 +100,9 @@ def render_html(study: Study, stats: Statistics | None = None) -> str:
             + "".join(f"<td class=num>{counts.get(s, 0)}</td>" for s in ("chatting", "rating", "done"))
             + "</tr>"
         )
-    out.append("</table><h2>Progress per worker</h2><table><tr><th>worker</th><th>chatting</th><th>rating</th><th>done</th></tr>")
+    out.append(
+        "</table><h2>Progress per worker</h2><table><tr><th>worker</th><th>chatting</th><th>rating</th><th>done</th></tr>"
+    )
     for person, counts in progress.per_person.items():
         out.append(
             f"<tr><td>{escape(person)}</td>"

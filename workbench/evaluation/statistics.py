@@ -101,7 +101,7 @@ def alpha(reliability: list[list[float]], level_of_measurement: str) -> float | 
     if not (pairable >= 2).any():
         return None
     try:
-        result = krippendorff.alpha(reliability_data=reliability, level_of_measurement=level_of_measurement)
+        result = krippendorff.alpha(reliability_data=reliability, level_of_measurement=level_of_measurement)  # type: ignore[arg-type]
     except (ValueError, ZeroDivisionError):
         return None
     return None if math.isnan(result) else float(result)
@@ -156,18 +156,22 @@ def compute(study: Study) -> Statistics:
         if lvl is None:
             continue
         raters, matrix = _matrix(cells.get(q.key, {}))
-        units = sum(1 for col in zip(*matrix, strict=False) if sum(not math.isnan(v) for v in col) >= 2) if matrix else 0
+        units = (
+            sum(1 for col in zip(*matrix, strict=False) if sum(not math.isnan(v) for v in col) >= 2) if matrix else 0
+        )
         value = alpha(matrix, lvl) if matrix else None
-        note = None if value is not None else "needs two or more people rating the same topic and bot, with different answers somewhere"
+        note = (
+            None
+            if value is not None
+            else "needs two or more people rating the same topic and bot, with different answers somewhere"
+        )
         alphas.append(AlphaSummary(q, lvl, value, units, len(raters), note))
     for q in study.turn_questions:
         if level(q) is not None:
             alphas.append(AlphaSummary(q, level(q), None, 0, 0, "each bot message is rated by one person only"))
 
     workers = _workers(study, threads, cells, per_person)
-    return Statistics(
-        summaries, alphas, workers, len(threads), sum(1 for t in threads.values() if t.status == "done")
-    )
+    return Statistics(summaries, alphas, workers, len(threads), sum(1 for t in threads.values() if t.status == "done"))
 
 
 def _summary(q: RatingQuestion, bot: str, per_turn: bool, values: list[Any]) -> QuestionSummary:

@@ -97,6 +97,7 @@ class Study:
             bots=self.spec.bots,
             next="EXIT",
             title="Evaluation thread",
+            agents_required=1,
             # an idle thread gives its worker slot back; opening it again resumes it
             timeout=THREAD_IDLE_SECONDS,
         )

@@ -57,6 +57,7 @@ class _TransformedEngine:
 
 class ThreadWorld(World):
     study: Study
+    agent: Any
 
     def __init__(self, opt: dict | None = None, agents: Any = None) -> None:
         super().__init__(opt, agents)

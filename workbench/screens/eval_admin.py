@@ -43,7 +43,9 @@ class EvalAdminScreen(Screen):
             with TabPane("Threads", id="tab-threads"):
                 with Horizontal():
                     yield DataTable(id="threads-table", cursor_type="row")
-                    yield VerticalScroll(Static("Highlight a thread to read it.", id="thread-text", markup=False), id="thread-view")
+                    yield VerticalScroll(
+                        Static("Highlight a thread to read it.", id="thread-text", markup=False), id="thread-view"
+                    )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -69,7 +71,9 @@ class EvalAdminScreen(Screen):
         from workbench.evaluation.statistics import reading
 
         self.stats = stats
-        self.query_one("#admin-summary", Static).update(f"{self.study.name}: {stats.threads} thread(s), {stats.done} rated")
+        self.query_one("#admin-summary", Static).update(
+            f"{self.study.name}: {stats.threads} thread(s), {stats.done} rated"
+        )
 
         def fill(table_id: str, columns: tuple[str, ...], rows: list[tuple], keys: list[str] | None = None) -> None:
             table = self.query_one(table_id, DataTable)
@@ -79,8 +83,16 @@ class EvalAdminScreen(Screen):
                 table.add_row(*(str(c) for c in row), key=keys[i] if keys else None)
 
         states = ("chatting", "rating", "done")
-        fill("#progress-topics", ("topic", *states), [(t, *(c.get(s, 0) for s in states)) for t, c in progress.per_topic.items()])
-        fill("#progress-workers", ("worker", *states), [(p, *(c.get(s, 0) for s in states)) for p, c in progress.per_person.items()])
+        fill(
+            "#progress-topics",
+            ("topic", *states),
+            [(t, *(c.get(s, 0) for s in states)) for t, c in progress.per_topic.items()],
+        )
+        fill(
+            "#progress-workers",
+            ("worker", *states),
+            [(p, *(c.get(s, 0) for s in states)) for p, c in progress.per_person.items()],
+        )
         fill(
             "#ratings-table",
             ("question", "bot", "n", "mean", "95% interval"),
@@ -98,12 +110,18 @@ class EvalAdminScreen(Screen):
         fill(
             "#alpha-table",
             ("question", "level", "alpha", "units", "raters", "reading"),
-            [(a.question.question, a.level, fmt(a.alpha, 3), a.units, a.raters, a.note or reading(a.alpha)) for a in stats.alphas],
+            [
+                (a.question.question, a.level, fmt(a.alpha, 3), a.units, a.raters, a.note or reading(a.alpha))
+                for a in stats.alphas
+            ],
         )
         fill(
             "#workers-table",
             ("worker", "threads", "ratings", "pairs", "exact agreement", "alpha without them"),
-            [(w.person, w.threads, w.ratings, w.pairs, fmt(w.agreement), fmt(w.alpha_without, 3)) for w in stats.workers],
+            [
+                (w.person, w.threads, w.ratings, w.pairs, fmt(w.agreement), fmt(w.alpha_without, 3))
+                for w in stats.workers
+            ],
         )
         fill(
             "#threads-table",

@@ -169,7 +169,9 @@ class RatingSessionScreen(Screen):
         elif thread.status == "rating":
             self.show("rate", "The conversation has ended: please rate it.")
         else:
-            self.query_one("#completion-code", Static).update(f"Completion code: {thread.data.get('completion_code', '')}")
+            self.query_one("#completion-code", Static).update(
+                f"Completion code: {thread.data.get('completion_code', '')}"
+            )
             self.show("done")
 
     @on(Input.Submitted, "#eval-say")

@@ -326,7 +326,9 @@ def _check_evaluation(task: Task, bad: Callable[[tuple, str], None]) -> None:
             loc = ("evaluation", "bot") if isinstance(ev.bot, str) else ("evaluation", "bot", n)
             bad(loc, f"no bot named {name!r}; bots: {', '.join(sorted(task.bot_configs)) or 'none'}")
     files = [(("evaluation", "topics_file"), ev.topics_file)]
-    files += [(("evaluation", "onboarding", k), getattr(ev.onboarding, k)) for k in ("agreement_file", "instructions_file")]
+    files += [
+        (("evaluation", "onboarding", k), getattr(ev.onboarding, k)) for k in ("agreement_file", "instructions_file")
+    ]
     for loc, name in files:
         if name is not None and not task.path(name).is_file():
             bad(loc, f"no such file: {task.path(name)}")

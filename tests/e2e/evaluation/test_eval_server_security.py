@@ -93,7 +93,11 @@ async def test_eval_nobody_reads_or_writes_another_persons_thread_or_ratings(ser
         store = server.store
         before = store.messages(ann.thread)
         await bob.start()
-        for path in (f"/eval/threads/{ann.thread}", f"/eval/threads/{ann.thread}/done", f"/eval/admin/threads/{ann.thread}"):
+        for path in (
+            f"/eval/threads/{ann.thread}",
+            f"/eval/threads/{ann.thread}/done",
+            f"/eval/admin/threads/{ann.thread}",
+        ):
             page = await bob.get(path)
             assert page.status_code in (403, 404) and "message 0" not in page.text
         await bob.get(f"/eval/threads/{bob.thread}")
@@ -143,7 +147,10 @@ async def test_eval_the_turn_limit_holds_when_the_client_ignores_it(serve, tmp_p
             await ann.get(f"/eval/threads/{ann.thread}")
             tokens.append(ann.token())
         pages = await asyncio.gather(
-            *(ann.http.post(f"/eval/threads/{ann.thread}/say", data={"csrf": t, "text": f"m{i}"}) for i, t in enumerate(tokens))
+            *(
+                ann.http.post(f"/eval/threads/{ann.thread}/say", data={"csrf": t, "text": f"m{i}"})
+                for i, t in enumerate(tokens)
+            )
         )
         assert sorted(p.status_code for p in pages) == [200, 200, 200, 409, 409, 409]
         human = [m for m in server.store.messages(ann.thread) if m["role"] == "human"]
@@ -242,7 +249,9 @@ async def test_eval_a_forged_or_replayed_form_post_is_refused(serve, tmp_path: P
         human = [m["text"] for m in server.store.messages(thread) if m["role"] == "human"]
         assert human == ["once"]
         # a post from another site's page carries no token either; and a body too big is refused
-        page = await ann.http.post(path, content=b"text=" + b"x" * 70000, headers={"content-type": "application/x-www-form-urlencoded"})
+        page = await ann.http.post(
+            path, content=b"text=" + b"x" * 70000, headers={"content-type": "application/x-www-form-urlencoded"}
+        )
         assert page.status_code == 413
         page = await ann.http.post(path, json={"text": "json", "csrf": token})
         assert page.status_code == 415

@@ -75,7 +75,9 @@ async def test_eval_a_whole_rating_session_in_the_tui_then_the_admin_screen(tmp_
         assert thread.status == "done" and thread.person.startswith("terminal-")
         values = {(r.question, r.seq): r.value for r in store.study.ratings("bot_eval")}
         assert values[("coherent", 0)] == "Very" and values[("role", 0)] == "A moderator"
-        assert values[("feedback", 0)] == "nice bot" and values[("helpful", 6)] == "Yes"  # the reply after the first turn
+        assert (
+            values[("feedback", 0)] == "nice bot" and values[("helpful", 6)] == "Yes"
+        )  # the reply after the first turn
         human = [m for m in store.messages(thread.id) if m["role"] == "human"]
         assert human[0]["text"] == "i like it" and human[0]["act"]["meta"]["text_orig"] == "I LIKE IT"
 

@@ -158,7 +158,9 @@ class EvalService:
         )
 
     async def login_page(self, request: Any, session: WebSession, account: Account | None, **extra: Any) -> Any:
-        return self.page(request, session, account, "login.html", signup=self.study.spec.signup, title="Log in", **extra)
+        return self.page(
+            request, session, account, "login.html", signup=self.study.spec.signup, title="Log in", **extra
+        )
 
     async def login(self, request: Any, session: WebSession, account: Account | None) -> Any:
         form, _ = await self.posted(request, session, LoginForm)
@@ -188,7 +190,14 @@ class EvalService:
         agreement = await asyncio.to_thread(self.study.agreement)
         extra.setdefault("problems", {})
         return self.page(
-            request, session, account, "signup.html", agreement=agreement, checkboxes=self.study.checkboxes, title="Sign up", **extra
+            request,
+            session,
+            account,
+            "signup.html",
+            agreement=agreement,
+            checkboxes=self.study.checkboxes,
+            title="Sign up",
+            **extra,
         )
 
     async def signup(self, request: Any, session: WebSession, account: Account | None) -> Any:
@@ -218,7 +227,14 @@ class EvalService:
         agreement = await asyncio.to_thread(self.study.agreement)
         extra.setdefault("problems", {})
         return self.page(
-            request, session, account, "consent.html", agreement=agreement, checkboxes=self.study.checkboxes, title="Consent", **extra
+            request,
+            session,
+            account,
+            "consent.html",
+            agreement=agreement,
+            checkboxes=self.study.checkboxes,
+            title="Consent",
+            **extra,
         )
 
     async def consent(self, request: Any, session: WebSession, account: Account | None) -> Any:
@@ -227,7 +243,9 @@ class EvalService:
         try:
             await asyncio.to_thread(self.study.give_consent, account, self._ticked(fields))
         except StudyError as exc:
-            return await self.consent_page(request, session, account, error=exc.message, problems=exc.fields, status=400)
+            return await self.consent_page(
+                request, session, account, error=exc.message, problems=exc.fields, status=400
+            )
         return self.redirect(f"{ROOT}/")
 
     async def start(self, request: Any, session: WebSession, account: Account | None) -> Any:
@@ -241,7 +259,9 @@ class EvalService:
         getter = self.study.own_thread if own else self.study.thread_of
         return await asyncio.to_thread(getter, account, thread_id)
 
-    async def thread_page(self, request: Any, session: WebSession, account: Account | None, thread_id: str, **extra: Any) -> Any:
+    async def thread_page(
+        self, request: Any, session: WebSession, account: Account | None, thread_id: str, **extra: Any
+    ) -> Any:
         account = self.need_worker(account)
         thread = await self._thread(account, thread_id)
         if thread.status == "chatting":
@@ -250,7 +270,13 @@ class EvalService:
         return await self._render_thread(request, session, account, thread, **extra)
 
     async def _render_thread(
-        self, request: Any, session: WebSession, account: Account, thread: EvalThread, readonly: bool = False, **extra: Any
+        self,
+        request: Any,
+        session: WebSession,
+        account: Account,
+        thread: EvalThread,
+        readonly: bool = False,
+        **extra: Any,
     ) -> Any:
         rows = await asyncio.to_thread(self.study.transcript, thread.id)
         ratings = await asyncio.to_thread(self.study.ratings, thread.id)
@@ -264,9 +290,19 @@ class EvalService:
             act = row.get("act") or {}
             meta = act.get("meta") or {}
             kind = "seed" if meta.get("seed") else row["role"]
-            speaker = self.study.spec.display_name if kind == "bot" else ("You" if kind == "human" and not readonly else act.get("id") or row.get("agent") or "")
+            speaker = (
+                self.study.spec.display_name
+                if kind == "bot"
+                else ("You" if kind == "human" and not readonly else act.get("id") or row.get("agent") or "")
+            )
             messages.append(
-                {"seq": row["seq"], "kind": kind, "speaker": speaker, "text": row.get("text") or "", "turn_ratings": turn_ratings.get(row["seq"], {})}
+                {
+                    "seq": row["seq"],
+                    "kind": kind,
+                    "speaker": speaker,
+                    "text": row.get("text") or "",
+                    "turn_ratings": turn_ratings.get(row["seq"], {}),
+                }
             )
         turns = sum(1 for m in messages if m["kind"] == "human")
         instructions = await asyncio.to_thread(self.study.instructions)
@@ -301,7 +337,9 @@ class EvalService:
     def _answers(self, questions: list, fields: dict[str, str]) -> dict[str, str]:
         return {q.key: fields[f"q{i}"] for i, q in enumerate(questions) if f"q{i}" in fields}
 
-    async def rate_turn(self, request: Any, session: WebSession, account: Account | None, thread_id: str, seq: str) -> Any:
+    async def rate_turn(
+        self, request: Any, session: WebSession, account: Account | None, thread_id: str, seq: str
+    ) -> Any:
         account = self.need_worker(account)
         _, fields = await self.posted(request, session)
         if not seq.isdigit() or len(seq) > 9:
@@ -368,7 +406,11 @@ class EvalService:
                 "This assignment is already open in another browser. Continue there, or contact the researchers.",
             )
         await asyncio.to_thread(self.store.study.update_account_data, worker.id, {"crowd": arrival.record()})
-        fresh = session if (account is not None and account.id == worker.id) else WebSession.new(self.study.spec.session_hours, worker.id)
+        fresh = (
+            session
+            if (account is not None and account.id == worker.id)
+            else WebSession.new(self.study.spec.session_hours, worker.id)
+        )
         return self.set_cookie(self.redirect(f"{ROOT}/"), fresh)
 
     async def prolific(self, request: Any, session: WebSession, account: Account | None) -> Any:
@@ -407,8 +449,18 @@ class EvalService:
         progress = await asyncio.to_thread(self.study.progress)
         threads = await asyncio.to_thread(self.study.threads)
         return self.page(
-            request, session, account, "admin.html", stats=stats, progress=progress, threads=threads,
-            fmt=fmt, fmt_ci=fmt_ci, reading=reading, title="Dashboard", wide=True,
+            request,
+            session,
+            account,
+            "admin.html",
+            stats=stats,
+            progress=progress,
+            threads=threads,
+            fmt=fmt,
+            fmt_ci=fmt_ci,
+            reading=reading,
+            title="Dashboard",
+            wide=True,
         )
 
     async def admin_thread(self, request: Any, session: WebSession, account: Account | None, thread_id: str) -> Any:

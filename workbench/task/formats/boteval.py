@@ -20,7 +20,11 @@ from workbench.problems import Problem, TaskError
 BUILT_IN_TRANSFORMS = {"dummy", "lowercase", "strip", "prefix", "suffix"}
 CHATBOT_KEYS = {"display_name", "topics_file", "bot_name", "bot_args", "transforms"}
 ONBOARDING_KEYS = {"agreement_file", "instructions_file", "checkboxes"}
-LIMIT_KEYS = {"max_threads_per_user": "max_threads_per_person", "max_threads_per_topic": None, "max_turns_per_thread": None}
+LIMIT_KEYS = {
+    "max_threads_per_user": "max_threads_per_person",
+    "max_threads_per_topic": None,
+    "max_turns_per_thread": None,
+}
 #: create_hit's parameters boteval passes along (the rest of hit_settings are boteval's own)
 HIT_KEYS = {
     "MaxAssignments",
@@ -73,7 +77,9 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
     bot_name = str(chatbot.get("bot_name") or "bot")
     bot_args = chatbot.get("bot_args") or {}
     if not isinstance(bot_args, dict):
-        raise TaskError(Problem(str(file), line_of(lines, ("chatbot", "bot_args")), "chatbot.bot_args", "expected a mapping"))
+        raise TaskError(
+            Problem(str(file), line_of(lines, ("chatbot", "bot_args")), "chatbot.bot_args", "expected a mapping")
+        )
     if has_python:
         bot: dict[str, Any] = {"engine": "python", "name": bot_name, "args": dict(bot_args)}
         point(("bots", bot_name, "name"), ("chatbot", "bot_name"))
@@ -148,7 +154,12 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
     for i, entry in enumerate(ratings):
         if not isinstance(entry, dict) or "question" not in entry:
             raise TaskError(
-                Problem(str(file), line_of(lines, ("ratings", i)), f"ratings.{i}", "expected {question: ..., choices: [...]}")
+                Problem(
+                    str(file),
+                    line_of(lines, ("ratings", i)),
+                    f"ratings.{i}",
+                    "expected {question: ..., choices: [...]}",
+                )
             )
         q: dict[str, Any] = {"question": entry["question"]}
         if entry.get("choices"):
@@ -187,7 +198,9 @@ def load(root: Path, file: Path) -> tuple[dict, Lines, list[str]]:
     out = {
         "name": root.name,
         "bots": {bot_name: bot},
-        "worlds": {"chat": {"type": "bot_chat", "bot": bot_name, "title": f"Try {evaluation.get('display_name', bot_name)}"}},
+        "worlds": {
+            "chat": {"type": "bot_chat", "bot": bot_name, "title": f"Try {evaluation.get('display_name', bot_name)}"}
+        },
         "evaluation": evaluation,
     }
     mapped[("worlds", "chat")] = line_of(lines, ("chatbot",)) or 1
