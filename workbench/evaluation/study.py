@@ -64,6 +64,7 @@ class Study:
         self.topic_by_id = {t.id: t for t in self.topics}
         self.questions: list[RatingQuestion] = list(spec.questions)
         self.turn_questions: list[RatingQuestion] = list(spec.turn_questions)
+        self._consent_version: str | None = None
         self._check_transforms()
         self.install()
 
@@ -118,7 +119,13 @@ class Study:
         return dict(self.spec.onboarding.checkboxes)
 
     def consent_version(self) -> str:
-        """The configured version, or a hash of the agreement and the checkboxes."""
+        """The configured version, or a hash of the agreement and the checkboxes (read once:
+        a changed agreement asks everyone again after a restart)."""
+        if self._consent_version is None:
+            self._consent_version = self._compute_consent_version()
+        return self._consent_version
+
+    def _compute_consent_version(self) -> str:
         if self.spec.onboarding.consent_version:
             return self.spec.onboarding.consent_version
         agreement = self.agreement()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -30,7 +31,7 @@ class EvalAdminScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("", id="admin-summary")
+        yield Static("", id="admin-summary", markup=False)
         with TabbedContent(id="admin-tabs"):
             with TabPane("Progress", id="tab-progress"):
                 yield DataTable(id="progress-topics", cursor_type="row")
@@ -80,7 +81,8 @@ class EvalAdminScreen(Screen):
             table.clear(columns=True)
             table.add_columns(*columns)
             for i, row in enumerate(rows):
-                table.add_row(*(str(c) for c in row), key=keys[i] if keys else None)
+                # cells are text, never markup: topics, names and questions come from files and people
+                table.add_row(*(Text(str(c)) for c in row), key=keys[i] if keys else None)
 
         states = ("chatting", "rating", "done")
         fill(

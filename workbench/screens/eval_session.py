@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -38,27 +39,27 @@ class RatingSessionScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("", id="eval-status")
+        yield Static("", id="eval-status", markup=False)
         with ContentSwitcher(initial="step-who", id="steps"):
             with Vertical(id="step-who", classes="step"):
                 yield Label("Your name for this study (letters, digits, . _ -):")
                 yield Input(id="who-name", max_length=40)
                 yield Button("Begin", id="who-begin", variant="primary")
             with VerticalScroll(id="step-consent", classes="step"):
-                yield Static("", id="agreement")
+                yield Static("", id="agreement", markup=False)
                 for i, statement in enumerate(self.study.checkboxes.values()):
-                    yield Checkbox(statement, id=f"consent-{i}")
+                    yield Checkbox(Text(statement), id=f"consent-{i}")
                 yield Button("I agree", id="consent-agree", variant="primary")
             with Vertical(id="step-home", classes="step"):
-                yield Static("", id="home-text")
+                yield Static("", id="home-text", markup=False)
                 yield Button("Start a conversation", id="home-start", variant="primary")
             with Vertical(id="step-chat", classes="step"):
                 yield VerticalScroll(id="eval-transcript")
                 if self.study.turn_questions:
                     with Horizontal(id="turn-rating"):
                         q = self.study.turn_questions[0]
-                        yield Label(f"{q.question} ", id="turn-question")
-                        yield Select([(c, str(i)) for i, c in enumerate(q.choices)], id="turn-answer", prompt="—")
+                        yield Label(Text(f"{q.question} "), id="turn-question")
+                        yield Select([(Text(c), str(i)) for i, c in enumerate(q.choices)], id="turn-answer", prompt="—")
                         yield Button("Rate the last reply", id="turn-rate")
                 yield Input(placeholder="Your message (Enter to send)", id="eval-say")
             with VerticalScroll(id="step-rate", classes="step"):
@@ -66,8 +67,8 @@ class RatingSessionScreen(Screen):
                 yield RatingForm(self.study.questions, id="eval-form")
                 yield Button("Submit ratings", id="rate-submit", variant="primary")
             with Vertical(id="step-done", classes="step"):
-                yield Static(self.study.spec.completion.text)
-                yield Static("", id="completion-code")
+                yield Static(self.study.spec.completion.text, markup=False)
+                yield Static("", id="completion-code", markup=False)
                 yield Button("Next conversation", id="done-next", variant="primary")
         yield Footer()
 

@@ -4,6 +4,7 @@ which the study checks (workbench/evaluation/questions.py)."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, RadioButton, RadioSet
@@ -25,12 +26,13 @@ class RatingForm(Vertical):
 
     def compose(self) -> ComposeResult:
         for i, q in enumerate(self.questions):
-            yield Label(q.question + (" *" if q.required else ""), classes="question")
+            # text from the task, shown as it is (never as markup)
+            yield Label(Text(q.question + (" *" if q.required else "")), classes="question")
             yield Label("", id=f"problem-{i}", classes="problem")
             if q.kind in ("choice", "likert"):
                 with RadioSet(id=f"answer-{i}"):
                     for choice in q.choices:
-                        yield RadioButton(choice)
+                        yield RadioButton(Text(choice))
             else:
                 yield Input(placeholder=q.help or "", id=f"answer-{i}", max_length=q.max_length)
 
@@ -47,4 +49,4 @@ class RatingForm(Vertical):
 
     def show_problems(self, problems: dict[str, str]) -> None:
         for i, q in enumerate(self.questions):
-            self.query_one(f"#problem-{i}", Label).update(problems.get(q.key, ""))
+            self.query_one(f"#problem-{i}", Label).update(Text(problems.get(q.key, "")))

@@ -87,12 +87,12 @@ async def test_eval_a_whole_rating_session_in_the_tui_then_the_admin_screen(tmp_
         admin = app.screen
         await until(pilot, lambda: admin.stats is not None, what="the statistics")
         ratings = admin.query_one("#ratings-table", DataTable)
-        rows = [ratings.get_row_at(i) for i in range(ratings.row_count)]
+        rows = [[str(c) for c in ratings.get_row_at(i)] for i in range(ratings.row_count)]
         coherent = next(r for r in rows if r[0] == "How coherent was the conversation?")
         assert coherent[2] == "1" and coherent[3] == "5.00"
         await until(pilot, lambda: len(admin.query(RatingChart)) >= 2, what="the charts")
         threads = admin.query_one("#threads-table", DataTable)
-        assert threads.row_count == 1 and threads.get_row_at(0)[4] == "done"
+        assert threads.row_count == 1 and str(threads.get_row_at(0)[4]) == "done"
         admin.query_one("#admin-tabs").active = "tab-threads"
         threads.focus()
         admin.read_thread(thread.id)

@@ -357,7 +357,9 @@ class EvalService:
             if exc.code != "bad_answers":
                 raise
             thread = await self._thread(account, thread_id)
-            return await self._render_thread(request, session, account, thread, error=exc.message, problems=exc.fields)
+            return await self._render_thread(
+                request, session, account, thread, error=exc.message, problems=exc.fields, status=400
+            )
         return self.redirect(f"{ROOT}/threads/{thread_id}/done")
 
     async def done(self, request: Any, session: WebSession, account: Account | None, thread_id: str) -> Any:
