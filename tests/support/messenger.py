@@ -4,12 +4,12 @@ bounded waits (:class:`Webhook`, what the ``messenger`` fixture of tests/conftes
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import itertools
 import json
 import time
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -61,9 +61,7 @@ def postback(psid: str, payload: str, title: str = "Get Started", mid: str | Non
 
 
 def attachment(psid: str, kind: str, url: str) -> dict[str, Any]:
-    return event(
-        psid, message={"mid": f"m_in_{next(_mids)}", "attachments": [{"type": kind, "payload": {"url": url}}]}
-    )
+    return event(psid, message={"mid": f"m_in_{next(_mids)}", "attachments": [{"type": kind, "payload": {"url": url}}]})
 
 
 def echo_of_page(psid: str, value: str) -> dict[str, Any]:

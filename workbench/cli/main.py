@@ -118,6 +118,14 @@ def validate(task: TaskArg) -> None:
         except Exception as exc:  # an engine that cannot start is invalid input, not a crash
             show_problems(ValueError(f"{t.file}: bots.{name}: cannot start this bot: {exc}"))
             failed = True
+    if t.spec.evaluation is not None:
+        from workbench.evaluation import Study
+
+        try:
+            Study(t, t.store)  # the topics file and the transforms
+        except TaskError as exc:
+            show_problems(exc)
+            failed = True
     if failed:
         raise typer.Exit(2)
     bots = ", ".join(f"{n} ({c.engine})" for n, c in t.bot_configs.items()) or "none"
@@ -341,6 +349,11 @@ def _mount_optional() -> None:
     except ImportError:
         return
     app.add_typer(table_app, name="table", help="Import, export and check decision tables.")
+    try:
+        from workbench.cli.eval_cmd import app as eval_app
+    except ImportError:
+        return
+    app.add_typer(eval_app, name="eval", help="Human evaluation studies: admins, report, exports, Mechanical Turk.")
 
 
 _mount_optional()

@@ -23,6 +23,7 @@ ROUTE_PROVIDERS: list[str] = [
     "workbench.services.messenger.routes",
     "workbench.services.websocket",
     "workbench.services.browser",
+    "workbench.services.evaluation.routes",
 ]
 
 SHUTDOWN_TEXT = "The server is shutting down. Your conversation is saved; come back to continue it."

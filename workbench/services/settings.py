@@ -27,6 +27,14 @@ class Environment(BaseSettings):
     #: where the Graph API is (tests point it at a local double) and which version to call
     fb_graph_url: str | None = None
     fb_graph_version: str | None = None
+    #: evaluation pages (docs/evaluation.md): the key that signs login cookies and form tokens
+    #: (at least 32 characters; unset: one is made per process and logins end on restart)
+    eval_secret: SecretStr | None = None
+    #: an admin account made (or its password set) when the server starts
+    eval_admin: str | None = None
+    eval_admin_password: SecretStr | None = None
+    #: send login cookies only over HTTPS (set it behind a TLS proxy; Mechanical Turk needs it)
+    eval_cookie_secure: bool = False
 
 
 def environment() -> Environment:

@@ -8,9 +8,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workbench.store.base import Commit, Record, Store, new_id, records
+from workbench.store.base import (
+    Account,
+    AccountExists,
+    Commit,
+    EvalThread,
+    LimitReached,
+    NewThread,
+    Rating,
+    Record,
+    Store,
+    StudyRepository,
+    new_id,
+    records,
+)
 
-__all__ = ["Commit", "Record", "Store", "new_id", "open_store", "records"]
+__all__ = [
+    "Account",
+    "AccountExists",
+    "Commit",
+    "EvalThread",
+    "LimitReached",
+    "NewThread",
+    "Rating",
+    "Record",
+    "Store",
+    "StudyRepository",
+    "new_id",
+    "open_store",
+    "records",
+]
 
 
 def open_store(target: str | Path) -> Store:

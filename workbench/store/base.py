@@ -113,6 +113,161 @@ class DocumentSet(ABC):
         """Record the file the set was just imported from."""
 
 
+class AccountExists(ValueError):
+    """An account with this id (or this platform id) exists already."""
+
+
+class LimitReached(Exception):
+    """A study's limit stops a new thread; ``reason`` is ``person`` (the person has done
+    their threads) or ``topics`` (no topic has room left for this person)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Account:
+    """A person of an evaluation: a worker or an admin."""
+
+    id: str
+    name: str
+    role: str  # worker | admin
+    #: an argon2 hash; None for a crowd worker who arrives by a link only
+    password_hash: str | None = None
+    #: where a crowd worker came from (``prolific``, ``mturk``) and their id there
+    ext_src: str | None = None
+    ext_id: str | None = None
+    created: float = 0.0
+    #: the consent given: ``{"version": ..., "checkboxes": {...}, "time": ...}``
+    consent: dict[str, Any] | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EvalThread:
+    """One person's conversation with a bot on a topic; its id is the conversation's."""
+
+    id: str
+    study: str
+    topic: str
+    bot: str
+    person: str
+    #: ``chatting`` -> ``rating`` (the chat reached its end) -> ``done`` (rated)
+    status: str
+    created: float
+    updated: float
+    #: crowd assignment ids, the completion code
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Rating:
+    """One answer: about a whole thread (``seq`` 0) or about the bot message numbered ``seq``."""
+
+    thread: str
+    person: str
+    question: str
+    seq: int
+    value: Any
+    created: float = 0.0
+
+
+@dataclass
+class NewThread:
+    """What :meth:`StudyRepository.start_thread` needs besides the limits."""
+
+    study: str
+    person: str
+    #: topic ids the thread may be on, in the study's order
+    topics: list[str]
+    #: bots the thread may be with; the one with the fewest threads on the chosen topic wins
+    bots: list[str]
+    max_threads_per_topic: int
+    max_threads_per_person: int
+    #: the conversation row: task name, channel, world and its data
+    task: str
+    channel: str
+    world: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class StudyRepository(ABC):
+    """Accounts, threads and ratings of evaluation studies (docs/evaluation.md).
+
+    Limits that must hold when many people arrive at once (threads per topic and per
+    person) are checked and written in one transaction by :meth:`start_thread`."""
+
+    # -- accounts --------------------------------------------------------------------
+    @abstractmethod
+    def create_account(self, account: Account) -> Account:
+        """Store a new account; :class:`AccountExists` if its id, or its (ext_src, ext_id), is taken."""
+
+    @abstractmethod
+    def account(self, account_id: str) -> Account | None:
+        """The account, or None."""
+
+    @abstractmethod
+    def account_by_external(self, ext_src: str, ext_id: str) -> Account | None:
+        """The crowd worker known on platform ``ext_src`` as ``ext_id``, or None."""
+
+    @abstractmethod
+    def accounts(self, role: str | None = None) -> list[Account]:
+        """Every account (of ``role``), oldest first."""
+
+    @abstractmethod
+    def set_password(self, account_id: str, password_hash: str) -> None:
+        """Replace an account's password hash."""
+
+    @abstractmethod
+    def set_consent(self, account_id: str, consent: dict[str, Any]) -> None:
+        """Record the consent an account gave (with its version and time)."""
+
+    @abstractmethod
+    def update_account_data(self, account_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``data`` into the account's data; returns the result."""
+
+    # -- threads ---------------------------------------------------------------------
+    @abstractmethod
+    def start_thread(self, new: NewThread) -> EvalThread:
+        """Create a thread and its conversation in one transaction, within the limits: the
+        person has fewer than ``max_threads_per_person`` threads in the study, and the topic
+        chosen (the first of ``topics``, fewest threads first, that the person has not done)
+        has fewer than ``max_threads_per_topic``. Raises :class:`LimitReached` otherwise."""
+
+    @abstractmethod
+    def thread(self, thread_id: str) -> EvalThread | None:
+        """The thread, or None."""
+
+    @abstractmethod
+    def threads(self, study: str, person: str | None = None) -> list[EvalThread]:
+        """The study's threads (of ``person``), oldest first."""
+
+    @abstractmethod
+    def set_thread_status(self, thread_id: str, status: str, expect: str | None = None) -> bool:
+        """Move a thread to ``status``; with ``expect``, only from that status (False when
+        it was not)."""
+
+    @abstractmethod
+    def update_thread_data(self, thread_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``data`` into the thread's data; returns the result."""
+
+    # -- ratings ---------------------------------------------------------------------
+    @abstractmethod
+    def rate_turn(self, rating: Rating) -> None:
+        """Store (or replace) a rating of one bot message of a thread in ``chatting`` or ``rating``."""
+
+    @abstractmethod
+    def submit_ratings(self, thread_id: str, person: str, answers: dict[str, Any], data: dict[str, Any]) -> bool:
+        """Store the ratings of a whole thread, merge ``data`` into the thread's and mark it
+        ``done``, in one transaction; False (nothing written) unless the thread is the
+        person's and in ``rating``."""
+
+    @abstractmethod
+    def ratings(self, study: str, thread_id: str | None = None) -> list[Rating]:
+        """The study's ratings (of one thread), by thread then message then question."""
+
+
 class Store(ABC):
     """A task's persistence. Implementations are thread-safe: the event loop and world
     threads share one store."""
@@ -189,6 +344,12 @@ class Store(ABC):
     @abstractmethod
     def documents(self, name: str) -> DocumentSet:
         """The document set ``name`` (e.g. ``decision_table:desk``), created empty on first use."""
+
+    # -- evaluation ------------------------------------------------------------------
+    @property
+    @abstractmethod
+    def study(self) -> StudyRepository:
+        """Accounts, threads and ratings of evaluation studies."""
 
     # -- channels ---------------------------------------------------------------------
     @abstractmethod

@@ -22,6 +22,7 @@ from workbench.store import base
 from workbench.store.base import Commit, Store
 from workbench.store.private import private_file
 from workbench.store.sqlite_documents import SqliteDocumentSet
+from workbench.store.sqlite_study import SqliteStudy
 
 #: conversations whose last message number is kept in memory (the rest are read when needed)
 SEQ_CACHE = 50_000
@@ -43,6 +44,7 @@ class SqliteStore(Store):
         self._lock = threading.RLock()
         self._seq: dict[str, int] = {}
         self._documents: dict[str, SqliteDocumentSet] = {}
+        self._study = SqliteStudy(self)
         if not memory:
             self.conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode: a killed process loses nothing committed
@@ -259,6 +261,11 @@ class SqliteStore(Store):
             if found is None:
                 found = self._documents[name] = SqliteDocumentSet(self, name)
             return found
+
+    # -- evaluation ----------------------------------------------------------------------
+    @property
+    def study(self) -> SqliteStudy:
+        return self._study
 
     # -- channels ----------------------------------------------------------------------
     def claim_event(self, scope: str, key: str, window: float) -> bool:

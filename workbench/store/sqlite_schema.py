@@ -99,8 +99,33 @@ def _v2(conn: sqlite3.Connection) -> None:
         conn.execute(f"DROP TABLE IF EXISTS {old}")
 
 
+def _v3(conn: sqlite3.Connection) -> None:
+    """Evaluation studies: accounts (workers, admins), threads (one conversation each, on a
+    topic with a bot) and ratings of whole threads (seq 0) or of one bot message (its seq)."""
+    _script(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS eval_accounts (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, password_hash TEXT,
+            ext_src TEXT, ext_id TEXT, created REAL NOT NULL, consent TEXT, data TEXT NOT NULL DEFAULT '{}');
+        CREATE UNIQUE INDEX IF NOT EXISTS idx_eval_accounts_ext ON eval_accounts (ext_src, ext_id)
+            WHERE ext_src IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS eval_threads (
+            id TEXT PRIMARY KEY REFERENCES conversations(id), study TEXT NOT NULL, topic TEXT NOT NULL,
+            bot TEXT NOT NULL, person TEXT NOT NULL REFERENCES eval_accounts(id), status TEXT NOT NULL,
+            created REAL NOT NULL, updated REAL NOT NULL, data TEXT NOT NULL DEFAULT '{}');
+        CREATE INDEX IF NOT EXISTS idx_eval_threads_topic ON eval_threads (study, topic, bot);
+        CREATE INDEX IF NOT EXISTS idx_eval_threads_person ON eval_threads (study, person);
+        CREATE TABLE IF NOT EXISTS eval_ratings (
+            thread TEXT NOT NULL REFERENCES eval_threads(id), person TEXT NOT NULL, question TEXT NOT NULL,
+            seq INTEGER NOT NULL, value TEXT NOT NULL, created REAL NOT NULL,
+            PRIMARY KEY (thread, person, question, seq));
+        """,
+    )
+
+
 #: (version, migration): version N's migration brings a file from N-1 to N
-MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [(1, _v1), (2, _v2)]
+MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3)]
 LATEST = MIGRATIONS[-1][0]
 
 

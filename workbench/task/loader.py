@@ -280,6 +280,7 @@ def _cross_check(task: Task, lines: Lines) -> list[Problem]:
 
     _check_worlds(task, bad)
     _check_files(task, bad)
+    _check_evaluation(task, bad)
     for name, cfg in task.bot_configs.items():
         if cfg.engine == "python" and cfg.name not in task.registry.bots:
             known = ", ".join(sorted(task.registry.bots)) or "none"
@@ -346,3 +347,21 @@ def _check_files(task: Task, bad: Bad) -> None:
     for name, w in task.worlds.items():
         if w.type == "onboarding" and w.agreement:
             readable(("worlds", name, "agreement"), task.path(w.agreement), PAGE_LIMIT, "agreement page")
+
+
+def _check_evaluation(task: Task, bad: Callable[[tuple, str], None]) -> None:
+    """The ``evaluation:`` section's references: its bots and its files."""
+    ev = task.spec.evaluation
+    if ev is None:
+        return
+    for n, name in enumerate(ev.bots):
+        if name not in task.bot_configs:
+            loc = ("evaluation", "bot") if isinstance(ev.bot, str) else ("evaluation", "bot", n)
+            bad(loc, f"no bot named {name!r}; bots: {', '.join(sorted(task.bot_configs)) or 'none'}")
+    files = [(("evaluation", "topics_file"), ev.topics_file)]
+    files += [
+        (("evaluation", "onboarding", k), getattr(ev.onboarding, k)) for k in ("agreement_file", "instructions_file")
+    ]
+    for loc, name in files:
+        if name is not None and not task.path(name).is_file():
+            bad(loc, f"no such file: {task.path(name)}")

@@ -263,6 +263,173 @@ class ServeSpec(Strict):
         return list(dict.fromkeys(value))
 
 
+QuestionType = Literal["choice", "likert", "number", "text"]
+
+
+class RatingQuestion(Strict):
+    """One question a person answers after a thread, or about each bot message (docs/evaluation.md)."""
+
+    #: a stable key for the answer (default: the question text)
+    id: str | None = None
+    question: str
+    #: ``choice`` (nominal), ``likert`` (ordinal), ``number`` (interval) or ``text`` (free text);
+    #: default: ``choice`` with choices, ``text`` without
+    type: QuestionType | None = None
+    #: the answers offered (choice, likert), in order from lowest to highest for a scale
+    choices: list[str] = Field(default_factory=list)
+    #: the lowest and highest number accepted (number)
+    min: float | None = None
+    max: float | None = None
+    #: an answer is needed before the ratings can be submitted
+    required: bool = True
+    #: the longest free-text answer, in characters
+    max_length: int = Field(2000, ge=1, le=20000)
+    #: shown under the question (a hint, the placeholder of a text box)
+    help: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.id or self.question
+
+    @property
+    def kind(self) -> str:
+        return self.type or ("choice" if self.choices else "text")
+
+    @field_validator("choices")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("choices must be distinct")
+        return value
+
+    def model_post_init(self, context: Any) -> None:
+        if self.kind in ("choice", "likert") and len(self.choices) < 2:
+            raise ValueError(f"a {self.kind} question needs at least two choices")
+        if self.kind in ("number", "text") and self.choices:
+            raise ValueError(f"a {self.kind} question has no choices (did you mean type: choice?)")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min is larger than max")
+
+
+class TransformSpec(Strict):
+    #: a transform registered with ``@transform`` in worlds.py, or a built-in one
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class EvaluationTransforms(Strict):
+    """Transforms applied to what people say (before the bot hears it) and to what the bot
+    says (before people see it); the original text stays in the message's ``meta.text_orig``."""
+
+    human: list[TransformSpec] = Field(default_factory=list)
+    bot: list[TransformSpec] = Field(default_factory=list)
+
+
+class EvaluationOnboarding(Strict):
+    #: HTML, Markdown or text shown before consent (relative to the task)
+    agreement_file: str | None = None
+    #: instructions shown beside every chat (HTML, Markdown or text)
+    instructions_file: str | None = None
+    #: consent checkboxes: key -> statement; all must be ticked before any chat
+    checkboxes: dict[str, str] = Field(default_factory=dict)
+    #: the version of the consent text stored with each person's consent (default: a hash
+    #: of the agreement and the checkboxes, so any change asks again)
+    consent_version: str | None = None
+
+    @field_validator("agreement_file", "instructions_file")
+    @classmethod
+    def _task_relative(cls, entry: str | None) -> str | None:
+        if entry is not None and (problem := relative_path_problem(entry)) is not None:
+            raise ValueError(f"{entry!r}: {problem}")
+        return entry
+
+
+class EvaluationLimits(Strict):
+    """Enforced by the server (and the TUI), never only by a page."""
+
+    #: threads one person may do in this study
+    max_threads_per_person: int = Field(10, ge=1)
+    #: threads (people) each topic gets at most
+    max_threads_per_topic: int = Field(3, ge=1)
+    #: the person's messages in a thread; the thread ends when they are reached
+    max_turns_per_thread: int = Field(4, ge=1, le=1000)
+    #: the longest message a person may send, in characters
+    max_message_chars: int = Field(2000, ge=1, le=100000)
+
+
+class EvaluationCompletion(Strict):
+    #: the code shown at the end (Prolific's completion code); default: one per thread
+    code: str | None = None
+    #: where a Prolific worker is sent at the end; ``{code}`` is replaced
+    prolific_redirect: str = "https://app.prolific.com/submissions/complete?cc={code}"
+    #: the text of the last page
+    text: str = "Thank you! Your ratings are saved."
+
+
+class MturkSpec(Strict):
+    """Amazon Mechanical Turk (the ``[mturk]`` extra); credentials come from the AWS profile or environment."""
+
+    #: the sandbox (true) or the live marketplace (false)
+    sandbox: bool = True
+    #: the AWS credentials profile (``~/.aws/credentials``); none: boto3's default chain
+    profile: str | None = None
+    region: str = "us-east-1"
+    #: the public https URL of this server's ``/eval/mturk`` page (the ExternalQuestion)
+    external_url: str | None = None
+    #: the ExternalQuestion frame's height in pixels
+    frame_height: int = Field(800, ge=100, le=10000)
+    #: passed to create_hit as they are (Title, Description, Reward, Keywords, durations...)
+    hit_settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class EvaluationSpec(Strict):
+    """Human rating of a bot: topics, threads, consent, questions, limits (docs/evaluation.md)."""
+
+    #: the bot (or bots) under evaluation: names of ``bots:``; each thread gets one
+    bot: str | list[str]
+    #: the bot's name as people see it
+    display_name: str = "Bot"
+    #: topics in boteval's chat_topics.json format (relative to the task); none: one empty topic
+    topics_file: str | None = None
+    transforms: EvaluationTransforms = Field(default_factory=EvaluationTransforms)
+    onboarding: EvaluationOnboarding = Field(default_factory=EvaluationOnboarding)
+    #: asked after each thread
+    questions: list[RatingQuestion] = Field(default_factory=list)
+    #: asked about each bot message (optional per message)
+    turn_questions: list[RatingQuestion] = Field(default_factory=list)
+    limits: EvaluationLimits = Field(default_factory=EvaluationLimits)
+    #: people may create their own worker account in the browser
+    signup: bool = True
+    #: hours a login lasts
+    session_hours: float = Field(12, gt=0, le=24 * 30)
+    completion: EvaluationCompletion = Field(default_factory=EvaluationCompletion)
+    mturk: MturkSpec | None = None
+
+    @property
+    def bots(self) -> list[str]:
+        return [self.bot] if isinstance(self.bot, str) else list(self.bot)
+
+    @field_validator("topics_file")
+    @classmethod
+    def _task_relative(cls, entry: str | None) -> str | None:
+        if entry is not None and (problem := relative_path_problem(entry)) is not None:
+            raise ValueError(f"{entry!r}: {problem}")
+        return entry
+
+    @field_validator("bot")
+    @classmethod
+    def _some_bot(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and (not value or len(set(value)) != len(value)):
+            raise ValueError("expected a bot name or a list of distinct bot names")
+        return value
+
+    def model_post_init(self, context: Any) -> None:
+        for group in (self.questions, self.turn_questions):
+            keys = [q.key for q in group]
+            if len(set(keys)) != len(keys):
+                raise ValueError("two questions have the same id (or text)")
+
+
 class TaskSpec(Strict):
     name: str | None = None
     description: str | None = None
@@ -290,6 +457,8 @@ class TaskSpec(Strict):
     safety: SafetySpec = Field(default_factory=SafetySpec)
     bots: dict[str, dict[str, Any]] = Field(default_factory=dict)
     worlds: dict[str, dict[str, Any]]
+    #: human rating of a bot (docs/evaluation.md)
+    evaluation: EvaluationSpec | None = None
 
     @field_validator("worlds")
     @classmethod

@@ -37,6 +37,22 @@ class WorkbenchApp(App):
             id="app.serve",
             tooltip="Serve the task and watch its live conversations",
         ),
+        Binding(
+            "f8",
+            "rate",
+            "Rate",
+            show=False,
+            id="app.rate",
+            tooltip="A rating session of the task's evaluation study (consent, chat, rate)",
+        ),
+        Binding(
+            "f9",
+            "study_admin",
+            "Study",
+            show=False,
+            id="app.study_admin",
+            tooltip="The evaluation study's progress, ratings, agreement, threads and export",
+        ),
     ]
 
     def __init__(self, task: Any, conversation_id: str | None = None, store: Any = None) -> None:
@@ -47,6 +63,8 @@ class WorkbenchApp(App):
         self.runner: Any = None
         #: the serve screen, once opened (installed, so its server outlives a visit to the chat)
         self.serve_screen: Any = None
+        #: the task's evaluation study, made when a rating or admin screen first opens
+        self.study: Any = None
         #: seconds from this app's creation to its first paint (the start-up
         #: benchmark measures from process start with WORKBENCH_EXIT_AFTER_PAINT)
         self.first_paint: float | None = None
@@ -104,6 +122,35 @@ class WorkbenchApp(App):
             self.install_screen(self.serve_screen, "serve")
         if self.screen is not self.serve_screen:
             self.push_screen("serve")
+
+    def _study(self) -> Any:
+        """The task's evaluation study (made once), or None with a notice."""
+        if self.wb_task.spec.evaluation is None:
+            self.notify("This task has no evaluation section (docs/evaluation.md).", severity="warning")
+            return None
+        if self.runner is None:
+            self.notify("The store is still opening.", severity="warning")
+            return None
+        if self.study is None:
+            from workbench.evaluation import Study
+
+            self.study = Study(self.wb_task, self.runner.store)
+        return self.study
+
+    def action_rate(self) -> None:
+        """Open a rating session (each visit a new one, for the person at the keyboard)."""
+        study = self._study()
+        if study is not None:
+            from workbench.screens.eval_session import RatingSessionScreen
+
+            self.push_screen(RatingSessionScreen(study, self.runner))
+
+    def action_study_admin(self) -> None:
+        study = self._study()
+        if study is not None:
+            from workbench.screens.eval_admin import EvalAdminScreen
+
+            self.push_screen(EvalAdminScreen(study))
 
     async def on_unmount(self) -> None:
         if self.serve_screen is not None:

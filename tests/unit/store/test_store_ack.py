@@ -7,7 +7,7 @@ import json
 import sqlite3
 
 import pytest
-from support import Person, say, wait_for
+from support import Person, say
 
 from workbench.runtime.runner import Runner
 from workbench.store import open_store
