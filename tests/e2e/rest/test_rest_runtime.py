@@ -76,3 +76,23 @@ async def test_turns_of_one_user_run_one_after_the_other(server):
     assert server.store.state(conv["id"], "desk")["turns"] == 12  # no turn lost to a concurrent one
     roles = [m["role"] for m in server.store.messages(conv["id"])]
     assert roles == ["human", "bot"] * 12
+
+
+async def test_rest_edits_go_through_the_one_edit_path(serve, tmp_path, monkeypatch):
+    """A state or Q/A written over REST is announced like a TUI or CLI edit (BotEditor)."""
+    monkeypatch.setenv("WORKBENCH_API_TOKEN", "edit-token")
+    server = await serve(helpdesk(tmp_path))
+    events = []
+    server.runner.subscribe(events.append)
+    auth = {"Authorization": "Bearer edit-token"}
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=30) as client:
+        r = await client.post(
+            "/decisiontable", headers=auth, json={"state": "gift_cards", "bubble": "Yes, at the desk."}
+        )
+        assert r.status_code == 201, r.text
+        r = await client.post("/knowledgebase", headers=auth, json={"question": "parking?", "answer": "Behind us."})
+        assert r.status_code == 201, r.text
+        r = await client.delete("/decisiontable/gift_cards", headers=auth)
+        assert r.status_code == 200 and r.json()["found"] is True
+    edits = [(e.fields["what"], e.fields["action"]) for e in events if e.kind == "edited"]
+    assert edits == [("state", "create"), ("qa", "create"), ("state", "delete")]

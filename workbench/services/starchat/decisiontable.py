@@ -71,7 +71,7 @@ async def post(api: Starchat, request: Request, caller: Caller) -> Response:
     body = await json_object(request, api.max_body)
     engine = await api.engine(request)
     state = await asyncio.to_thread(_state, body)
-    created = await asyncio.to_thread(edits.upsert_state, engine, state)
+    created = await asyncio.to_thread(edits.upsert_state, api.editor, engine.bot, state)
     return answer(
         Written(
             created=created, dtype="state", id=state.state, index=api.index_name(engine), version=engine.table.revision
@@ -102,7 +102,7 @@ async def put(api: Starchat, request: Request, caller: Caller) -> Response:
         return _state(document)
 
     state = await asyncio.to_thread(merged)
-    await asyncio.to_thread(edits.upsert_state, engine, state)
+    await asyncio.to_thread(edits.upsert_state, api.editor, engine.bot, state)
     return answer(
         Written(created=False, dtype="state", id=name, index=api.index_name(engine), version=engine.table.revision), 201
     )
@@ -112,7 +112,7 @@ async def delete(api: Starchat, request: Request, caller: Caller) -> Response:
     """Delete a state (``found`` says whether it existed)."""
     name = request.path_params["state"]
     engine = await api.engine(request)
-    found = await asyncio.to_thread(edits.delete_state, engine, name)
+    found = await asyncio.to_thread(edits.delete_state, api.editor, engine.bot, name)
     return answer(
         Deleted(found=found, dtype="state", id=name, index=api.index_name(engine), version=engine.table.revision)
     )
@@ -148,7 +148,7 @@ async def upload_csv(api: Starchat, request: Request, caller: Caller) -> Respons
         text = text_of(raw)
         try:
             read = edits.import_table(
-                engine, text, name or "upload", skip_invalid=skip, replace=flag(request, "replace")
+                api.editor, engine.bot, text, name or "upload", skip_invalid=skip, replace=flag(request, "replace")
             )
         except (ValueError, OverflowError, RecursionError) as exc:  # a reader that failed where it should report
             log.warning("an uploaded table could not be read: %s: %s", type(exc).__name__, exc)

@@ -1,8 +1,8 @@
-"""The table and knowledge-base edits the REST API makes, one function per operation.
+"""The table and knowledge-base edits the REST API makes, one function per operation, each
+through :class:`~workbench.runtime.editing.BotEditor` (the TUI's and the CLI's edit path too),
+so a REST edit is validated, stored and announced like any other.
 
-Handlers call only these (in a worker thread: each writes to the store and the index),
-so the edits can move behind the one edit service the TUI, the CLI and REST will share
-without touching a handler.
+Handlers call these in a worker thread: each writes to the store and the index.
 """
 
 from __future__ import annotations
@@ -11,64 +11,56 @@ import io
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from workbench.engines.decision_table.engine import DecisionTableEngine
     from workbench.engines.decision_table.model import State
     from workbench.engines.decision_table.table_io import TableRead
-    from workbench.engines.knowledge_base.kb import QA, ImportReport, KnowledgeBase
-    from workbench.store import Store
+    from workbench.engines.knowledge_base.kb import QA, ImportReport
+    from workbench.runtime.editing import BotEditor
 
 
 # -- decision table -----------------------------------------------------------------------------
 
 
-def upsert_state(engine: DecisionTableEngine, state: State) -> bool:
+def upsert_state(editor: BotEditor, bot: str, state: State) -> bool:
     """Insert or replace ``state``; True when it is new."""
-    _, created = engine.table.upsert(state)
-    return created
+    return editor.save_state(bot, state).created
 
 
-def delete_state(engine: DecisionTableEngine, name: str) -> bool:
+def delete_state(editor: BotEditor, bot: str, name: str) -> bool:
     """Remove state ``name``; False when there was none."""
-    return engine.table.delete(name)
+    return editor.delete_state(bot, name)
 
 
-def import_table(engine: DecisionTableEngine, text: str, source: str, skip_invalid: bool, replace: bool) -> TableRead:
+def import_table(editor: BotEditor, bot: str, text: str, source: str, skip_invalid: bool, replace: bool) -> TableRead:
     """Load a table (CSV in any starchat layout, or JSON); nothing is loaded when it has
     errors unless ``skip_invalid``."""
-    return engine.table.import_text(text, source=source, skip_invalid=skip_invalid, replace=replace)
+    from workbench.engines.decision_table.table_io import read_text
+
+    read = read_text(text, source)
+    if not read.errors or skip_invalid:
+        editor.import_states(bot, read.states, replace=replace)
+    return read
 
 
 # -- knowledge base --------------------------------------------------------------------------------
 
 
-def knowledge_base(engine: DecisionTableEngine, store: Store) -> KnowledgeBase:
-    """The bot's knowledge base; one started through the API is consulted by the bot from then on."""
-    if engine.kb is None:
-        from workbench.engines.knowledge_base import KnowledgeBase
-
-        engine.kb = KnowledgeBase(store, engine.table.index, engine.bot)
-    return engine.kb
-
-
-def add_qa(kb: KnowledgeBase, fields: dict[str, Any]) -> QA:
+def add_qa(editor: BotEditor, bot: str, fields: dict[str, Any]) -> QA:
     """Insert a Q/A or replace the one with its id (KnowledgeBaseError when invalid)."""
-    return kb.add(fields)
+    return editor.add_qa(bot, fields)
 
 
-def update_qa(kb: KnowledgeBase, qa_id: str, fields: dict[str, Any]) -> QA:
+def update_qa(editor: BotEditor, bot: str, qa_id: str, fields: dict[str, Any]) -> QA:
     """Change some fields of Q/A ``qa_id`` (KeyError when there is none)."""
-    return kb.update(qa_id, fields)
+    return editor.update_qa(bot, qa_id, fields)
 
 
-def delete_qa(kb: KnowledgeBase, qa_id: str) -> bool:
+def delete_qa(editor: BotEditor, bot: str, qa_id: str) -> bool:
     """Remove Q/A ``qa_id``; False when there was none."""
-    return kb.delete(qa_id)
+    return editor.delete_qa(bot, qa_id)
 
 
-def import_qas(kb: KnowledgeBase, text: str, source: str, strict: bool) -> ImportReport:
+def import_qas(editor: BotEditor, bot: str, text: str, source: str, strict: bool) -> ImportReport:
     """Load Q/As from CSV (a header row of starchat's columns) or JSON Lines."""
     stream = io.StringIO(text, newline="")
     stream.name = source  # type: ignore[misc]
-    if text.lstrip().startswith("{"):
-        return kb.import_jsonl(stream, strict=strict)
-    return kb.import_csv(stream, strict=strict)
+    return editor.import_qas(bot, stream, fmt="jsonl" if text.lstrip().startswith("{") else "csv", strict=strict)

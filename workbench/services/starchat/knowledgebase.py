@@ -69,7 +69,7 @@ async def post(api: Starchat, request: Request, caller: Caller) -> Response:
 
     def write() -> QAHits:
         try:
-            qa = edits.add_qa(kb, body.fields())
+            qa = edits.add_qa(api.editor, kb.name, body.fields())
         except KnowledgeBaseError as exc:
             raise _refused(exc) from None
         return hits([(qa, 0.0)])
@@ -86,7 +86,7 @@ async def put(api: Starchat, request: Request, caller: Caller) -> Response:
 
     def write() -> None:
         try:
-            edits.update_qa(kb, qa_id, body.fields())
+            edits.update_qa(api.editor, kb.name, qa_id, body.fields())
         except KeyError:
             raise ApiError(404, f"there is no Q/A with id {qa_id[:80]!r}", field="id") from None
         except KnowledgeBaseError as exc:
@@ -101,7 +101,7 @@ async def delete(api: Starchat, request: Request, caller: Caller) -> Response:
     qa_id = request.path_params["id"]
     kb = await api.knowledge_base(request)
     engine = await api.engine(request)
-    found = await asyncio.to_thread(edits.delete_qa, kb, qa_id)
+    found = await asyncio.to_thread(edits.delete_qa, api.editor, kb.name, qa_id)
     return answer(Deleted(found=found, dtype=DTYPE, id=qa_id, index=api.index_name(engine), version=1))
 
 
@@ -138,7 +138,7 @@ async def upload_csv(api: Starchat, request: Request, caller: Caller) -> Respons
     def load() -> QALoaded:
         text = text_of(raw)
         try:
-            report = edits.import_qas(kb, text, name or "upload", strict=strict)
+            report = edits.import_qas(api.editor, kb.name, text, name or "upload", strict=strict)
         except KnowledgeBaseError as exc:
             err = _refused(exc)
             err.body["problems"] = [str(p) for p in exc.problems]

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
+from workbench.runtime.editing import BotEditor
 from workbench.services.starchat.errors import ApiError
 
 if TYPE_CHECKING:
@@ -48,10 +49,15 @@ class Starchat:
             raise ApiError(503, "the server is starting or shutting down; try again shortly")
         return runner
 
+    @property
+    def editor(self) -> BotEditor:
+        """The one edit path (the TUI's and the CLI's too): each edit is stored and announced."""
+        return BotEditor(self.task, self.ctx.runner)
+
     # -- which bot ----------------------------------------------------------------------------
     def bot(self, request: Request) -> str:
         """The decision_table bot ``?bot=`` names, or the task's only one."""
-        bots = [n for n, c in self.task.bot_configs.items() if getattr(c, "engine", None) == "decision_table"]
+        bots = self.editor.table_bots()
         wanted = request.query_params.get("bot")
         if wanted is not None:
             if wanted not in bots:
@@ -74,11 +80,12 @@ class Starchat:
                 raise ApiError(500, f"the decision table of bot {bot!r} cannot be loaded: {exc}") from None
 
     async def knowledge_base(self, request: Request) -> KnowledgeBase:
-        from workbench.services.starchat import edits
-
+        """The bot's knowledge base; one started through the API is consulted by the bot from then on."""
         engine = await self.engine(request)
         async with self._building:
-            return await asyncio.to_thread(edits.knowledge_base, engine, self.task.store)
+            kb = await asyncio.to_thread(self.editor.knowledge_base, engine.bot, True)
+        assert kb is not None
+        return kb
 
     def index_name(self, engine: DecisionTableEngine) -> str:
         """starchat's name for the index a document lives in."""
