@@ -56,7 +56,7 @@ class Message(dict):
     def to_json(self) -> str:
         return json.dumps(self, ensure_ascii=False, default=str)
 
-    def copy(self) -> Message:  # type: ignore[override]
+    def copy(self) -> Message:
         clone = Message(json.loads(self.to_json()))
         return clone
 

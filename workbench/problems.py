@@ -112,7 +112,7 @@ def line_of(lines: Lines, loc: tuple) -> int | None:
     return lines.get(())
 
 
-def _describe(err: dict, model_fields: list[str] | None) -> str:
+def _describe(err: Any, model_fields: list[str] | None) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         if model_fields:

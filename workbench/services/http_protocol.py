@@ -30,7 +30,7 @@ def limited_protocol(header_timeout: float, max_header_bytes: int) -> type[async
             if not self._refused:  # once refused, nothing more is parsed
                 super().data_received(data)
 
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self._arm()
 

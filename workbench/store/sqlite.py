@@ -109,7 +109,8 @@ class SqliteStore(Store):
         self, limit: int = 200, person: str | None = None, task: str | None = None
     ) -> list[dict[str, Any]]:
         sql = "SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS n_messages FROM conversations c"
-        where, args = [], []
+        where: list[str] = []
+        args: list[str | int] = []
         if person:
             where.append("c.person = ?")
             args.append(person)

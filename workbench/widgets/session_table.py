@@ -46,7 +46,7 @@ class SessionTable(DataTable):
     def show(self, rows: Iterable[Any]) -> None:
         """Show exactly ``rows`` (LiveSession-like objects)."""
         wanted = {r.conversation_id: r for r in rows}
-        for key in [k.value for k in self.rows if k.value not in wanted]:
+        for key in [k.value for k in self.rows if k.value is not None and k.value not in wanted]:
             self.remove_row(key)
         for cid, r in wanted.items():
             cells = {

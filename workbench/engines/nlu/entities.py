@@ -155,10 +155,10 @@ class EntityExtractor:
 
 def _resolve_overlaps(found: list[Entity]) -> list[Entity]:
     """Per entity name, overlapping spans keep the longest (then the most specific)."""
-    found.sort(key=lambda e: (-(e.end - e.start), _PRECEDENCE.get(e.extractor, 9), e.start))
+    found.sort(key=lambda e: (-((e.end or 0) - (e.start or 0)), _PRECEDENCE.get(e.extractor, 9), e.start or 0))
     kept: list[Entity] = []
     for e in found:
-        if any(k.entity == e.entity and e.start < k.end and k.start < e.end for k in kept):
+        if any(k.entity == e.entity and (e.start or 0) < (k.end or 0) and (k.start or 0) < (e.end or 0) for k in kept):
             continue
         kept.append(e)
     return kept

@@ -55,7 +55,7 @@ def build_world(cls: type, opt: dict, agents: list) -> World:
     gen = getattr(cls, "generate_world", None)
     if callable(gen):
         return gen(opt, agents)
-    params = list(inspect.signature(cls.__init__).parameters)[1:]
+    params = list(inspect.signature(cls).parameters)
     if len(params) >= 2 and params[1] == "agent":
         return cls(opt, agents[0])
     if len(params) >= 2:

@@ -62,5 +62,5 @@ def delete_qa(editor: BotEditor, bot: str, qa_id: str) -> bool:
 def import_qas(editor: BotEditor, bot: str, text: str, source: str, strict: bool) -> ImportReport:
     """Load Q/As from CSV (a header row of starchat's columns) or JSON Lines."""
     stream = io.StringIO(text, newline="")
-    stream.name = source  # type: ignore[misc]
+    stream.name = source
     return editor.import_qas(bot, stream, fmt="jsonl" if text.lstrip().startswith("{") else "csv", strict=strict)
