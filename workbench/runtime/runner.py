@@ -114,7 +114,7 @@ class Runner:
         Returns True when a live bot took the state, False when only the store did.
         """
         if self.store is not None:
-            self.store.commit(Commit(states=[(conversation_id, bot, state)]))
+            self.store.commit(Commit(states=[(conversation_id, bot, state)], state_source="hand"))
         agent = self._live_bots.get((conversation_id, bot))
         if agent is not None:
             agent.state = state

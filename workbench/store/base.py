@@ -42,6 +42,26 @@ class Commit:
     records: dict[str, list[Record]] = field(default_factory=dict)  # conversation id -> records
     states: list[tuple[str, str, dict]] = field(default_factory=list)  # (conversation, bot, state)
     locations: dict[str, dict[str, Any]] = field(default_factory=dict)  # conversation -> columns
+    #: where the states come from, kept in their history: ``turn`` (a bot's step), ``hand`` (a
+    #: developer set it), ``fork`` (restored from another conversation)
+    state_source: str = "turn"
+
+
+@dataclass
+class StateAt:
+    """One entry of a bot's state history: the engine state a turn (or a hand edit) produced.
+
+    ``seq`` is the number of the conversation's last message when it was written: the
+    turn's own messages are those up to it, so the transcript "as it was then" is every
+    message with ``seq`` at most this one."""
+
+    conversation_id: str
+    bot: str
+    seq: int
+    created: float
+    state: dict[str, Any]
+    #: ``turn``, ``hand`` or ``fork`` (see :attr:`Commit.state_source`)
+    source: str = "turn"
 
 
 def records(messages: Iterable[Message], **where: Any) -> list[Record]:
@@ -340,10 +360,31 @@ class Store(ABC):
     def states(self, cid: str) -> dict[str, dict[str, Any]]:
         """Every bot's engine state in a conversation."""
 
+    # -- state history (the debugger's timeline, forks, what-if replay) -------------------
+    @abstractmethod
+    def state_history(self, cid: str, bot: str | None = None) -> list[StateAt]:
+        """Every state written for a conversation (of one ``bot``), oldest first: one entry
+        per commit that carried it, written in the same transaction as the turn."""
+
+    @abstractmethod
+    def states_at(self, cid: str, seq: int) -> dict[str, dict[str, Any]]:
+        """Every bot's engine state as it was when message ``seq`` was the last one: the
+        latest history entry of each bot with ``seq`` at most that (bots without one left out)."""
+
+    @abstractmethod
+    def prune_state_history(self, before: float | None = None, keep: int | None = None) -> int:
+        """Forget history entries written before the time ``before`` (seconds since the epoch)
+        and, with ``keep``, all but the latest ``keep`` of each (conversation, bot); the
+        current state (:meth:`state`) is never touched. Returns how many entries went."""
+
     # -- what engines keep -----------------------------------------------------------
     @abstractmethod
     def documents(self, name: str) -> DocumentSet:
         """The document set ``name`` (e.g. ``decision_table:desk``), created empty on first use."""
+
+    @abstractmethod
+    def document_sets(self) -> list[str]:
+        """The names of every document set that was written, sorted (what-if replay copies them)."""
 
     # -- evaluation ------------------------------------------------------------------
     @property

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.store import base
-from workbench.store.base import Commit, Store
+from workbench.store.base import Commit, StateAt, Store
 from workbench.store.private import private_file
 from workbench.store.sqlite_documents import SqliteDocumentSet
 from workbench.store.sqlite_study import SqliteStudy
@@ -172,6 +172,7 @@ class SqliteStore(Store):
     def _write_commits(self, commits: list[Commit], now: float, seqs: dict[str, int]) -> None:
         rows = []
         states = []
+        history = []
         touched: dict[str, dict[str, Any]] = {}
         for commit in commits:
             for cid, records in commit.records.items():
@@ -192,7 +193,11 @@ class SqliteStore(Store):
                         )
                     )
             for cid, bot, state in commit.states:
-                states.append((cid, bot, json.dumps(state, default=str), now))
+                encoded = json.dumps(state, default=str)
+                states.append((cid, bot, encoded, now))
+                # the turn's messages are written above: the state belongs after its last one
+                seq = seqs[cid] if cid in seqs else self._last_seq(cid)
+                history.append((cid, bot, seq, now, commit.state_source, encoded))
             for cid in (*commit.records, *(c for c, _, _ in commit.states), *commit.locations):
                 touched.setdefault(cid, {}).update(commit.locations.get(cid, {}))
         if rows:
@@ -205,6 +210,11 @@ class SqliteStore(Store):
             self.conn.executemany(
                 "INSERT OR REPLACE INTO engine_state (conversation_id, bot, state, updated) VALUES (?, ?, ?, ?)",
                 states,
+            )
+            self.conn.executemany(
+                "INSERT INTO state_history (conversation_id, bot, seq, created, source, state)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                history,
             )
         for cid, columns in touched.items():
             self._update(cid, columns)
@@ -243,6 +253,40 @@ class SqliteStore(Store):
             rows = self.conn.execute("SELECT bot, state FROM engine_state WHERE conversation_id = ?", (cid,)).fetchall()
         return {bot: json.loads(state) for bot, state in rows}
 
+    # -- state history ------------------------------------------------------------------
+    def state_history(self, cid: str, bot: str | None = None) -> list[StateAt]:
+        sql = "SELECT conversation_id, bot, seq, created, source, state FROM state_history WHERE conversation_id = ?"
+        args: list[str] = [cid]
+        if bot is not None:
+            sql += " AND bot = ?"
+            args.append(bot)
+        with self._lock:
+            rows = self.conn.execute(sql + " ORDER BY id", args).fetchall()
+        return [StateAt(c, b, seq, created, json.loads(state), source) for c, b, seq, created, source, state in rows]
+
+    def states_at(self, cid: str, seq: int) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT h.bot, h.state FROM state_history h WHERE h.id = (SELECT max(i.id) FROM state_history i"
+                " WHERE i.conversation_id = h.conversation_id AND i.bot = h.bot AND i.seq <= ?)"
+                " AND h.conversation_id = ? ORDER BY h.bot",
+                (seq, cid),
+            ).fetchall()
+        return {bot: json.loads(state) for bot, state in rows}
+
+    def prune_state_history(self, before: float | None = None, keep: int | None = None) -> int:
+        gone = 0
+        with self.transaction():
+            if before is not None:
+                gone += self.conn.execute("DELETE FROM state_history WHERE created < ?", (before,)).rowcount
+            if keep is not None:
+                gone += self.conn.execute(
+                    "DELETE FROM state_history WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER"
+                    " (PARTITION BY conversation_id, bot ORDER BY id DESC) AS n FROM state_history) WHERE n > ?)",
+                    (max(0, keep),),
+                ).rowcount
+        return gone
+
     def iter_conversations(self) -> Iterator[dict[str, Any]]:
         """Every conversation with its messages and states, oldest first (for export)."""
         with self._lock:
@@ -262,6 +306,13 @@ class SqliteStore(Store):
             if found is None:
                 found = self._documents[name] = SqliteDocumentSet(self, name)
             return found
+
+    def document_sets(self) -> list[str]:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT name FROM doc_sets WHERE rev > 0 OR source IS NOT NULL ORDER BY name"
+            ).fetchall()
+        return [r[0] for r in rows]
 
     # -- evaluation ----------------------------------------------------------------------
     @property

@@ -124,8 +124,24 @@ def _v3(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    """State history: every engine state a commit wrote (per conversation and bot), with the
+    number of the conversation's last message at that moment, so a debugger can show each
+    turn as it was. Files from before start with an empty history."""
+    _script(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS state_history (
+            id INTEGER PRIMARY KEY, conversation_id TEXT NOT NULL, bot TEXT NOT NULL, seq INTEGER NOT NULL,
+            created REAL NOT NULL, source TEXT NOT NULL DEFAULT 'turn', state TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS idx_state_history_conversation ON state_history (conversation_id, bot, seq);
+        CREATE INDEX IF NOT EXISTS idx_state_history_created ON state_history (created);
+        """,
+    )
+
+
 #: (version, migration): version N's migration brings a file from N-1 to N
-MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3)]
+MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3), (4, _v4)]
 LATEST = MIGRATIONS[-1][0]
 
 

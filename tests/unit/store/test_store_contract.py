@@ -70,6 +70,74 @@ def test_engine_state_and_last_trace(store: Store) -> None:
     assert store.last_trace(cid, "bot") == {"why": "greeting"}
 
 
+def test_every_turn_keeps_the_state_it_produced(store: Store) -> None:
+    cid = store.new_conversation("task", "ann")
+    assert store.state_history(cid) == []
+    store.commit(_turn(cid, "one", {"n": 1}))
+    store.commit(_turn(cid, "two", {"n": 2}))
+    # a state set by hand between turns belongs after the last message written so far
+    store.commit(Commit(states=[(cid, "bot", {"n": 20})], state_source="hand"))
+    store.commit(Commit(records={cid: [Record(Message(text="x"))]}, states=[(cid, "other", {"o": 1})]))
+    history = store.state_history(cid)
+    assert [(h.bot, h.seq, h.state, h.source) for h in history] == [
+        ("bot", 2, {"n": 1}, "turn"),
+        ("bot", 4, {"n": 2}, "turn"),
+        ("bot", 4, {"n": 20}, "hand"),
+        ("other", 5, {"o": 1}, "turn"),
+    ]
+    assert all(h.conversation_id == cid and h.created > 0 for h in history)
+    assert [h.state for h in store.state_history(cid, "other")] == [{"o": 1}]
+    # the current state is still the latest one
+    assert store.state(cid, "bot") == {"n": 20}
+    assert store.states_at(cid, 0) == {}
+    assert store.states_at(cid, 2) == {"bot": {"n": 1}}
+    assert store.states_at(cid, 3) == {"bot": {"n": 1}}
+    assert store.states_at(cid, 4) == {"bot": {"n": 20}}
+    assert store.states_at(cid, 99) == {"bot": {"n": 20}, "other": {"o": 1}}
+    # another conversation's history is its own
+    other = store.new_conversation("task", "bob")
+    store.commit(_turn(other, "hi", {"n": 7}))
+    assert [h.state for h in store.state_history(other)] == [{"n": 7}]
+    assert len(store.state_history(cid)) == 4
+
+
+def test_state_history_is_written_with_its_turn_or_not_at_all(store: Store) -> None:
+    a = store.new_conversation("task", "ann")
+    b = store.new_conversation("task", "bob")
+    broken = Commit(records={b: [Record(Message(text="y"), world=object())]})  # type: ignore[arg-type]
+    with pytest.raises(Exception):  # noqa: B017 - each backend raises its own driver error
+        store.commit_many([_turn(a, "lost", {"n": 1}), broken])
+    assert store.state_history(a) == []
+    store.commit_many([_turn(a, "kept", {"n": 2}), _turn(b, "kept", {"n": 3})])
+    assert [(h.seq, h.state) for h in store.state_history(a)] == [(2, {"n": 2})]
+    assert [(h.seq, h.state) for h in store.state_history(b)] == [(2, {"n": 3})]
+
+
+def test_old_state_history_is_pruned_by_age_or_count(store: Store) -> None:
+    a = store.new_conversation("task", "ann")
+    b = store.new_conversation("task", "bob")
+    for n in range(5):
+        store.commit(_turn(a, f"a{n}", {"n": n}))
+        store.commit(_turn(b, f"b{n}", {"n": n}))
+    assert store.prune_state_history(keep=2) == 6
+    assert [h.state["n"] for h in store.state_history(a)] == [3, 4]
+    assert [h.state["n"] for h in store.state_history(b)] == [3, 4]
+    assert store.prune_state_history(before=0) == 0
+    cutoff = max(h.created for h in store.state_history(a) + store.state_history(b)) + 1
+    assert store.prune_state_history(before=cutoff) == 4
+    assert store.state_history(a) == [] and store.state_history(b) == []
+    # the current state is not history: it stays
+    assert store.state(a, "bot") == {"n": 4}
+
+
+def test_the_document_sets_written_are_listed(store: Store) -> None:
+    assert store.document_sets() == []
+    store.documents("knowledge_base:desk").write([("q", {"question": "?"})])
+    store.documents("decision_table:desk").set_source("t.csv", "abc")
+    store.documents("never_written")
+    assert store.document_sets() == ["decision_table:desk", "knowledge_base:desk"]
+
+
 def test_document_sets_version_every_write(store: Store) -> None:
     docs = store.documents("decision_table:desk")
     assert docs.revision() == 0 and docs.read() == [] and docs.count() == 0
@@ -180,6 +248,24 @@ def test_an_older_sqlite_file_is_migrated_with_its_tables_and_knowledge_bases(tm
         store.close()
     tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert not tables & {"dt_states", "dt_tables", "knowledge_base", "kb_sources"}
+
+
+def test_a_file_from_before_state_history_starts_with_an_empty_one(tmp_path: Path) -> None:
+    path = tmp_path / "v3.db"
+    store = open_store(path)
+    cid = store.new_conversation("task", "ann")
+    store.commit(_turn(cid, "before", {"n": 1}))
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.executescript("DROP TABLE state_history; UPDATE meta SET value = '3' WHERE key = 'schema_version';")
+    conn.close()
+    store = open_store(path)
+    try:
+        assert store.state_history(cid) == [] and store.state(cid, "bot") == {"n": 1}
+        store.commit(_turn(cid, "after", {"n": 2}))
+        assert [(h.seq, h.state) for h in store.state_history(cid)] == [(4, {"n": 2})]
+    finally:
+        store.close()
 
 
 def test_a_file_from_a_newer_workbench_is_refused(tmp_path: Path) -> None:
