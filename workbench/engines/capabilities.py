@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from workbench.engines.decision_table.table import DecisionTable
     from workbench.engines.form.live_panel import LivePanel
     from workbench.engines.knowledge_base import KnowledgeBase
+    from workbench.engines.turn_facts import TurnFacts
 
 
 @runtime_checkable
@@ -51,6 +52,30 @@ class SlotBot(Protocol):
     def set_slot(self, state: dict[str, Any], slot: str, value: Any) -> dict[str, Any]: ...
 
     def clear_slot(self, state: dict[str, Any], slot: str) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class DebuggableBot(Protocol):
+    """A bot whose turns can be told in a debugger's terms (states entered, slots set or
+    cleared, fallbacks, failed forms, errors): breakpoints and the step view ask it."""
+
+    def turn_facts(
+        self, before: dict[str, Any] | None, after: dict[str, Any], trace: dict[str, Any] | None
+    ) -> TurnFacts:
+        """What the turn from state ``before`` to ``after`` (with ``trace``) did."""
+        ...
+
+
+@runtime_checkable
+class GenerativeBot(Protocol):
+    """A bot whose reply to the same state and message may differ from run to run (a language
+    model that samples). What-if replay does not step such a bot unless asked to regenerate:
+    it replays the replies the conversation recorded."""
+
+    def generation(self) -> dict[str, Any]:
+        """What the replies depend on besides the state and the message (model, temperature,
+        seed): a replay reports it next to the recorded replies."""
+        ...
 
 
 def engine_class(task: Any, bot: str) -> type | None:

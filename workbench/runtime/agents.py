@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.engines.base import Context, Engine, Turn
 from workbench.message import Message
+from workbench.runtime import debugger
 from workbench.runtime.session import Disconnected, TurnFailed
 from workbench.store import Record
 
@@ -182,12 +183,15 @@ class BotAgent(Agent):
         return await self._commit(turn)
 
     async def respond(self, message: Message) -> list[Message]:
-        """One engine step on ``message``; replies are acknowledged when this returns."""
+        """One engine step on ``message`` (held first at a breakpoint: runtime/debugger.py);
+        replies are acknowledged when this returns."""
         self.fresh = False
-        turn = await self._call(self.engine.step, self.state, message, self.context)
-        if turn is None:
-            turn = Turn([], self.state, {})
+        turn = await debugger.held(self, message, self._step)
         return await self._commit(turn)
+
+    async def _step(self, message: Message) -> Turn:
+        turn = await self._call(self.engine.step, self.state, message, self.context)
+        return turn if turn is not None else Turn([], self.state, {})
 
     async def observe(self, message: Message | dict | str) -> None:
         self._observed.append(Message.coerce(message))

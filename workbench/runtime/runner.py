@@ -20,6 +20,7 @@ from typing import Any
 
 from workbench.message import Message
 from workbench.runtime.agents import BotAgent, Disconnected, HumanAgent, TurnFailed
+from workbench.runtime.debugger import Breakpoints
 from workbench.runtime.one_shot import OneShot, OneShotTurn
 from workbench.runtime.safety import Safety
 from workbench.runtime.session import Deliver, Session
@@ -77,6 +78,8 @@ class Runner:
         #: (conversation, bot) -> the BotAgent speaking in that conversation's world now
         self._live_bots: dict[tuple[str, str], BotAgent] = {}
         self._one_shot: OneShot | None = None
+        #: turns held at a developer's breakpoints (workbench/runtime/debugger.py)
+        self.breakpoints = Breakpoints()
 
     # -- observers ------------------------------------------------------------
     def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:

@@ -43,6 +43,7 @@ from workbench.message import Message
 if TYPE_CHECKING:
     from workbench.engines.decision_table.state_view import StateView
     from workbench.engines.knowledge_base import KnowledgeBase
+    from workbench.engines.turn_facts import TurnFacts
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,13 @@ class DecisionTableEngine(Engine):
         from workbench.engines.decision_table.state_view import state_view
 
         return state_view(self.bot, state, trace, self.table, data, threshold=self.threshold)
+
+    def turn_facts(
+        self, before: dict[str, Any] | None, after: dict[str, Any], trace: dict[str, Any] | None
+    ) -> TurnFacts:
+        from workbench.engines.decision_table.turn_facts import turn_facts
+
+        return turn_facts(before, after, trace)
 
     def knowledge_base(self, create: bool = False) -> KnowledgeBase | None:
         if self.kb is None and create:

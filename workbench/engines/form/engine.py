@@ -31,6 +31,7 @@ from workbench.message import Message
 
 if TYPE_CHECKING:
     from workbench.engines.form.live_panel import LivePanel
+    from workbench.engines.turn_facts import TurnFacts
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,14 @@ class FormEngine(Engine):
         from workbench.engines.form.panel import clear_slot
 
         return clear_slot(self.normalise(state), slot)
+
+    def turn_facts(
+        self, before: dict[str, Any] | None, after: dict[str, Any], trace: dict[str, Any] | None
+    ) -> TurnFacts:
+        """A turn in a debugger's terms (capabilities.DebuggableBot)."""
+        from workbench.engines.form.turn_facts import turn_facts
+
+        return turn_facts(before, after, trace)
 
 
 class _Run:
