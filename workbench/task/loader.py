@@ -134,6 +134,10 @@ class Task:
     def reset_engines(self) -> None:
         self._engines.clear()
 
+    def use_engine(self, bot: str, engine: Any) -> None:
+        """Let ``engine`` speak for ``bot`` (what-if replay's recorded replies of a model bot)."""
+        self._engines[bot] = engine
+
     def python_world(self, name: str) -> type:
         reg = self.registry.worlds
         if name in reg:
