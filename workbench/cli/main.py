@@ -192,6 +192,30 @@ def test_(
 
 
 @app.command()
+def replay(
+    task: TaskArg,
+    conversation: Annotated[
+        list[str] | None,
+        typer.Option("--conversation", help="Replay this stored conversation (repeatable).", show_default=False),
+    ] = None,
+    last: Annotated[int | None, typer.Option("--last", help="Replay the N latest conversations.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Replay the conversations started on or after this date (2024-06-01).")
+    ] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the whole report as JSON here.")] = None,
+    regenerate: Annotated[
+        bool, typer.Option("--regenerate", help="Step model bots too instead of replaying their recorded replies.")
+    ] = False,
+) -> None:
+    """What-if replay: send the person's turns of stored conversations to the bot as it is now
+    (a scratch store; the task's store is not touched). Exit 1 when any conversation diverged."""
+    t = load(task)
+    from workbench.cli.replay_cmd import run
+
+    raise typer.Exit(run(t, conversation, last, since, json_file, regenerate))
+
+
+@app.command()
 def serve(
     task: TaskArg,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -344,6 +368,9 @@ def serve(
 
 def _mount_optional() -> None:
     """Sub-command groups that live in their own modules (kept cheap to import)."""
+    from workbench.cli.history_cmd import app as history_app
+
+    app.add_typer(history_app, name="history", help="The engine-state history the debugger steps through.")
     try:
         from workbench.cli.table_cmd import app as table_app
     except ImportError:
