@@ -15,6 +15,7 @@ from textual.widgets import Button, Footer, Header, Input, Static
 from workbench.engines.capabilities import KnowledgeBot, SlotBot, TableBot, bots_with
 from workbench.runtime.editing import BotEditor
 from workbench.runtime.transcript import entry_from_record, entry_from_row  # noqa: F401  (re-exported)
+from workbench.screens.chat_debugging import DEBUG_BINDINGS, ChatDebugging
 from workbench.screens.messages import RuntimeEvent
 from workbench.widgets import bot_tools
 from workbench.widgets.inspector import Inspector
@@ -32,7 +33,7 @@ class Person:
     offered: list[str] = field(default_factory=list)
 
 
-class ChatScreen(Screen):
+class ChatScreen(ChatDebugging, Screen):
     """Transcript, quick replies, composer and an inspector of world, state and messages."""
 
     BINDINGS = [
@@ -107,6 +108,7 @@ class ChatScreen(Screen):
             id="chat.set_slot",
             tooltip="Set or clear a slot of this world's form bot to try a path",
         ),
+        *DEBUG_BINDINGS,
     ]
 
     def __init__(self, task: Any, conversation_id: str | None = None) -> None:
@@ -232,6 +234,9 @@ class ChatScreen(Screen):
         elif ev.kind == "session_end":
             if visible:
                 self._status()
+        elif ev.kind in ("paused", "resumed") and visible:
+            self.debug_event(ev)
+            self._status()
 
     # -- rendering helpers ---------------------------------------------------
     def _status(self) -> None:
@@ -242,7 +247,7 @@ class ChatScreen(Screen):
             s = p.session
             state = "ended (ctrl+n for a new chat)" if s.closed else f"world: {s.world or '…'}"
             who = f" · you are {p.name} ({self.current + 1}/{len(self.people)})" if len(self.people) > 1 else ""
-            text = f"{self.wb_task.name} · conversation {s.conversation_id} · {state}{who}"
+            text = f"{self.wb_task.name} · conversation {s.conversation_id} · {state}{who}{self.pause_note()}"
         self.query_one("#status", Static).update(text)
 
     def _show_quick_replies(self, offered: list[str]) -> None:

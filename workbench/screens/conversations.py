@@ -26,6 +26,20 @@ class ConversationsScreen(Screen[str | None]):
     BINDINGS = [
         Binding("escape", "close", "Back", id="history.close", tooltip="Back to the chat"),
         Binding("r", "resume", "Resume", id="history.resume", tooltip="Continue the highlighted conversation"),
+        Binding(
+            "s",
+            "step",
+            "Step through",
+            id="history.step",
+            tooltip="Step through the highlighted conversation turn by turn",
+        ),
+        Binding(
+            "w",
+            "replay",
+            "What if",
+            id="history.replay",
+            tooltip="Replay the highlighted conversation against the bot as it is now: then and now side by side",
+        ),
     ]
 
     def __init__(self, store: Any, task: Any) -> None:
@@ -35,7 +49,10 @@ class ConversationsScreen(Screen[str | None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Past conversations: Enter to read, r to resume, Esc to go back", id="history-help")
+        yield Static(
+            "Past conversations: Enter to read, r to resume, s to step through, w what if, Esc to go back",
+            id="history-help",
+        )
         yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -74,6 +91,21 @@ class ConversationsScreen(Screen[str | None]):
         cid = self._highlighted_id()
         if cid:
             self.dismiss(cid)
+
+    def action_step(self) -> None:
+        cid = self._highlighted_id()
+        if cid:
+            from workbench.screens.step import StepScreen
+
+            # a fork chosen there is resumed in the chat, as a conversation chosen here is
+            self.app.push_screen(StepScreen(self.wb_task, self.store, cid), self._after_read)
+
+    def action_replay(self) -> None:
+        cid = self._highlighted_id()
+        if cid:
+            from workbench.screens.replay import ReplayScreen
+
+            self.app.push_screen(ReplayScreen(self.wb_task, self.store, [cid]))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -142,6 +142,13 @@ class DecisionTableScreen(Screen[None]):
         Binding("x", "export_table", "Export", id="dt.export", tooltip="Write the table to a CSV or JSON file"),
         Binding("slash", "focus_filter", "Filter", id="dt.filter", tooltip="Filter the states by any text"),
         Binding("t", "focus_try", "Try", id="dt.try", tooltip="Rank the states for an utterance and see why"),
+        Binding(
+            "b",
+            "break_on_state",
+            "Break",
+            id="dt.break_on_state",
+            tooltip="Hold the bot's turn when it enters the highlighted state (again: remove the breakpoint)",
+        ),
     ]
 
     # -- messages from the workers ---------------------------------------------------
@@ -494,6 +501,13 @@ class DecisionTableScreen(Screen[None]):
         self.notify(f"Could not {message.what}: {message.error}", severity="error", timeout=10)
         if self.table is None:
             self.query_one("#dt-count", Static).update("not loaded")
+
+    def action_break_on_state(self) -> None:
+        from workbench.screens.breakpoints import toggle_breakpoint
+
+        name = self.highlighted_name()
+        if name is not None:
+            toggle_breakpoint(self, self.editor.runner, "state", name, self.bot)
 
     def action_focus_filter(self) -> None:
         self.query_one("#dt-filter", Input).focus()

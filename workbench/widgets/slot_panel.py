@@ -47,6 +47,15 @@ class SlotPanel(BotPanel):
             self.rows = rows
             self.requested = requested
 
+    class BreakOnSlotRequested(Message):
+        """The developer asked to hold the bot's turn when a slot is set or cleared: the screen
+        asks the details (the requested slot first) and adds the breakpoint to its runner."""
+
+        def __init__(self, panel: SlotPanel, requested: str | None) -> None:
+            super().__init__()
+            self.panel = panel
+            self.requested = requested
+
     def compose(self) -> ComposeResult:
         yield Static("waiting for the bot's first turn…", id="slot-summary", classes="panel-section")
         yield Label("Slots (▶ requested)", classes="panel-heading")
@@ -160,6 +169,11 @@ class SlotPanel(BotPanel):
             self.notify("The slot panel has no conversation yet.", severity="warning")
             return
         self.post_message(self.SetSlotRequested(self, self.view.slots.rows, self.view.slots.requested_slot))
+
+    def action_break_on_slot(self) -> None:
+        """Ask for a breakpoint on one of the bot's slots (workbench/runtime/debugger.py)."""
+        requested = self.view.slots.requested_slot if self.view is not None else None
+        self.post_message(self.BreakOnSlotRequested(self, requested))
 
     @work(exclusive=True, exit_on_error=False, group="slot-panel-set", name="set-slot-by-hand")
     async def apply(self, slot: str, value: Any) -> None:
