@@ -127,7 +127,8 @@ def _v3(conn: sqlite3.Connection) -> None:
 def _v4(conn: sqlite3.Connection) -> None:
     """State history: every engine state a commit wrote (per conversation and bot), with the
     number of the conversation's last message at that moment, so a debugger can show each
-    turn as it was. Files from before start with an empty history."""
+    turn as it was. Files from before start with an empty history. (No index on ``created``:
+    pruning by age is rare maintenance, and every turn would pay for the index.)"""
     _script(
         conn,
         """
@@ -135,7 +136,6 @@ def _v4(conn: sqlite3.Connection) -> None:
             id INTEGER PRIMARY KEY, conversation_id TEXT NOT NULL, bot TEXT NOT NULL, seq INTEGER NOT NULL,
             created REAL NOT NULL, source TEXT NOT NULL DEFAULT 'turn', state TEXT NOT NULL);
         CREATE INDEX IF NOT EXISTS idx_state_history_conversation ON state_history (conversation_id, bot, seq);
-        CREATE INDEX IF NOT EXISTS idx_state_history_created ON state_history (created);
         """,
     )
 

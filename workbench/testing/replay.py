@@ -39,7 +39,7 @@ from workbench.store import Store, open_store
 #: how long one turn may take before the replay of that conversation gives up
 TURN_TIMEOUT = 30.0
 #: conversations replayed at once
-CONCURRENCY = 8
+CONCURRENCY = 32
 #: what the password check stores instead of what was typed (runtime/runner.py)
 PASSWORD_MARKS = frozenset({"[password]", "[not the password]"})
 
