@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from workbench.engines.base import Turn
@@ -104,27 +104,36 @@ class Breakpoint:
         return f"error: {facts.errors[0]}" if facts.errors else None
 
 
-@dataclass
 class Pause:
     """One conversation's turn, held at a breakpoint."""
 
-    conversation_id: str
-    bot: str
-    #: the message the turn answers
-    message: Message
-    #: why it is held (one line per breakpoint that matched)
-    reasons: list[str]
-    #: the bot's state before the turn
-    before: dict[str, Any]
-    #: the turn as computed (None when the engine raised)
-    turn: Turn | None
-    error: BaseException | None = None
-    since: float = field(default_factory=time.time)
-    _resumed: asyncio.Future | None = None
+    def __init__(
+        self,
+        conversation_id: str,
+        bot: str,
+        message: Message,
+        reasons: list[str],
+        before: dict[str, Any],
+        turn: Turn | None,
+        error: BaseException | None = None,
+    ) -> None:
+        self.conversation_id = conversation_id
+        self.bot = bot
+        #: the message the turn answers
+        self.message = message
+        #: why it is held (one line per breakpoint that matched)
+        self.reasons = reasons
+        #: the bot's state before the turn
+        self.before = before
+        #: the turn as computed (None when the engine raised)
+        self.turn = turn
+        self.error = error
+        self.since = time.time()
+        self.resumed: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
     def resume(self, step: bool) -> None:
-        if self._resumed is not None and not self._resumed.done():
-            self._resumed.set_result(step)
+        if not self.resumed.done():
+            self.resumed.set_result(step)
 
 
 class Breakpoints:
@@ -219,10 +228,7 @@ class Breakpoints:
                 raise error
             assert turn is not None
             return turn
-        pause = Pause(
-            cid, bot, message, reasons, before, turn, error.cause if error is not None else None,
-            _resumed=asyncio.get_running_loop().create_future(),
-        )  # fmt: skip
+        pause = Pause(cid, bot, message, reasons, before, turn, error.cause if error is not None else None)
         self.paused[cid] = pause
         session.emit(
             "paused",
@@ -235,8 +241,9 @@ class Breakpoints:
             error=f"{type(pause.error).__name__}: {pause.error}" if pause.error is not None else None,
         )
         closed = asyncio.ensure_future(session.wait_closed())
+        waits: list[asyncio.Future[Any]] = [pause.resumed, closed]
         try:
-            await asyncio.wait([pause._resumed, closed], return_when=asyncio.FIRST_COMPLETED)  # type: ignore[list-item]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
             closed.cancel()
             if self.paused.get(cid) is pause:

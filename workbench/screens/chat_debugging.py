@@ -138,12 +138,13 @@ class ChatDebugging:
     def action_break_on_slot(self) -> None:
         from workbench.widgets import bot_tools
         from workbench.widgets.inspector import Inspector
+        from workbench.widgets.slot_panel import SlotPanel
 
         person = self.person
         world = person.session.world if person is not None and person.session is not None else None
         bots = bots_with(self.wb_task, SlotBot, bot_tools.world_bots(self.wb_task, world))
         panel = bot_tools.panel_of(self.query_one(Inspector), bots[0]) if bots else None
-        if panel is None:
+        if not isinstance(panel, SlotPanel):
             self.notify("No form bot speaks in this world.", severity="warning")
             return
         panel.action_break_on_slot()

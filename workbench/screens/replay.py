@@ -172,10 +172,13 @@ class ReplayScreen(Screen[None]):
 
         folder = self.wb_task.path(self.wb_task.spec.tests)
         default = folder / f"{result.conversation_id}-{side}-turn{number}.yml"
-        self.app.push_screen(
-            PathPrompt(f"Save what the bot says {side}, up to turn {number}, as a test:", str(default), action="Save"),
-            lambda path: path is not None and self.save(path, timeline, number),
-        )
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.save(path, timeline, number)
+
+        title = f"Save what the bot says {side}, up to turn {number}, as a test:"
+        self.app.push_screen(PathPrompt(title, str(default), action="Save"), chosen)
 
     @work(thread=True, exit_on_error=False, group="replay-save", name="save-replayed-test")
     def save(self, path: Path, timeline: Any, number: int) -> None:

@@ -303,9 +303,13 @@ class StepScreen(Screen[str | None]):
         number = self.number
         folder = self.wb_task.path(self.wb_task.spec.tests)
         default = folder / f"{self.conversation_id}-turn{number}.yml"
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.save_test(path, number)
+
         self.app.push_screen(
-            PathPrompt(f"Save the conversation up to turn {number} as a test:", str(default), action="Save"),
-            lambda path: path is not None and self.save_test(path, number),
+            PathPrompt(f"Save the conversation up to turn {number} as a test:", str(default), action="Save"), chosen
         )
 
     @work(thread=True, exit_on_error=False, group="step-save", name="save-conversation-test")

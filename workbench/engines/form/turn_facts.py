@@ -21,7 +21,7 @@ def turn_facts(before: dict[str, Any] | None, after: dict[str, Any], trace: dict
     for change in trace.get("slots_changed") or []:
         slot = str(change.get("slot"))
         (cleared if change.get("new") is None else set_).append(slot)
-    parse = trace.get("parse") if isinstance(trace.get("parse"), dict) else {}
+    parse: dict[str, Any] = trace["parse"] if isinstance(trace.get("parse"), dict) else {}
     failed = None
     outcome = trace.get("outcome") if isinstance(trace.get("outcome"), dict) else None
     if outcome and outcome.get("result") == "failed" and trace.get("form_before") == outcome.get("form"):
