@@ -5,7 +5,9 @@
 - Messenger: ``graph`` (the Graph API double, with the environment pointing at it) and ``messenger``
   (a task's server with its webhook);
 - real parts for the unit tests: ``task_dir``, ``store``, ``index``, ``helpdesk``, ``make_table``
-  (a decision table), ``build`` (a form engine from YAML text).
+  (a decision table), ``build`` (a form engine from YAML text);
+- PostgreSQL: ``postgres`` (a throwaway server, started once per session; skipped with the reason
+  when PostgreSQL is not installed) and ``pg_url`` (a URL whose tables live in a fresh schema).
 """
 
 from __future__ import annotations
@@ -138,6 +140,27 @@ def store(tmp_path: Path):
     s = open_store(tmp_path / "workbench.db")
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server for the whole session (support/postgres.py)."""
+    from support.postgres import PostgresServer, missing_reason
+
+    reason = missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres) -> Any:
+    """A PostgreSQL store URL of its own (a fresh schema, dropped afterwards)."""
+    url = postgres.schema_url()
+    yield url
+    postgres.drop_schema(url)
 
 
 @pytest.fixture
