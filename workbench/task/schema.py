@@ -433,7 +433,8 @@ class EvaluationSpec(Strict):
 class TaskSpec(Strict):
     name: str | None = None
     description: str | None = None
-    #: the SQLite file, relative to the task directory
+    #: the SQLite file, relative to the task directory, or a PostgreSQL URL without a password
+    #: (``postgresql://user@host/db?schema=name``); WORKBENCH_STORE_URL overrides it (docs/scale.md)
     storage: str = "data/workbench.db"
     #: retrieval backend: ``embedded`` (default, no server) or ``{elasticsearch: {...}}``
     index: str | dict[str, Any] = "embedded"
@@ -465,6 +466,18 @@ class TaskSpec(Strict):
     def _some_world(cls, value: dict) -> dict:
         if not value:
             raise ValueError("a task needs at least one world")
+        return value
+
+    @field_validator("storage")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        from workbench.store.settings import is_postgres, password_in_url
+
+        if is_postgres(value) and password_in_url(value):
+            raise ValueError(
+                "a password does not belong in task.yml: remove it from the URL and set "
+                "WORKBENCH_STORE_PASSWORD (or PGPASSWORD) in the environment"
+            )
         return value
 
     @field_validator("index")
