@@ -369,6 +369,9 @@ def _mount_optional() -> None:
     except ImportError:
         return
     app.add_typer(table_app, name="table", help="Import, export and check decision tables.")
+    from workbench.cli.store_cmd import app as store_app
+
+    app.add_typer(store_app, name="store", help="Move a task's data between SQLite and PostgreSQL.")
     try:
         from workbench.cli.eval_cmd import app as eval_app
     except ImportError:
