@@ -7,7 +7,9 @@
 - real parts for the unit tests: ``task_dir``, ``store``, ``index``, ``helpdesk``, ``make_table``
   (a decision table), ``build`` (a form engine from YAML text);
 - PostgreSQL: ``postgres`` (a throwaway server, started once per session; skipped with the reason
-  when PostgreSQL is not installed) and ``pg_url`` (a URL whose tables live in a fresh schema).
+  when PostgreSQL is not installed) and ``pg_url`` (a URL whose tables live in a fresh schema);
+- search servers: ``osmem`` (osmem-server, an in-memory OpenSearch-compatible server, once per
+  session) for the index contract suite.
 """
 
 from __future__ import annotations
@@ -153,6 +155,21 @@ def postgres():
     server = PostgresServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def osmem():
+    """osmem-server on 127.0.0.1 for the whole session (tests/support/search_servers.py)."""
+    from support.search_servers import osmem_missing
+
+    reason = osmem_missing()
+    if reason is not None:
+        pytest.skip(reason)
+    from osmem_server import OsmemServer
+
+    server = OsmemServer.start(japanese=False, addr="127.0.0.1:0")
+    yield server
+    server.close()
 
 
 @pytest.fixture

@@ -436,7 +436,8 @@ class TaskSpec(Strict):
     #: the SQLite file, relative to the task directory, or a PostgreSQL URL without a password
     #: (``postgresql://user@host/db?schema=name``); WORKBENCH_STORE_URL overrides it (docs/scale.md)
     storage: str = "data/workbench.db"
-    #: retrieval backend: ``embedded`` (default, no server) or ``{elasticsearch: {...}}``
+    #: retrieval backend: ``embedded`` (default, no server), ``{elasticsearch: {url, index_prefix}}``
+    #: or ``{opensearch: {...}}`` (credentials from WORKBENCH_INDEX_*, docs/scale.md)
     index: str | dict[str, Any] = "embedded"
     #: at most this many task worlds run at once
     max_workers: int = Field(30, ge=1)
@@ -485,4 +486,8 @@ class TaskSpec(Strict):
     def _index(cls, value: Any) -> Any:
         if isinstance(value, str) and value != "embedded":
             raise ValueError("expected 'embedded' or a mapping such as {elasticsearch: {url: ...}}")
+        if isinstance(value, dict):
+            from workbench.index.settings import parse_spec
+
+            parse_spec(value)  # the server's settings are checked here, with the task's line
         return value

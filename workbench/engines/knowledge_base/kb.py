@@ -323,8 +323,13 @@ class KnowledgeBase:
         self.docs = store.documents(self.collection)
         #: the store's revision the index has caught up with (see :meth:`catch_up`)
         self._rev = self.docs.revision()
-        if sync and index.count(self.collection) != len(self):
-            self.reindex()
+        if sync:
+            mark = index.revision(self.collection)  # a shared index says what it mirrors
+            if mark is None and index.count(self.collection) != len(self):
+                self.reindex()
+            elif mark is not None and mark != self._rev:
+                self._rev = mark
+                self.catch_up()
 
     # -- storage ------------------------------------------------------------------
     @staticmethod
@@ -368,8 +373,7 @@ class KnowledgeBase:
         """Rebuild the index collection from the store; returns the number of Q/As."""
         rev = self.docs.revision()
         qas = self._rows()
-        self.index.clear(self.collection)
-        self.index.upsert(self.collection, (self._document(qa) for qa in qas))
+        self.index.rebuild(self.collection, (self._document(qa) for qa in qas), revision=rev)
         self._rev = rev
         return len(qas)
 
@@ -385,6 +389,7 @@ class KnowledgeBase:
             self.index.delete(self.collection, changes.deleted)
         if changes.upserted:
             self.index.upsert(self.collection, (self._document(self._qa(doc)) for _, doc in changes.upserted))
+        self.index.set_revision(self.collection, changes.revision)
         self._rev = changes.revision
         return True
 
