@@ -372,6 +372,9 @@ def _mount_optional() -> None:
     from workbench.cli.store_cmd import app as store_app
 
     app.add_typer(store_app, name="store", help="Move a task's data between SQLite and PostgreSQL.")
+    from workbench.cli.index_cmd import app as index_app
+
+    app.add_typer(index_app, name="index", help="Build and check the retrieval index (Elasticsearch, OpenSearch).")
     try:
         from workbench.cli.eval_cmd import app as eval_app
     except ImportError:

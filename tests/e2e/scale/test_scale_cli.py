@@ -124,3 +124,40 @@ async def test_scale_serve_workers_share_one_port_and_one_store(tmp_path: Path, 
             raise AssertionError("a worker still answers after the supervisor stopped")
         except httpx.ConnectError:
             pass
+
+
+def test_scale_index_sync_and_check_on_a_search_server(tmp_path: Path, pg_url: str, osmem, monkeypatch) -> None:
+    from support.search_servers import prefix
+
+    monkeypatch.setenv("WORKBENCH_STORE_URL", pg_url)
+    task = copy_sample("helpdesk", tmp_path)
+    yml = task / "task.yml"
+    yml.write_text(
+        yml.read_text(encoding="utf-8") + f"index:\n  opensearch: {{url: '{osmem.url}', index_prefix: {prefix()}}}\n",
+        encoding="utf-8",
+    )
+    built = run_cli("index", "sync", str(task))
+    assert built.returncode == 0, built.stderr
+    assert "2 collection(s) rebuilt in the server index" in built.stdout
+    assert "decision_table:desk" in built.stdout and "knowledge_base:desk" in built.stdout
+
+    checked = run_cli("index", "check", str(task))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "cluster status: yellow" in checked.stdout or "cluster status: green" in checked.stdout
+    assert checked.stdout.count(" ok") == 2
+
+    # a Q/A written to the store behind the index's back: check says so, sync mends it
+    store = open_store(pg_url)
+    try:
+        store.documents("knowledge_base:desk").write(
+            [("extra", {"id": "extra", "question": "Extra?", "answer": "yes"})]
+        )
+    finally:
+        store.close()
+    stale = run_cli("index", "check", str(task))
+    assert stale.returncode == 1 and "OUT OF STEP" in stale.stdout and "index sync" in stale.stdout
+    assert run_cli("index", "sync", str(task), "--bot", "desk").returncode == 0
+    assert run_cli("index", "check", str(task)).returncode == 0
+
+    unknown = run_cli("index", "check", str(task), "--bot", "nobody")
+    assert unknown.returncode == 2 and "nobody" in unknown.stderr

@@ -216,8 +216,7 @@ class DecisionTable:
             comp = Compiled(s, ast, triggers(ast) if ast is not None else None, ids)
             self._compiled[s.state] = comp
             self._hook(comp)
-            fields = {"evaluation_class": s.evaluation_class, "state": s.state}
-            docs.extend(Document(i, q, s.state, fields) for i, q in zip(ids, s.queries, strict=False))
+            docs.extend(self._documents_of(comp))
         if deletes:
             gone = set(deletes)
             self._order = [n for n in self._order if n not in gone]
@@ -230,6 +229,21 @@ class DecisionTable:
         if docs:
             self.index.upsert(self.collection, docs)
         return docs
+
+    @staticmethod
+    def _documents_of(c: Compiled) -> list[Document]:
+        """The index documents of one state: one per query, grouped by the state."""
+        s = c.state
+        fields = {"evaluation_class": s.evaluation_class, "state": s.state}
+        return [Document(i, q, s.state, fields) for i, q in zip(c.doc_ids, s.queries, strict=False)]
+
+    def documents(self) -> list[Document]:
+        """Every index document of the table (what its index collection mirrors)."""
+        self.sync()
+        with self._lock:
+            return [
+                d for name in self._order if name in self._compiled for d in self._documents_of(self._compiled[name])
+            ]
 
     def _hook(self, c: Compiled) -> None:
         cls = c.state.evaluation_class

@@ -369,6 +369,10 @@ class KnowledgeBase:
             },
         )
 
+    def documents(self) -> list[Document]:
+        """Every index document of the knowledge base (what its index collection mirrors)."""
+        return [self._document(qa) for qa in self._rows()]
+
     def reindex(self) -> int:
         """Rebuild the index collection from the store; returns the number of Q/As."""
         rev = self.docs.revision()
