@@ -43,6 +43,8 @@ class SqliteStore(Store):
         self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         self._seq: dict[str, int] = {}
+        #: SQLite's count of commits by other connections when ``_seq`` was last known good
+        self._data_version: int | None = None
         self._documents: dict[str, SqliteDocumentSet] = {}
         self._study = SqliteStudy(self)
         if not memory:
@@ -176,6 +178,12 @@ class SqliteStore(Store):
         with self._lock:
             seqs: dict[str, int] = {}
             with self.transaction():
+                # another process (a `serve` worker) committed since this one last looked: the
+                # message numbers it remembers may be behind, so they are read again
+                version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+                if version != self._data_version:
+                    self._seq.clear()
+                    self._data_version = version
                 self._write_commits(commits, now, seqs)
             # only a committed transaction moves the counters (a failed one used none)
             self._seq.update(seqs)
