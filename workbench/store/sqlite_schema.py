@@ -124,8 +124,16 @@ def _v3(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    """Conversations get an epoch, bumped by each process that takes one over, so a process
+    that lost a conversation cannot write to it any more (workbench/store/base.py)."""
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(conversations)")}
+    if "epoch" not in columns:
+        conn.execute("ALTER TABLE conversations ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0")
+
+
 #: (version, migration): version N's migration brings a file from N-1 to N
-MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3)]
+MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3), (4, _v4)]
 LATEST = MIGRATIONS[-1][0]
 
 

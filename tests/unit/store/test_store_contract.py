@@ -17,9 +17,9 @@ from workbench.message import Message
 from workbench.store import Commit, Record, Store, open_store
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path: Path):
-    s = open_store(tmp_path / "contract.db")
+    s = open_store(tmp_path / "contract.db" if request.param == "sqlite" else request.getfixturevalue("pg_url"))
     yield s
     s.close()
 
