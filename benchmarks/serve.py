@@ -10,14 +10,18 @@ conversations; each sends a message, waits for the answer, sends the next
 * ``echo``: `workbench serve` on sample_tasks/echo (a bot_chat world, the echo
   engine, a store commit per turn);
 * ``helpdesk``: `workbench serve` on sample_tasks/helpdesk (decision table
-  and knowledge base), skipped with a note when the task is absent.
+  and knowledge base), skipped with a note when the task is absent;
+* ``echo-pg``, ``echo-pg-2w`` (and ``helpdesk-pg``...): the same on a PostgreSQL store (a
+  throwaway local server, fsync on, started once by this script from Debian's binaries), with
+  one worker or ``--workers 2``; ``echo-2w`` is two workers on the SQLite file. The table ends
+  with the cost of the network store: PostgreSQL against SQLite at the same concurrency.
 
 Reported: messages/s, p50/p99 latency, errors, the server's memory per
 conversation (RSS with N conversations open minus RSS before, over N), and
 workbench's throughput as a ratio of the bare server's at the same concurrency.
 
     .venv/bin/python benchmarks/serve.py [--concurrency 100,1000,5000] [--duration 8]
-        [--targets bare,echo,helpdesk] [--repeat 1] [--profile DIR]   # --profile: py-spy records the server
+        [--targets bare,echo,helpdesk,echo-pg,echo-pg-2w] [--repeat 1] [--profile DIR]   # --profile: py-spy records the server
 
 On a shared machine, ``--repeat N`` runs every cell N times, interleaved, and keeps
 each cell's fastest run (the one least disturbed by other processes).
@@ -211,10 +215,45 @@ def free_port() -> int:
 
 
 def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+    """The resident memory of ``pid`` and its children (the workers of ``--workers N``)."""
+    total = 0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return total
+    return total + sum(rss_kib(int(child)) for child in children)
+
+
+def parse_target(target: str) -> tuple[str, bool, int]:
+    """(sample task, on PostgreSQL, workers) of a target name such as ``echo-pg-2w``."""
+    parts = target.split("-")
+    workers = 1
+    if len(parts) > 1 and parts[-1].endswith("w") and parts[-1][:-1].isdigit():
+        workers = int(parts.pop()[:-1])
+    postgres = len(parts) > 1 and parts[-1] == "pg"
+    if postgres:
+        parts.pop()
+    return "-".join(parts), postgres, workers
+
+
+#: the PostgreSQL server the ``-pg`` targets share (started on first use)
+POSTGRES: Any = None
+
+
+def postgres_url() -> str:
+    global POSTGRES
+    if POSTGRES is None:
+        sys.path.insert(0, str(ROOT / "tests"))  # the throwaway-cluster helper the tests use
+        from support.postgres import PostgresServer, missing_reason
+
+        reason = missing_reason()
+        if reason:
+            raise RuntimeError(reason)
+        POSTGRES = PostgresServer(fsync=True, max_connections=300).start()
+    return POSTGRES.schema_url("bench")
 
 
 def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
@@ -236,8 +275,11 @@ def start_server(target: str, port: int, work: Path) -> subprocess.Popen:
     if target == "bare":
         cmd = [sys.executable, __file__, "--bare-server", str(port)]
     else:
+        sample, postgres, workers = parse_target(target)
+        if postgres:
+            env["WORKBENCH_STORE_URL"] = postgres_url()
         task = work / f"{target}-{port}"
-        shutil.copytree(SAMPLES / target, task, ignore=shutil.ignore_patterns("data", "__pycache__", "exports"))
+        shutil.copytree(SAMPLES / sample, task, ignore=shutil.ignore_patterns("data", "__pycache__", "exports"))
         cmd = [
             sys.executable,
             "-m",
@@ -252,6 +294,8 @@ def start_server(target: str, port: int, work: Path) -> subprocess.Popen:
             "0",
             "--idle-timeout",
             "0",
+            "--workers",
+            str(workers),
         ]
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=work)
 
@@ -280,7 +324,7 @@ def run_one(target: str, conns: int, duration: float, work: Path, profile: Path 
     spy = None
     try:
         wait_listening(port, server)
-        mode = "helpdesk" if target == "helpdesk" else "echo"
+        mode = "helpdesk" if parse_target(target)[0] == "helpdesk" else "echo"
         warm_up(port, mode)
         time.sleep(0.3)
         base = rss_kib(server.pid)
@@ -371,7 +415,7 @@ def fmt_ms(value: float | None) -> str:
 
 def table(results: list[dict[str, Any]]) -> str:
     bare = {r["conns"]: r for r in results if r["target"] == "bare"}
-    head = f"{'target':<10} {'conns':>6} {'msgs/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'KiB/conv':>9} {'vs bare':>8}"
+    head = f"{'target':<14} {'conns':>6} {'msgs/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'KiB/conv':>9} {'vs bare':>8}"
     lines = [head, "-" * len(head)]
     for r in results:
         rate = r["messages"] / r["duration"] if r.get("duration") else 0.0
@@ -380,10 +424,31 @@ def table(results: list[dict[str, Any]]) -> str:
         if ref is not None and r["target"] != "bare" and ref["messages"]:
             ratio = f"{rate / (ref['messages'] / ref['duration']):.2f}"
         lines.append(
-            f"{r['target']:<10} {r['conns']:>6} {rate:>9.0f} {fmt_ms(r.get('p50')):>8} {fmt_ms(r.get('p99')):>8} "
+            f"{r['target']:<14} {r['conns']:>6} {rate:>9.0f} {fmt_ms(r.get('p50')):>8} {fmt_ms(r.get('p99')):>8} "
             f"{r['errors']:>7} {r['kib_per_conversation']:>9.1f} {ratio:>8}"
         )
+    lines += network_cost(results)
     return "\n".join(lines)
+
+
+def network_cost(results: list[dict[str, Any]]) -> list[str]:
+    """PostgreSQL against SQLite for the same task, workers and concurrency."""
+    rows = {(r["target"], r["conns"]): r for r in results}
+    out: list[str] = []
+    for (target, conns), r in rows.items():
+        sample, postgres, workers = parse_target(target)
+        if not postgres:
+            continue
+        local = rows.get((sample if workers == 1 else f"{sample}-{workers}w", conns))
+        if local is None or not local["messages"] or not r["messages"]:
+            continue
+        ratio = (r["messages"] / r["duration"]) / (local["messages"] / local["duration"])
+        extra = (r["p99"] or 0) - (local["p99"] or 0)
+        out.append(
+            f"network store ({target} vs {local['target']}, {conns} conversations): "
+            f"{ratio:.2f}x the messages/s, p99 {extra * 1000:+.1f} ms"
+        )
+    return [""] + out if out else []
 
 
 def raise_open_files(needed: int) -> None:
@@ -424,9 +489,10 @@ def main() -> None:
     levels = [int(c) for c in args.concurrency.split(",") if c]
     targets = [t for t in args.targets.split(",") if t]
     raise_open_files(2 * max(levels) + 512)  # inherited by the server and client processes
-    if "helpdesk" in targets and not (SAMPLES / "helpdesk" / "task.yml").exists():
-        print("note: sample_tasks/helpdesk is absent; skipping the helpdesk target", file=sys.stderr)
-        targets.remove("helpdesk")
+    for target in list(targets):
+        if target != "bare" and not (SAMPLES / parse_target(target)[0] / "task.yml").exists():
+            print(f"note: the sample task of {target} is absent; skipping it", file=sys.stderr)
+            targets.remove(target)
     best: dict[tuple[str, int], dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="wb-serve-bench-") as tmp:
         work = Path(tmp)
@@ -445,6 +511,8 @@ def main() -> None:
                     key = (target, conns)
                     if key not in best or r["messages"] > best[key]["messages"]:
                         best[key] = r
+    if POSTGRES is not None:
+        POSTGRES.stop()
     results = [best[(t, c)] for c in levels for t in targets]
     print(
         f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}; closed loop, {args.duration:g} s per run, "

@@ -5,7 +5,11 @@
 - Messenger: ``graph`` (the Graph API double, with the environment pointing at it) and ``messenger``
   (a task's server with its webhook);
 - real parts for the unit tests: ``task_dir``, ``store``, ``index``, ``helpdesk``, ``make_table``
-  (a decision table), ``build`` (a form engine from YAML text).
+  (a decision table), ``build`` (a form engine from YAML text);
+- PostgreSQL: ``postgres`` (a throwaway server, started once per session; skipped with the reason
+  when PostgreSQL is not installed) and ``pg_url`` (a URL whose tables live in a fresh schema);
+- search servers: ``osmem`` (osmem-server, an in-memory OpenSearch-compatible server, once per
+  session) for the index contract suite.
 """
 
 from __future__ import annotations
@@ -138,6 +142,42 @@ def store(tmp_path: Path):
     s = open_store(tmp_path / "workbench.db")
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server for the whole session (support/postgres.py)."""
+    from support.postgres import PostgresServer, missing_reason
+
+    reason = missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def osmem():
+    """osmem-server on 127.0.0.1 for the whole session (tests/support/search_servers.py)."""
+    from support.search_servers import osmem_missing
+
+    reason = osmem_missing()
+    if reason is not None:
+        pytest.skip(reason)
+    from osmem_server import OsmemServer
+
+    server = OsmemServer.start(japanese=False, addr="127.0.0.1:0")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_url(postgres) -> Any:
+    """A PostgreSQL store URL of its own (a fresh schema, dropped afterwards)."""
+    url = postgres.schema_url()
+    yield url
+    postgres.drop_schema(url)
 
 
 @pytest.fixture

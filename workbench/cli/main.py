@@ -307,6 +307,17 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=256,
+            help="Server processes sharing the port (SO_REUSEPORT) and the task's store; a person who reconnects to another one resumes (docs/scale.md).",
+        ),
+    ] = 1,
+    reuse_port: Annotated[
+        bool, typer.Option("--reuse-port", hidden=True, help="Bind with SO_REUSEPORT (set for each of --workers).")
+    ] = False,
 ) -> None:
     """Run the task's worlds headless: HTTP, websocket, browser page and the REST API on one server."""
     t = load(task)
@@ -339,6 +350,14 @@ def serve(
             option = str(e["loc"][0]).replace("_", "-")
             err_console.print(f"[red]error:[/red] --{escape(option)}: {escape(str(e['msg']))}", highlight=False)
         raise typer.Exit(2) from None
+    if workers > 1:
+        import sys
+
+        from workbench.services.server_logs import log_workbench
+        from workbench.services.workers import Supervisor, worker_command
+
+        log_workbench(log_level)
+        raise typer.Exit(Supervisor(worker_command(sys.argv[1:]), workers).run())
     import signal
 
     from workbench.services.server import run_server
@@ -359,6 +378,7 @@ def serve(
             log_level=log_level,
             settings=settings,
             log_messages=log_messages,
+            reuse_port=reuse_port,
         )
     finally:
         for s, handler in previous.items():
@@ -376,6 +396,12 @@ def _mount_optional() -> None:
     except ImportError:
         return
     app.add_typer(table_app, name="table", help="Import, export and check decision tables.")
+    from workbench.cli.store_cmd import app as store_app
+
+    app.add_typer(store_app, name="store", help="Move a task's data between SQLite and PostgreSQL.")
+    from workbench.cli.index_cmd import app as index_app
+
+    app.add_typer(index_app, name="index", help="Build and check the retrieval index (Elasticsearch, OpenSearch).")
     try:
         from workbench.cli.eval_cmd import app as eval_app
     except ImportError:

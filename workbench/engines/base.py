@@ -40,10 +40,14 @@ class Engine:
 
     ``blocking = True`` tells the runtime to run a synchronous ``step`` in a
     worker thread (model bots); otherwise it runs on the event loop.
+    ``reads_storage = True`` says a step reads the store or the index (a table's
+    revision, a search): with a network store or index (PostgreSQL, Elasticsearch) the
+    task makes such an engine blocking, so a round trip never holds up the loop.
     """
 
     name = "engine"
     blocking = False
+    reads_storage = False
 
     def initial_state(self) -> dict[str, Any]:
         return {}

@@ -1,4 +1,5 @@
-"""Retrieval behind one interface: an embedded backend (no server) by default, Elasticsearch later.
+"""Retrieval behind one interface: an embedded backend (no server) by default, Elasticsearch or
+OpenSearch (workbench/index/server.py) when several processes or machines share one index.
 
 The store stays the source of truth: an index can always be rebuilt from it.
 """

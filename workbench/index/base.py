@@ -11,7 +11,7 @@ threshold works for every backend.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,8 @@ class Document:
     text: str
     group: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
+    #: a dense embedding of ``text`` for backends that match vectors too (None: text only)
+    vector: list[float] | None = None
 
 
 @dataclass
@@ -37,6 +39,8 @@ class Index:
     """Abstract retrieval backend."""
 
     name = "abstract"
+    #: a server reached over the network (engines searching it run off the event loop)
+    remote = False
 
     def upsert(self, collection: str, docs: Iterable[Document]) -> None:
         raise NotImplementedError
@@ -62,6 +66,34 @@ class Index:
     def count(self, collection: str) -> int:
         raise NotImplementedError
 
+    def rebuild(
+        self,
+        collection: str,
+        docs: Iterable[Document],
+        revision: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Replace a collection's documents with ``docs``; searches see the old ones until the new
+        ones are all in (a backend shared by several processes swaps them at once), and with
+        ``revision`` the collection records the store revision it now mirrors. ``progress`` is
+        told how many documents are in so far."""
+        batch = list(docs)
+        self.clear(collection)
+        self.upsert(collection, batch)
+        if progress is not None:
+            progress(len(batch))
+        if revision is not None:
+            self.set_revision(collection, revision)
+
+    def revision(self, collection: str) -> int | None:
+        """The store revision the collection mirrors, when the backend keeps one (a shared index
+        does, so a process that starts finds it up to date instead of rebuilding it); else None."""
+        return None
+
+    def set_revision(self, collection: str, revision: int) -> None:
+        """Record that the collection mirrors store revision ``revision`` (see :meth:`revision`)."""
+        return None
+
     def close(self) -> None:
         return None
 
@@ -72,6 +104,8 @@ def open_index(spec: str | dict | None = "embedded", path: str | None = None, la
         from workbench.index.embedded import EmbeddedIndex
 
         return EmbeddedIndex(path=path, language=language)
-    if isinstance(spec, dict) and "elasticsearch" in spec:
-        raise NotImplementedError("the Elasticsearch backend is not part of this version; use index: embedded")
+    if isinstance(spec, dict) and ("elasticsearch" in spec or "opensearch" in spec):
+        from workbench.index.server import ServerIndex
+
+        return ServerIndex.from_spec(spec, language=language)
     raise ValueError(f"unknown index backend {spec!r}")

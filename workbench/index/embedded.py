@@ -52,6 +52,7 @@ from urllib.parse import quote
 import tantivy
 
 from workbench.index.base import Document, Hit, Index
+from workbench.index.filters import filter_terms
 
 # tantivy's BM25 constants; the self-score must use the same ones.
 K1 = 1.2
@@ -134,20 +135,8 @@ def _schema() -> Any:
     return sb.build()
 
 
-def _filter_value(value: Any) -> str:
-    """One scalar as filter text, spelt as JSON so that True, "true", 1 and "1" all differ."""
-    return json.dumps(value, default=str, ensure_ascii=False)
-
-
 def _filter_terms(fields: dict[str, Any]) -> list[str]:
-    terms = []
-    for key, value in fields.items():
-        values = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
-        for v in values:
-            if isinstance(v, dict):
-                continue  # nested objects are kept in ``fields`` but cannot be filtered on
-            terms.append(f"{key}{FILTER_SEP}{_filter_value(v)}")
-    return terms
+    return filter_terms(fields, FILTER_SEP)
 
 
 def _explained_stats(explanation: dict[str, Any]) -> tuple[float, float] | None:
@@ -314,6 +303,34 @@ class EmbeddedIndex(Index):
                 writer.delete_documents_by_term("id", doc_id)
 
         self._write(coll, apply)
+
+    def rebuild(
+        self,
+        collection: str,
+        docs: Iterable[Document],
+        revision: int | None = None,
+        progress: Any = None,
+    ) -> None:
+        """Replace every document of a collection in one commit: searches see the old set until
+        the new one is in. (Each process builds its own index: no revision to remember.)"""
+        coll = self._collection(collection, create=True)
+        assert coll is not None
+        count = 0
+
+        def apply(writer: Any) -> None:
+            nonlocal count
+            writer.delete_all_documents()
+            latest: dict[str, Document] = {}
+            for doc in docs:
+                latest.pop(str(doc.id), None)
+                latest[str(doc.id)] = doc
+            for doc_id, doc in latest.items():
+                writer.add_document(self._tantivy_document(doc_id, doc))
+            count = len(latest)
+
+        self._write(coll, apply)
+        if progress is not None:
+            progress(count)
 
     def clear(self, collection: str) -> None:
         """Remove every document of a collection."""

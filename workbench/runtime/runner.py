@@ -158,28 +158,49 @@ class Runner:
         self._ensure_started()
         resume_world = None
         data: dict[str, Any] = {}
-        if resume and conversation_id and self.store is not None:
-            conv = self.store.conversation(conversation_id)
+        epoch: int | None = None
+        store = self.store
+        if resume and conversation_id and store is not None:
+            conv = await self._storing(store.conversation, conversation_id)
             if conv is None:
-                raise LookupError(f"no conversation {conversation_id!r} in {self.store.path}")
+                raise LookupError(f"no conversation {conversation_id!r} in {store.path}")
             person = person or conv["person"]
             data = conv["data"]
             resume_world = conv.get("world")
-            self.store.update_conversation(conversation_id, status="active")
+            # this process takes the conversation: one that had it can no longer write to it
+            epoch = await self._storing(store.claim_conversation, conversation_id)
+            if epoch is None:
+                raise LookupError(f"no conversation {conversation_id!r} in {store.path}")
         else:
             person = person or f"person-{uuid.uuid4().hex[:6]}"
-            if self.store is not None:
-                conversation_id = self.store.new_conversation(
-                    self.task.name, person, channel, conversation_id=conversation_id
+            if store is not None:
+                conversation_id = await self._storing(
+                    store.new_conversation, self.task.name, person, channel, conversation_id=conversation_id
                 )
+                epoch = 0
             else:
                 conversation_id = conversation_id or new_id()
-        session = Session(self, conversation_id, person, channel, deliver, data=data, store=self.store)
+        session = Session(self, conversation_id, person, channel, deliver, data=data, store=store, epoch=epoch)
         self.sessions[conversation_id] = session
         self.emit("session_start", session, resumed=bool(resume_world))
         if start:
             session.task = asyncio.ensure_future(self._life(session, resume_world, world))
         return session
+
+    async def _storing(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A store call: in a worker thread when the store is a server over the network (a
+        round trip must not hold up every other conversation), inline for a local file."""
+        if getattr(self.store, "remote", False):
+            return await asyncio.to_thread(call, *args, **kwargs)
+        return call(*args, **kwargs)
+
+    async def holds(self, session: Session) -> bool:
+        """Whether this process still holds ``session``'s conversation: False once another
+        process (an instance behind the same load balancer) has claimed it since."""
+        if self.store is None or session.epoch is None:
+            return True
+        conv = await asyncio.to_thread(self.store.conversation, session.conversation_id)
+        return conv is not None and conv.get("epoch", session.epoch) == session.epoch
 
     async def disconnect(self, session: Session, wait: float = 5.0) -> None:
         session.close()
@@ -333,11 +354,16 @@ class Runner:
     async def _end(self, session: Session) -> None:
         try:
             await session.flush()
+        except Disconnected:
+            pass  # the conversation moved to another process, which has its messages
         except Exception:
             log.exception("could not store the last messages of %s", session.conversation_id)
-        if self.store is not None:
+        if self.store is not None and not session.moved:
             try:
-                self.store.update_conversation(session.conversation_id, status="ended")
+                # fenced: a process that took the conversation over keeps it active
+                await self._storing(
+                    self.store.update_conversation, session.conversation_id, fence=session.epoch, status="ended"
+                )
             except Exception:
                 log.exception("could not close conversation %s", session.conversation_id)
         for pool in self._pools.values():

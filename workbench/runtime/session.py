@@ -20,7 +20,7 @@ from typing import Any
 from workbench.io.untrusted import UntrustedInput, clean_value
 from workbench.message import Message
 from workbench.runtime.group_commit import GroupCommit
-from workbench.store import Commit, Record, Store
+from workbench.store import Commit, ConversationMoved, Record, Store
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ class Session:
         deliver: Deliver | None,
         data: dict[str, Any] | None = None,
         store: Store | None = None,
+        epoch: int | None = None,
     ) -> None:
         self.runner = runner
         self.conversation_id = conversation_id
@@ -85,6 +86,11 @@ class Session:
         #: True while the person's channel is gone but may come back (see :meth:`detach`)
         self.detached = False
         self._outbox: collections.deque[Message] = collections.deque(maxlen=500)
+        #: the conversation's epoch when this process took it (None: writes are not fenced);
+        #: once another process claims the conversation, this one's writes are refused
+        self.epoch = epoch
+        #: True once another process has taken the conversation over (see :meth:`release`)
+        self.moved = False
 
     # -- where the person is ----------------------------------------------
     def where(self) -> dict[str, Any]:
@@ -92,13 +98,25 @@ class Session:
 
     def enter(self, world: str, instance: str) -> None:
         self.world, self.world_instance = world, instance
-        if self.store:
-            self.store.update_conversation(self.conversation_id, world=world)
+        self._update(world=world)
         self.emit("world", world=world, instance=instance)
 
     def save_data(self) -> None:
-        if self.store:
-            self.store.update_conversation(self.conversation_id, data=self.data)
+        self._update(data=self.data)
+
+    def _update(self, **columns: Any) -> None:
+        if self.store and not self.moved:
+            if not self.store.update_conversation(self.conversation_id, fence=self.epoch, **columns):
+                if self.epoch is not None:
+                    self.release()
+
+    def release(self) -> None:
+        """Another process has taken the conversation over: this one lets it go without
+        writing anything more (the person is with the other process now)."""
+        if not self.moved:
+            self.moved = True
+            log.info("conversation %s moved to another process", self.conversation_id)
+        self.close()
 
     # -- input --------------------------------------------------------------
     def put(self, message: Message | dict | str) -> None:
@@ -181,14 +199,21 @@ class Session:
         batch = self._pending + records
         self._pending = []
         if self.store is not None and (batch or states):
+            if self.moved:
+                raise Disconnected(self.person)
             commit = Commit(
                 records={self.conversation_id: batch},
                 states=[(self.conversation_id, bot, st) for bot, st in (states or [])],
+                fences={} if self.epoch is None else {self.conversation_id: self.epoch},
             )
             # with the turns of every other conversation of this loop pass, in one transaction
             self.committing += 1
             try:
                 await GroupCommit.of(self.store).commit(commit)
+            except ConversationMoved:
+                # nothing of the turn was stored; the process that took it over answers the person
+                self.release()
+                raise Disconnected(self.person) from None
             except Exception as exc:
                 # nothing of the turn was stored, so nothing of it is sent: the turn fails alone
                 raise TurnFailed(self, exc) from exc

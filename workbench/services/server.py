@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,8 @@ def create_app(
             {
                 "status": "ok",
                 "task": task.name,
+                # which process answered: with --workers or several instances, each has its own
+                "pid": os.getpid(),
                 "version": __version__,
                 "sessions": len(runner.sessions) if runner else 0,
                 "running_worlds": runner.running_worlds if runner else 0,
@@ -218,7 +221,10 @@ def run_server(
     log_level: str = "info",
     settings: dict[str, Any] | None = None,
     log_messages: bool = False,
+    reuse_port: bool = False,
 ) -> int:
+    """Serve ``task`` until SIGTERM/SIGINT; with ``reuse_port``, on a socket other workers
+    bind too (workbench/services/workers.py)."""
     from workbench.services.server_logs import log_workbench
 
     log_workbench(log_level)
@@ -239,5 +245,10 @@ def run_server(
         )
     server = make_server(app, log_messages=log_messages, host=host, port=port, log_level=log_level)
     tune_gc()
+    if reuse_port:
+        from workbench.services.workers import reuse_port_socket
+
+        server.run(sockets=[reuse_port_socket(host, port)])
+        return 0
     server.run()  # SIGTERM/SIGINT: stop accepting, tell live people, close their channels, store everything
     return 0

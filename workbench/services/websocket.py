@@ -395,6 +395,8 @@ class WebsocketService:
         conn.resumable = True
         if wanted:
             live = runner.sessions.get(wanted)
+            if live is not None and not live.closed and not await self.runner.holds(live):
+                live.release()  # another instance took it over since: resume it from the store
             if live is not None and live.closed:
                 await runner.disconnect(live, wait=5.0)  # ending (its grace ran out): let it finish first
                 live = None
@@ -410,7 +412,8 @@ class WebsocketService:
                 conn.send_history(wanted, history)
                 await live.attach(conn.outlet, replay=not history)
                 return
-            conv = store.conversation(wanted) if store is not None else None
+            # not live here: another instance (or this one before a restart) had it; the store has it all
+            conv = await asyncio.to_thread(store.conversation, wanted) if store is not None else None
             if conv is not None and conv.get("channel") in RESUMABLE:
                 conn.session = await runner.connect(
                     conn.outlet, conversation_id=wanted, resume=True, channel=conv["channel"]

@@ -12,6 +12,7 @@ from workbench.store.base import (
     Account,
     AccountExists,
     Commit,
+    ConversationMoved,
     EvalThread,
     LimitReached,
     NewThread,
@@ -28,6 +29,7 @@ __all__ = [
     "Account",
     "AccountExists",
     "Commit",
+    "ConversationMoved",
     "EvalThread",
     "LimitReached",
     "NewThread",
@@ -43,7 +45,14 @@ __all__ = [
 
 
 def open_store(target: str | Path) -> Store:
-    """The store at ``target``: a SQLite file path (or ``:memory:``)."""
+    """The store at ``target``: a PostgreSQL URL (``postgresql://...``), else a SQLite file
+    path (or ``:memory:``). workbench/store/settings.py says which a task opens."""
+    from workbench.store.settings import is_postgres
+
+    if is_postgres(target):
+        from workbench.store.postgres import PostgresStore
+
+        return PostgresStore(str(target))
     from workbench.store.sqlite import SqliteStore
 
     return SqliteStore(target)

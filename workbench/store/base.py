@@ -5,6 +5,17 @@ nothing outside ``workbench/store/`` sees a connection, a cursor or a lock. The
 contract that matters most: when :meth:`Store.commit_many` returns, every message,
 engine state and conversation change of its commits is durable (*acknowledged means
 committed*), and a failed call has written none of them.
+
+Several processes may serve one store (``workbench serve --workers N``, or instances on
+several machines sharing PostgreSQL). A process that takes a conversation over
+(:meth:`Store.claim_conversation`) gets a new *epoch* for it; writes fenced with an older
+epoch are refused with :class:`ConversationMoved`, so a process that lost a conversation
+can never write a turn after the one that took it over.
+
+Adding a method: declare it here, implement it in both backends (sqlite*.py and
+postgres*.py, with a numbered migration in each schema module when it needs a table),
+add a test to tests/unit/store/test_store_contract*.py (it runs on both), and name any
+new table in :data:`workbench.store.copy.TABLES` so `workbench store copy` moves it.
 """
 
 from __future__ import annotations
@@ -42,9 +53,21 @@ class Commit:
     records: dict[str, list[Record]] = field(default_factory=dict)  # conversation id -> records
     states: list[tuple[str, str, dict]] = field(default_factory=list)  # (conversation, bot, state)
     locations: dict[str, dict[str, Any]] = field(default_factory=dict)  # conversation -> columns
+    #: conversation -> the epoch the writer holds it at: the commit is refused
+    #: (:class:`ConversationMoved`) when another process has claimed it since
+    fences: dict[str, int] = field(default_factory=dict)
     #: where the states come from, kept in their history: ``turn`` (a bot's step), ``hand`` (a
     #: developer set it), ``fork`` (restored from another conversation)
     state_source: str = "turn"
+
+
+class ConversationMoved(Exception):
+    """A write fenced with an epoch the conversation no longer has: another process took it
+    over (:meth:`Store.claim_conversation`). Nothing of the write was stored."""
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(f"conversation {conversation_id} was taken over by another process")
+        self.conversation_id = conversation_id
 
 
 @dataclass
@@ -328,8 +351,14 @@ class Store(ABC):
         """The id of ``person``'s latest conversation on ``channel`` in ``task``, or None."""
 
     @abstractmethod
-    def update_conversation(self, cid: str, **columns: Any) -> None:
-        """Change columns of a conversation (``world``, ``status``, ``data``, ``meta``)."""
+    def update_conversation(self, cid: str, fence: int | None = None, **columns: Any) -> bool:
+        """Change columns of a conversation (``world``, ``status``, ``data``, ``meta``); with
+        ``fence``, only while the conversation is at that epoch. False when nothing changed."""
+
+    @abstractmethod
+    def claim_conversation(self, cid: str) -> int | None:
+        """Take a conversation over: mark it active and give it a new epoch, returned (None
+        when there is no such conversation). Writes fenced with an older epoch fail from now on."""
 
     @abstractmethod
     def iter_conversations(self) -> Iterator[dict[str, Any]]:
@@ -397,6 +426,20 @@ class Store(ABC):
     def claim_event(self, scope: str, key: str, window: float) -> bool:
         """Record that event ``key`` of ``scope`` (a channel) is being handled: True the
         first time within ``window`` seconds, False for a replay. Survives restarts."""
+
+    # -- moving data between backends (workbench store copy) ------------------------------
+    @abstractmethod
+    def export_rows(self, table: str, columns: list[str], batch: int = 1000) -> Iterator[list[tuple]]:
+        """Every row of one of :data:`workbench.store.copy.TABLES` as stored (JSON as text),
+        ``columns`` of it, in batches, in the order the rows were written."""
+
+    @abstractmethod
+    def import_rows(self, table: str, columns: list[str], rows: list[tuple]) -> None:
+        """Insert rows exported from another store (one transaction per call)."""
+
+    @abstractmethod
+    def count_rows(self, table: str) -> int:
+        """How many rows ``table`` holds."""
 
     @abstractmethod
     def close(self) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.store import base
-from workbench.store.base import Commit, StateAt, Store
+from workbench.store.base import Commit, ConversationMoved, StateAt, Store
 from workbench.store.private import private_file
 from workbench.store.sqlite_documents import SqliteDocumentSet
 from workbench.store.sqlite_study import SqliteStudy
@@ -43,6 +43,8 @@ class SqliteStore(Store):
         self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         self._seq: dict[str, int] = {}
+        #: SQLite's count of commits by other connections when ``_seq`` was last known good
+        self._data_version: int | None = None
         self._documents: dict[str, SqliteDocumentSet] = {}
         self._study = SqliteStudy(self)
         if not memory:
@@ -135,18 +137,32 @@ class SqliteStore(Store):
             ).fetchone()
         return row[0] if row else None
 
-    def update_conversation(self, cid: str, **columns: Any) -> None:
+    def update_conversation(self, cid: str, fence: int | None = None, **columns: Any) -> bool:
         with self.transaction():
-            self._update(cid, columns)
+            return self._update(cid, columns, fence)
 
-    def _update(self, cid: str, columns: dict[str, Any]) -> None:
+    def _update(self, cid: str, columns: dict[str, Any], fence: int | None = None) -> bool:
         cols = dict(columns)
         for key in ("data", "meta"):
             if key in cols and not isinstance(cols[key], str):
                 cols[key] = json.dumps(cols[key], default=str)
         cols["updated"] = time.time()
         sets = ", ".join(f"{k} = ?" for k in cols)
-        self.conn.execute(f"UPDATE conversations SET {sets} WHERE id = ?", [*cols.values(), cid])
+        sql, args = f"UPDATE conversations SET {sets} WHERE id = ?", [*cols.values(), cid]
+        if fence is not None:
+            sql += " AND epoch = ?"
+            args.append(fence)
+        return self.conn.execute(sql, args).rowcount == 1
+
+    def claim_conversation(self, cid: str) -> int | None:
+        with self.transaction():
+            row = self.conn.execute(
+                "UPDATE conversations SET epoch = epoch + 1, status = 'active', updated = ? WHERE id = ? RETURNING epoch",
+                (time.time(), cid),
+            ).fetchone()
+            # another process may have written since this one cached the conversation's last number
+            self._seq.pop(cid, None)
+        return int(row[0]) if row else None
 
     # -- messages and state ---------------------------------------------
     def _last_seq(self, cid: str) -> int:
@@ -163,6 +179,12 @@ class SqliteStore(Store):
         with self._lock:
             seqs: dict[str, int] = {}
             with self.transaction():
+                # another process (a `serve` worker) committed since this one last looked: the
+                # message numbers it remembers may be behind, so they are read again
+                version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+                if version != self._data_version:
+                    self._seq.clear()
+                    self._data_version = version
                 self._write_commits(commits, now, seqs)
             # only a committed transaction moves the counters (a failed one used none)
             self._seq.update(seqs)
@@ -175,6 +197,10 @@ class SqliteStore(Store):
         history = []
         touched: dict[str, dict[str, Any]] = {}
         for commit in commits:
+            for cid, epoch in commit.fences.items():
+                row = self.conn.execute("SELECT epoch FROM conversations WHERE id = ?", (cid,)).fetchone()
+                if row is None or row[0] != epoch:
+                    raise ConversationMoved(cid)
             for cid, records in commit.records.items():
                 for rec in records:
                     seqs[cid] = (seqs[cid] if cid in seqs else self._last_seq(cid)) + 1
@@ -329,6 +355,42 @@ class SqliteStore(Store):
             )
             return cur.rowcount == 1
 
+    # -- moving data between backends -----------------------------------------------------
+    def export_rows(self, table: str, columns: list[str], batch: int = 1000) -> Iterator[list[tuple]]:
+        _known(table)
+        last = 0
+        while True:
+            with self._lock:
+                rows = self.conn.execute(
+                    f"SELECT rowid, {', '.join(columns)} FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                    (last, batch),
+                ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [tuple(r[1:]) for r in rows]
+
+    def import_rows(self, table: str, columns: list[str], rows: list[tuple]) -> None:
+        _known(table)
+        marks = ", ".join("?" * len(columns))
+        with self.transaction():
+            self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        if table == "messages":
+            self._seq.clear()
+
+    def count_rows(self, table: str) -> int:
+        _known(table)
+        with self._lock:
+            return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
     def close(self) -> None:
         with self._lock:
             self.conn.close()
+
+
+def _known(table: str) -> None:
+    """Table names are spliced into SQL: only the store's own are accepted."""
+    from workbench.store.copy import TABLES
+
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}")

@@ -125,6 +125,14 @@ def _v3(conn: sqlite3.Connection) -> None:
 
 
 def _v4(conn: sqlite3.Connection) -> None:
+    """Conversations get an epoch, bumped by each process that takes one over, so a process
+    that lost a conversation cannot write to it any more (workbench/store/base.py)."""
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(conversations)")}
+    if "epoch" not in columns:
+        conn.execute("ALTER TABLE conversations ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0")
+
+
+def _v5(conn: sqlite3.Connection) -> None:
     """State history: every engine state a commit wrote (per conversation and bot), with the
     number of the conversation's last message at that moment, so a debugger can show each
     turn as it was. Files from before start with an empty history. (No index on ``created``:
@@ -141,7 +149,7 @@ def _v4(conn: sqlite3.Connection) -> None:
 
 
 #: (version, migration): version N's migration brings a file from N-1 to N
-MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3), (4, _v4)]
+MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3), (4, _v4), (5, _v5)]
 LATEST = MIGRATIONS[-1][0]
 
 

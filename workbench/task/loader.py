@@ -80,11 +80,11 @@ class Task:
     # -- shared resources, opened on first use ---------------------------------
     @property
     def store(self):
-        """The task's SQLite store (opened on first use; tests may :meth:`use_store`)."""
+        """The task's store, SQLite or PostgreSQL (opened on first use; tests may :meth:`use_store`)."""
         if self._store is None:
             from workbench.store import open_store
 
-            self._store = open_store(self.store_path)
+            self._store = open_store(self.store_target)
         return self._store
 
     def use_store(self, store) -> None:
@@ -112,8 +112,19 @@ class Task:
         return p if p.is_absolute() else self.root / p
 
     @property
-    def store_path(self) -> Path:
-        return self.path(self.spec.storage)
+    def store_target(self) -> str | Path:
+        """What the store opens: WORKBENCH_STORE_URL, else ``storage:`` (a URL, or a file here)."""
+        from workbench.store.settings import store_target
+
+        return store_target(self.spec.storage, self.root)
+
+    @property
+    def store_path(self) -> str | Path:
+        """Where the store is, for people: the SQLite file, or the URL without its password."""
+        from workbench.store.settings import without_password
+
+        target = self.store_target
+        return without_password(target) if isinstance(target, str) else target
 
     @property
     def start_world(self) -> str:
@@ -128,8 +139,15 @@ class Task:
         if bot not in self._engines:
             from workbench.engines import create_engine
 
-            self._engines[bot] = create_engine(bot, self.bot_configs[bot], self)
+            engine = create_engine(bot, self.bot_configs[bot], self)
+            if getattr(engine, "reads_storage", False) and not engine.blocking and self._remote_storage():
+                engine.blocking = True  # its turns wait for the network: off the event loop
+            self._engines[bot] = engine
         return self._engines[bot]
+
+    def _remote_storage(self) -> bool:
+        """Whether the store or the index is a server reached over the network."""
+        return bool(getattr(self.store, "remote", False) or getattr(self.index, "remote", False))
 
     def reset_engines(self) -> None:
         self._engines.clear()

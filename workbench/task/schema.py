@@ -433,9 +433,11 @@ class EvaluationSpec(Strict):
 class TaskSpec(Strict):
     name: str | None = None
     description: str | None = None
-    #: the SQLite file, relative to the task directory
+    #: the SQLite file, relative to the task directory, or a PostgreSQL URL without a password
+    #: (``postgresql://user@host/db?schema=name``); WORKBENCH_STORE_URL overrides it (docs/scale.md)
     storage: str = "data/workbench.db"
-    #: retrieval backend: ``embedded`` (default, no server) or ``{elasticsearch: {...}}``
+    #: retrieval backend: ``embedded`` (default, no server), ``{elasticsearch: {url, index_prefix}}``
+    #: or ``{opensearch: {...}}`` (credentials from WORKBENCH_INDEX_*, docs/scale.md)
     index: str | dict[str, Any] = "embedded"
     #: at most this many task worlds run at once
     max_workers: int = Field(30, ge=1)
@@ -467,9 +469,25 @@ class TaskSpec(Strict):
             raise ValueError("a task needs at least one world")
         return value
 
+    @field_validator("storage")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        from workbench.store.settings import is_postgres, password_in_url
+
+        if is_postgres(value) and password_in_url(value):
+            raise ValueError(
+                "a password does not belong in task.yml: remove it from the URL and set "
+                "WORKBENCH_STORE_PASSWORD (or PGPASSWORD) in the environment"
+            )
+        return value
+
     @field_validator("index")
     @classmethod
     def _index(cls, value: Any) -> Any:
         if isinstance(value, str) and value != "embedded":
             raise ValueError("expected 'embedded' or a mapping such as {elasticsearch: {url: ...}}")
+        if isinstance(value, dict):
+            from workbench.index.settings import parse_spec
+
+            parse_spec(value)  # the server's settings are checked here, with the task's line
         return value

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 
 import httpx
@@ -37,7 +38,14 @@ async def test_health_and_a_registered_route_under_uvicorn(serve, tmp_path, monk
         assert res.status_code == 200
         assert res.headers["content-type"].startswith("application/json")
         body = res.json()
-        assert body == {"status": "ok", "task": "echo", "version": __version__, "sessions": 0, "running_worlds": 0}
+        assert body == {
+            "status": "ok",
+            "task": "echo",
+            "pid": os.getpid(),  # the in-loop server is this process
+            "version": __version__,
+            "sessions": 0,
+            "running_worlds": 0,
+        }
         hello = await client.get("/hello")
         assert hello.status_code == 200 and hello.json() == {"task": "echo", "runner": True}
         assert (await client.post("/health")).status_code == 405

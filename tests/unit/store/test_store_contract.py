@@ -17,9 +17,9 @@ from workbench.message import Message
 from workbench.store import Commit, Record, Store, open_store
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path: Path):
-    s = open_store(tmp_path / "contract.db")
+    s = open_store(tmp_path / "contract.db" if request.param == "sqlite" else request.getfixturevalue("pg_url"))
     yield s
     s.close()
 
@@ -251,13 +251,13 @@ def test_an_older_sqlite_file_is_migrated_with_its_tables_and_knowledge_bases(tm
 
 
 def test_a_file_from_before_state_history_starts_with_an_empty_one(tmp_path: Path) -> None:
-    path = tmp_path / "v3.db"
+    path = tmp_path / "v4.db"
     store = open_store(path)
     cid = store.new_conversation("task", "ann")
     store.commit(_turn(cid, "before", {"n": 1}))
     store.close()
     conn = sqlite3.connect(path)
-    conn.executescript("DROP TABLE state_history; UPDATE meta SET value = '3' WHERE key = 'schema_version';")
+    conn.executescript("DROP TABLE state_history; UPDATE meta SET value = '4' WHERE key = 'schema_version';")
     conn.close()
     store = open_store(path)
     try:

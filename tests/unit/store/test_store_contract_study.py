@@ -12,9 +12,9 @@ import pytest
 from workbench.store import Account, AccountExists, LimitReached, NewThread, Rating, Store, open_store
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path: Path):
-    s = open_store(tmp_path / "study.db")
+    s = open_store(tmp_path / "study.db" if request.param == "sqlite" else request.getfixturevalue("pg_url"))
     yield s
     s.close()
 

@@ -107,6 +107,8 @@ class Outcome:
 
 class DecisionTableEngine(Engine):
     name = "decision_table"
+    #: every turn checks the table's revision in the store and may search the index
+    reads_storage = True
 
     def __init__(
         self,

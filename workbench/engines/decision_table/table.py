@@ -171,10 +171,15 @@ class DecisionTable:
             changes = self.docs.changes(-1 if full else self._rev)
             if full:
                 self._reset()
-                if self.index is not None:
-                    self.index.clear(self.collection)
             states = [State.model_validate(doc) for _, doc in changes.upserted]
-            self._apply(states, [g for g in changes.deleted if g in self._compiled])
+            docs = self._apply(states, [g for g in changes.deleted if g in self._compiled], write_index=not full)
+            if self.index is not None:
+                if full:
+                    # a shared index another process has brought to this revision is used as it is
+                    if self.index.revision(self.collection) != changes.revision:
+                        self.index.rebuild(self.collection, docs, revision=changes.revision)
+                elif states or changes.deleted:
+                    self.index.set_revision(self.collection, changes.revision)
             if full or changes.deleted:
                 self._order = self.docs.ids()
             self._rev = changes.revision
@@ -189,8 +194,9 @@ class DecisionTable:
         self._with_queries.clear()
         self._class_count.clear()
 
-    def _apply(self, states: list[State], deletes: list[str]) -> None:
-        """Recompile ``states`` and drop ``deletes`` in memory and in the index."""
+    def _apply(self, states: list[State], deletes: list[str], write_index: bool = True) -> list[Document]:
+        """Recompile ``states`` and drop ``deletes`` in memory and (with ``write_index``) in the
+        index; returns the index documents of ``states``."""
         stale: list[str] = []
         docs: list[Document] = []
         for name in deletes:
@@ -210,19 +216,34 @@ class DecisionTable:
             comp = Compiled(s, ast, triggers(ast) if ast is not None else None, ids)
             self._compiled[s.state] = comp
             self._hook(comp)
-            fields = {"evaluation_class": s.evaluation_class, "state": s.state}
-            docs.extend(Document(i, q, s.state, fields) for i, q in zip(ids, s.queries, strict=False))
+            docs.extend(self._documents_of(comp))
         if deletes:
             gone = set(deletes)
             self._order = [n for n in self._order if n not in gone]
-        if self.index is None:
-            return
+        if self.index is None or not write_index:
+            return docs
         fresh = {d.id for d in docs}
         stale = [i for i in stale if i not in fresh]
         if stale:
             self.index.delete(self.collection, stale)
         if docs:
             self.index.upsert(self.collection, docs)
+        return docs
+
+    @staticmethod
+    def _documents_of(c: Compiled) -> list[Document]:
+        """The index documents of one state: one per query, grouped by the state."""
+        s = c.state
+        fields = {"evaluation_class": s.evaluation_class, "state": s.state}
+        return [Document(i, q, s.state, fields) for i, q in zip(c.doc_ids, s.queries, strict=False)]
+
+    def documents(self) -> list[Document]:
+        """Every index document of the table (what its index collection mirrors)."""
+        self.sync()
+        with self._lock:
+            return [
+                d for name in self._order if name in self._compiled for d in self._documents_of(self._compiled[name])
+            ]
 
     def _hook(self, c: Compiled) -> None:
         cls = c.state.evaluation_class

@@ -41,6 +41,8 @@ MAX_DEPTH = 4
 
 class FormEngine(Engine):
     name = "form"
+    #: understanding may search the index during a turn
+    reads_storage = True
 
     def __init__(
         self,

@@ -321,8 +321,15 @@ class KnowledgeBase:
         self.collection = f"knowledge_base:{name}"
         #: the Q/As, in the store (the source of truth)
         self.docs = store.documents(self.collection)
-        if sync and index.count(self.collection) != len(self):
-            self.reindex()
+        #: the store's revision the index has caught up with (see :meth:`catch_up`)
+        self._rev = self.docs.revision()
+        if sync:
+            mark = index.revision(self.collection)  # a shared index says what it mirrors
+            if mark is None and index.count(self.collection) != len(self):
+                self.reindex()
+            elif mark is not None and mark != self._rev:
+                self._rev = mark
+                self.catch_up()
 
     # -- storage ------------------------------------------------------------------
     @staticmethod
@@ -362,12 +369,33 @@ class KnowledgeBase:
             },
         )
 
+    def documents(self) -> list[Document]:
+        """Every index document of the knowledge base (what its index collection mirrors)."""
+        return [self._document(qa) for qa in self._rows()]
+
     def reindex(self) -> int:
         """Rebuild the index collection from the store; returns the number of Q/As."""
+        rev = self.docs.revision()
         qas = self._rows()
-        self.index.clear(self.collection)
-        self.index.upsert(self.collection, (self._document(qa) for qa in qas))
+        self.index.rebuild(self.collection, (self._document(qa) for qa in qas), revision=rev)
+        self._rev = rev
         return len(qas)
+
+    def catch_up(self) -> bool:
+        """Apply to the index what was written to the store since it last caught up, by this
+        process or another one (another `serve` worker or instance, `workbench` on the command
+        line): an edit anywhere reaches every conversation at its next search. True if anything changed."""
+        rev = self.docs.revision()
+        if rev == self._rev:
+            return False
+        changes = self.docs.changes(self._rev)
+        if changes.deleted:
+            self.index.delete(self.collection, changes.deleted)
+        if changes.upserted:
+            self.index.upsert(self.collection, (self._document(self._qa(doc)) for _, doc in changes.upserted))
+        self.index.set_revision(self.collection, changes.revision)
+        self._rev = changes.revision
+        return True
 
     # -- reading ------------------------------------------------------------------
     def __len__(self) -> int:
@@ -462,6 +490,7 @@ class KnowledgeBase:
                 value = _integer(value, 0)
             index_filters[key] = value
         index_filters.setdefault("doctype", list(RETRIEVABLE))
+        self.catch_up()
         hits = self.index.search(self.collection, question, k=k, filters=index_filters)
         by_id = {qa.id: qa for qa in self.get_many(h.id for h in hits)}
         # a hit the store no longer has (an index out of step) is dropped, not invented

@@ -66,15 +66,14 @@ class IndexRanker(IntentRanker):
         self._texts: dict[str, str] = {}
 
     def fit(self, examples: Sequence[Example]) -> None:
-        # the index may outlive this process; a rebuild keeps it equal to the file
-        self.index.clear(self.collection)
+        # the index may outlive this process; a rebuild keeps it equal to the file (a shared
+        # index swaps the whole collection at once, so other processes never see it half done)
         docs = [
             Document(id=str(i), text=ex.text, group=ex.intent, fields={"intent": ex.intent})
             for i, ex in enumerate(examples)
         ]
         self._texts = {d.id: d.text for d in docs}
-        if docs:
-            self.index.upsert(self.collection, docs)
+        self.index.rebuild(self.collection, docs)
 
     def rank(self, text: str, k: int = 10) -> list[IntentScore]:
         if not text.strip():

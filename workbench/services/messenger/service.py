@@ -205,6 +205,8 @@ class MessengerService:
             if self.settings.spec.mark_seen:
                 self.outbox.queue(person, ("action", "mark_seen"))
             session, new = person.session, False
+            if session is not None and not session.closed and not await runner.holds(session):
+                session.release()  # another instance answered this person since: resume from the store
             if session is None or session.closed:
                 session, new = await self._connect(person)
             if new and not self._takes_first_message() and not (runner.password and msg.text.strip()):
