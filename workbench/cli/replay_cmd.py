@@ -62,7 +62,19 @@ def run(
                 console.print(f"    then: {escape(_replies(pair.then))}")
                 console.print(f"    now:  {escape(_replies(pair.now))}")
 
-    report = asyncio.run(Replayer(task.root, task.store, regenerate=regenerate).run(ids, on_result=show))
+    # results arrive as conversations finish; each is printed once those before it are
+    position = {cid: n for n, cid in enumerate(ids)}
+    arrived: dict[int, Any] = {}
+    shown = 0
+
+    def in_order(r: Any) -> None:
+        nonlocal shown
+        arrived[position[r.conversation_id]] = r
+        while shown in arrived:
+            show(arrived.pop(shown))
+            shown += 1
+
+    report = asyncio.run(Replayer(task.root, task.store, regenerate=regenerate).run(ids, on_result=in_order))
     _write_json(json_file, report.to_json())
     summary = report.to_json()
     rate = report.turns / report.seconds if report.seconds > 0 else 0.0

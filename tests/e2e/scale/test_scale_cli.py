@@ -40,11 +40,11 @@ def test_scale_store_copy_moves_a_task_to_postgres_and_back(tmp_path: Path, pg_u
 
     there = run_cli("store", "copy", str(task), pg_url)
     assert there.returncode == 0, there.stderr
-    assert "copied 10 rows (1 conversations, 6 messages)" in there.stdout
+    assert "copied 13 rows (1 conversations, 6 messages)" in there.stdout
     assert "messages" in there.stdout  # the progress names each table
 
     info = run_cli("store", "info", pg_url)
-    assert info.returncode == 0 and "schema version 1" in info.stdout
+    assert info.returncode == 0 and "schema version 2" in info.stdout
     assert any(line.split() == ["messages", "6"] for line in info.stdout.splitlines())
 
     # the destination must be empty: nothing is merged
@@ -58,6 +58,11 @@ def test_scale_store_copy_moves_a_task_to_postgres_and_back(tmp_path: Path, pg_u
     try:
         assert [m["text"] for m in copied.messages(cid)] == ["m0", "re m0", "m1", "re m1", "m2", "re m2"]
         assert copied.state(cid, "echo") == {"turns": 3}
+        assert [(h.seq, h.state) for h in copied.state_history(cid)] == [
+            (2, {"turns": 1}),
+            (4, {"turns": 2}),
+            (6, {"turns": 3}),
+        ]
         assert copied.documents("knowledge_base:desk").revision() == 1
     finally:
         copied.close()
