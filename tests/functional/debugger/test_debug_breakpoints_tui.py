@@ -53,15 +53,21 @@ async def test_a_state_breakpoint_from_the_table_editor_then_a_hand_edit_and_con
         state = json.loads(area.text)
         area.text = "{ not json"
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: "not valid JSON" in shown(app.screen.query_one("#state-edit-error")), what="the error")
+        await until(
+            pilot, lambda: "not valid JSON" in shown(app.screen.query_one("#state-edit-error")), what="the error"
+        )
         area.text = json.dumps({**state, "counts": {"account_locked": 2}})
         await pilot.press("ctrl+s")
         await until(pilot, lambda: app.screen is points, what="back on the breakpoints screen")
-        await until(pilot, lambda: app.runner.bot_state(cid, "desk")["counts"] == {"account_locked": 2}, what="the edit")
+        await until(
+            pilot, lambda: app.runner.bot_state(cid, "desk")["counts"] == {"account_locked": 2}, what="the edit"
+        )
         await pilot.press("c")
         await until(pilot, lambda: cid not in app.runner.breakpoints.paused, what="the turn let go")
         await pilot.press("escape")
-        await until(pilot, lambda: any("What seems to be the problem exactly?" in t for t in texts(app)), what="the reply")
+        await until(
+            pilot, lambda: any("What seems to be the problem exactly?" in t for t in texts(app)), what="the reply"
+        )
         assert not any("If your account is locked" in t for t in texts(app))
 
         # F10 holds the next turn, F5 lets it go
