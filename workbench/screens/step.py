@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
 
 from workbench.engines.capabilities import DebuggableBot
 from workbench.runtime.timeline import Timeline, TimelineTurn, load_timeline
@@ -142,7 +143,8 @@ class StepScreen(Screen[str | None]):
         except Exception as exc:  # shown to the person, never a traceback
             self.post_message(self.Failed(f"read conversation {self.conversation_id}", f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(self.Loaded(timeline, engines, facts))
+        if not get_current_worker().is_cancelled:  # a newer read (the next live turn) replaces this one
+            self.post_message(self.Loaded(timeline, engines, facts))
 
     @on(Loaded)
     async def _loaded(self, message: Loaded) -> None:
