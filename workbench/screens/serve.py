@@ -49,6 +49,14 @@ class ServeScreen(Screen):
             tooltip="Answer in the bot's place in the open conversation, or hand it back to the bot",
         ),
         Binding("escape", "back", "Back", id="serve.back", tooltip="Back to the chat; the server keeps running"),
+        Binding(
+            "f12",
+            "breakpoints",
+            "Breakpoints",
+            show=False,
+            id="serve.breakpoints",
+            tooltip="Hold the served bot's turns at breakpoints, edit a held state, continue (docs/debugging.md)",
+        ),
     ]
 
     class LiveEvent(Message):
@@ -288,6 +296,15 @@ class ServeScreen(Screen):
             await self.live.answer(cid, text)
         except LookupError as exc:
             self.notify(f"Not sent: {exc}.", severity="warning")
+
+    def action_breakpoints(self) -> None:
+        """The running server's breakpoints (its runner's; a restart starts without any)."""
+        if self.live.runner is None:
+            self.notify("Start the server first (F5).", severity="warning")
+            return
+        from workbench.screens.breakpoints import BreakpointsScreen
+
+        self.app.push_screen(BreakpointsScreen(self.wb_task, self.live.runner, self.opened))
 
     # -- leaving -------------------------------------------------------------------
     def action_back(self) -> None:

@@ -157,3 +157,20 @@ async def test_a_conversation_of_several_people_is_skipped(tmp_path: Path) -> No
     report = await Replayer(root, store).run([cid])
     assert report.results[0].status == "skipped" and "needs 2 people" in report.results[0].skipped
     store.close()
+
+
+async def test_one_shot_conversations_replay_one_shot_turns(helpdesk_task) -> None:
+    from workbench.message import Message
+
+    runner = Runner(helpdesk_task, helpdesk_task.store)
+    try:
+        for text in ("my account is locked", "bye"):
+            turn = await runner.one_shot(Message(text=text), person="api-user", channel="rest", bot="desk")
+    finally:
+        await runner.stop()
+    cid = turn.conversation_id
+    same = (await _replay(helpdesk_task, [cid])).results[0]
+    assert same.status == "same" and same.turns == 2
+    BotEditor(helpdesk_task).update_state("desk", "goodbye_question", {"bubble": "Rate us?"})
+    changed = (await _replay(helpdesk_task, [cid])).results[0]
+    assert changed.diverged_at == 2 and changed.at(2).now == ["Rate us?"]
