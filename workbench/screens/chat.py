@@ -117,6 +117,9 @@ class ChatScreen(Screen):
         self.current = 0
         self._pending_resume = conversation_id
         self._unsubscribe = None
+        #: runtime events posted to this screen and handled by it (all shown when equal)
+        self._events_posted = 0
+        self._events_handled = 0
 
     # -- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -142,12 +145,16 @@ class ChatScreen(Screen):
     async def attach(self, runner: Any) -> None:
         """The store and runner are ready: start (or resume) a conversation."""
         self.runner = runner
-        self._unsubscribe = runner.subscribe(lambda ev: self.post_message(RuntimeEvent(ev)))
+        self._unsubscribe = runner.subscribe(self._post_event)
         if self._pending_resume:
             cid, self._pending_resume = self._pending_resume, None
             await self.resume(cid)
         else:
             await self.start()
+
+    def _post_event(self, event: Any) -> None:
+        self._events_posted += 1
+        self.post_message(RuntimeEvent(event))
 
     async def _close_people(self) -> None:
         for p in self.people:
@@ -192,11 +199,20 @@ class ChatScreen(Screen):
         self._show_quick_replies(p.offered if p else [])
         self._status()
 
+    def usable(self) -> bool:
+        """The person can answer: their world waits for them and what they were sent is shown."""
+        p = self.person
+        s = p.session if p is not None else None
+        if s is None or s.world is None or not s.waiting or not s.inbox.empty():
+            return False
+        return self._events_handled == self._events_posted
+
     def _person_of(self, session: Any) -> Person | None:
         return next((p for p in self.people if p.session is session), None)
 
     @on(RuntimeEvent)
     def _on_runtime(self, message: RuntimeEvent) -> None:
+        self._events_handled += 1
         ev = message.event
         person = self._person_of(ev.session)
         if ev.kind == "error":
