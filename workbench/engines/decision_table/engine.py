@@ -4,8 +4,9 @@ A turn goes, in order:
 
 1. to the state the request names: a clicked button, a ``return_value``, the
    outcome of a form (its ``success_value``);
-2. otherwise to the best state for the text (analyzer or retrieval) above the
-   threshold;
+2. otherwise to the best state for the text (analyzer or retrieval) at or above
+   the threshold (``threshold: 0``, starchat's default, lets every state with a
+   rule answer, one that scored 0 included: the first by execution order);
 3. otherwise to the knowledge base's best verified answer above its threshold;
 4. otherwise to the fallback state, then the fallback bot, then an honest "no answer".
 
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.engines.base import Context, Engine, Turn
 from workbench.engines.decision_table.model import DEFAULT_CLASS, State
-from workbench.engines.decision_table.table import DecisionTable
+from workbench.engines.decision_table.table import Candidate, DecisionTable
 from workbench.engines.decision_table.templates import TemplateError, choose, fill, fill_input, lookup_in
 from workbench.message import Message
 
@@ -341,6 +342,10 @@ class DecisionTableEngine(Engine):
         if ranking.exhausted:
             trace["exhausted"] = ranking.exhausted
         best = ranking.candidates[0] if ranking.candidates else None
+        if best is None and self.threshold <= 0:
+            best = self._zero_score_state(cls, st["counts"])
+            if best is not None:
+                trace["candidates"] = [best.to_dict()]
         if best is not None and best.score >= self.threshold:
             trace["route"] = "match"
             if best.extracted:
@@ -349,6 +354,19 @@ class DecisionTableEngine(Engine):
             self._go(best.state, st, out, trace, context, auto, score=best.score)
             return False
         return self._no_match(text, st, out, trace, context, auto)
+
+    def _zero_score_state(self, cls: str, counts: dict[str, int]) -> Candidate | None:
+        """With threshold 0 every state with a rule may answer, as in starchat: when none
+        scored above 0, the first of the class by execution order (then table order)."""
+        eligible = [
+            s
+            for s in self.table.list(cls)
+            if (s.analyzer.strip() or s.queries) and not (s.max_state_count and counts.get(s.state, 0) >= s.max_state_count)
+        ]
+        if not eligible:
+            return None
+        first = min(enumerate(eligible), key=lambda p: (p[1].execution_order, p[0]))[1]
+        return Candidate(first.state, 0.0, "threshold", ["every state scored 0; threshold 0 lets any state answer"])
 
     def _no_match(
         self, text: str, st: dict[str, Any], out: Outcome, trace: dict[str, Any], context: Context, auto: bool
