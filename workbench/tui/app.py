@@ -17,7 +17,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from workbench.screens.messages import StoreFailed, StoreReady
+from workbench.screens.messages import StoreFailed, StoreReady, TaskInvalid
 
 if TYPE_CHECKING:
     from workbench.store import Store
@@ -68,6 +68,8 @@ class WorkbenchApp(App):
         #: seconds from this app's creation to its first paint, and to the first moment the
         #: person can answer (the world waits for them, its greeting shown); the start-up
         #: benchmark measures both from process start with WORKBENCH_STARTUP_MARKS
+        #: the problems that stopped the app before it started (the checks of `workbench validate`)
+        self.problems: list[Any] = []
         self.first_paint: float | None = None
         self.first_usable: float | None = None
         self._created = time.perf_counter()
@@ -111,18 +113,30 @@ class WorkbenchApp(App):
 
     @work(thread=True, exit_on_error=False, group="store", name="open-store")
     def open_store(self) -> None:
-        """Open the store and build the runner off the UI thread."""
+        """Open the store, run `validate`'s checks (building every bot, kept for the runner)
+        and build the runner, off the UI thread."""
         try:
             from workbench.runtime.runner import Runner
+            from workbench.services.preflight import errors, preflight
 
             store = self._store if self._store is not None else self.wb_task.store
-            if self._store is not None:
-                self.wb_task.use_store(store)
+            problems = preflight(self.wb_task, store)
+            if errors(problems):
+                self.post_message(TaskInvalid(problems))
+                return
             runner = Runner(self.wb_task, store)
         except Exception as exc:  # shown to the person, never a traceback
             self.post_message(StoreFailed(f"{type(exc).__name__}: {exc}"))
             return
+        for p in problems:  # warnings only
+            self.notify(str(p), severity="warning", timeout=10)
         self.post_message(StoreReady(runner))
+
+    @on(TaskInvalid)
+    def _task_invalid(self, message: TaskInvalid) -> None:
+        """Stop with `validate`'s errors; `workbench open` prints them (file:line) and exits 2."""
+        self.problems = message.problems
+        self.exit(return_code=2)
 
     @on(StoreReady)
     async def _store_ready(self, message: StoreReady) -> None:
