@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -18,6 +18,7 @@ from workbench.runtime.transcript import entry_from_record, entry_from_row  # no
 from workbench.screens.messages import RuntimeEvent
 from workbench.widgets import bot_tools
 from workbench.widgets.inspector import Inspector
+from workbench.widgets.quick_replies import QuickReplies
 from workbench.widgets.slot_panel import SlotPanel
 from workbench.widgets.transcript import Transcript
 
@@ -33,20 +34,51 @@ class Person:
 
 
 class ChatScreen(Screen):
-    """Transcript, quick replies, composer and an inspector of world, state and messages."""
+    """Transcript, quick replies, composer and an inspector of world, state and messages.
 
+    Narrower than 120 columns the inspector stacks under the chat (F2 hides it); lower than
+    32 rows the header gives its line to the transcript (workbench.tcss)."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+
+    #: in the footer's order: Quit first (it must stay visible at 80 columns), then the engine
+    #: tools this task has (check_action leaves the others out), then the chat's own keys
     BINDINGS = [
+        Binding("ctrl+q", "app.quit", "Quit", id="chat.quit", tooltip="Leave workbench"),
+        # priority: the composer (an Input, nearly always focused) binds ctrl+d (delete right)
+        Binding(
+            "ctrl+d",
+            "decision_table",
+            "Tables",
+            id="chat.decision_table",
+            tooltip="Browse, edit and try the decision table of this world's bot",
+            priority=True,
+        ),
+        Binding(
+            "ctrl+b",
+            "knowledge_base",
+            "Knowledge",
+            id="chat.knowledge_base",
+            tooltip="Browse, search and edit the bot's knowledge base",
+            priority=True,
+        ),
+        Binding(
+            "f6",
+            "add_to_knowledge_base",
+            "Add to KB",
+            id="chat.add_to_knowledge_base",
+            tooltip="Preview this conversation's question/answer exchanges, choose which become unverified Q/As",
+        ),
+        Binding(
+            "f7",
+            "set_slot",
+            "Set slot",
+            id="chat.set_slot",
+            tooltip="Set or clear a slot of this world's form bot by hand, to try a path",
+        ),
         Binding(
             "ctrl+n", "restart", "New chat", id="chat.restart", tooltip="Start a new conversation from the first world"
-        ),
-        # priority: the composer (an Input, nearly always focused) binds ctrl+w to delete a word
-        Binding(
-            "ctrl+w",
-            "switch_world",
-            "Worlds",
-            id="chat.switch_world",
-            tooltip="Start a conversation in another world",
-            priority=True,
         ),
         Binding(
             "ctrl+o",
@@ -54,6 +86,15 @@ class ChatScreen(Screen):
             "History",
             id="chat.conversations",
             tooltip="Browse past conversations in the store",
+        ),
+        # priority: the composer binds ctrl+w to delete a word
+        Binding(
+            "ctrl+w",
+            "switch_world",
+            "Worlds",
+            id="chat.switch_world",
+            tooltip="Start a conversation in another world",
+            priority=True,
         ),
         Binding(
             "ctrl+t",
@@ -74,40 +115,15 @@ class ChatScreen(Screen):
             id="chat.focus_composer",
             tooltip="Focus the message box",
         ),
-        # priority: the composer binds ctrl+d (delete right); ctrl+b is free but kept alike
-        Binding(
-            "ctrl+d",
-            "decision_table",
-            "Tables",
-            id="chat.decision_table",
-            tooltip="Browse, edit and try the decision table of this world's bot",
-            priority=True,
-        ),
-        Binding(
-            "ctrl+b",
-            "knowledge_base",
-            "Knowledge base",
-            id="chat.knowledge_base",
-            tooltip="Browse, search and edit the bot's knowledge base",
-            priority=True,
-        ),
-        Binding(
-            "f6",
-            "add_to_knowledge_base",
-            "Add this conversation to the knowledge base",
-            show=False,
-            id="chat.add_to_knowledge_base",
-            tooltip="Its question/answer exchanges become unverified Q/As",
-        ),
-        Binding(
-            "f7",
-            "set_slot",
-            "Set a slot by hand",
-            show=False,
-            id="chat.set_slot",
-            tooltip="Set or clear a slot of this world's form bot to try a path",
-        ),
     ]
+
+    @property
+    def active_bindings(self) -> dict[str, Any]:
+        """The footer's order: this screen's keys as BINDINGS lists them, then the app's (a
+        focused Input would otherwise put the keys it also binds, ctrl+d and ctrl+w, first)."""
+        active = super().active_bindings
+        order = {b.key: i for i, b in enumerate(self.BINDINGS) if isinstance(b, Binding)}
+        return dict(sorted(active.items(), key=lambda item: order.get(item[0], len(order))))
 
     def __init__(self, task: Any, conversation_id: str | None = None) -> None:
         super().__init__()
@@ -127,8 +143,9 @@ class ChatScreen(Screen):
         with Horizontal(id="chat-body"):
             with Vertical(id="chat-main"):
                 yield Static(f"{self.wb_task.name}: opening the store…", id="status")
-                yield Transcript(id="transcript")
-                yield Horizontal(id="quick-replies")
+                # quick replies are the buttons below, not repeated in the transcript
+                yield Transcript(id="transcript", quick_replies=False, own_label="you")
+                yield QuickReplies(id="quick-replies")
                 yield Input(placeholder="Type a message and press Enter", id="composer")
             yield Inspector(id="inspector")
         yield Footer()
@@ -136,6 +153,10 @@ class ChatScreen(Screen):
     def on_mount(self) -> None:
         self.title = f"workbench · {self.wb_task.name}"
         self.query_one("#composer", Input).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # narrow: the footer's keys closer together, so more of them show
+        self.query_one(Footer).compact = event.size.width < 120
 
     @property
     def person(self) -> Person | None:
@@ -165,10 +186,12 @@ class ChatScreen(Screen):
 
     async def start(self, world: str | None = None) -> None:
         await self._close_people()
+        self.query_one(Inspector).clear()
         await self._connect(Person("you"), world=world)
 
     async def resume(self, conversation_id: str) -> None:
         await self._close_people()
+        self.query_one(Inspector).clear()
         conv = self.runner.store.conversation(conversation_id)
         if conv is None:
             self.notify(f"No conversation {conversation_id} in the store", severity="error")
@@ -177,6 +200,11 @@ class ChatScreen(Screen):
         person = Person(conv["person"])
         person.entries = [entry_from_row(r) for r in self.runner.store.messages(conversation_id)]
         await self._connect(person, conversation_id=conversation_id)
+        from workbench.screens.conversations import pairing_note
+
+        note = pairing_note(self.wb_task, conv.get("world"))
+        if note:
+            self.notify(note, title="Resumed", timeout=12)
 
     async def _connect(self, person: Person, world: str | None = None, conversation_id: str | None = None) -> None:
         self.people.append(person)
@@ -257,17 +285,16 @@ class ChatScreen(Screen):
         else:
             s = p.session
             state = "ended (ctrl+n for a new chat)" if s.closed else f"world: {s.world or '…'}"
-            who = f" · you are {p.name} ({self.current + 1}/{len(self.people)})" if len(self.people) > 1 else ""
+            who = (
+                f" · you are person {self.current + 1} of {len(self.people)} (F3: the next)"
+                if len(self.people) > 1
+                else ""
+            )
             text = f"{self.wb_task.name} · conversation {s.conversation_id} · {state}{who}"
         self.query_one("#status", Static).update(text)
 
     def _show_quick_replies(self, offered: list[str]) -> None:
-        bar = self.query_one("#quick-replies", Horizontal)
-        bar.remove_children()
-        if offered:
-            # no ids: the old buttons may still be mounted while the new ones mount
-            bar.mount_all(Button(label, classes="quick-reply", compact=True) for label in offered)
-        bar.display = bool(offered)
+        self.query_one(QuickReplies).offer(offered)
 
     def _refresh_inspector(self) -> None:
         p = self.person
@@ -334,7 +361,9 @@ class ChatScreen(Screen):
     def _highlighted(self, event: Transcript.Highlighted) -> None:
         item = event.item
         if item is not None and hasattr(item, "entry"):
-            self.query_one(Inspector).show_message(item.entry)
+            inspector = self.query_one(Inspector)
+            inspector.show_message(item.entry)
+            inspector.active = "tab-message"  # shown at once, not in a hidden tab
 
     @on(Transcript.Selected)
     def _selected(self, event: Transcript.Selected) -> None:

@@ -75,9 +75,7 @@ TEST_YML = """\
 """
 
 #: never committed: secrets (.env holds WORKBENCH_* tokens), the store, exports of conversations
-GITIGNORE = (
-    "# secrets: WORKBENCH_* tokens (`workbench docs messenger`)\n.env\n# the store and exported conversations\ndata/\nexports/\n"
-)
+GITIGNORE = "# secrets: WORKBENCH_* tokens (`workbench docs messenger`)\n.env\n# the store and exported conversations\ndata/\nexports/\n"
 
 
 def scaffold(directory: Path, force: bool = False) -> list[Path]:

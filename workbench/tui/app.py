@@ -33,7 +33,6 @@ class WorkbenchApp(App):
             "ctrl+s",
             "serve",
             "Serve",
-            show=False,
             id="app.serve",
             tooltip="Serve the task and watch its live conversations",
         ),
@@ -41,7 +40,6 @@ class WorkbenchApp(App):
             "f8",
             "rate",
             "Rate",
-            show=False,
             id="app.rate",
             tooltip="A rating session of the task's evaluation study (consent, chat, rate)",
         ),
@@ -49,7 +47,6 @@ class WorkbenchApp(App):
             "f9",
             "study_admin",
             "Study",
-            show=False,
             id="app.study_admin",
             tooltip="The evaluation study's progress, ratings, agreement, threads and export",
         ),
@@ -195,20 +192,39 @@ class WorkbenchApp(App):
         if self.runner is not None:
             await self.runner.stop()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The study's keys are left out of the footer and the palette of tasks without a study."""
+        if action in ("rate", "study_admin"):
+            return self.wb_task.spec.evaluation is not None
+        return True
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Every binding of the app and the current screen is also a palette command."""
+        """Every binding of the app and the current screen that applies here is also a palette
+        command, its key in its help ("ctrl+d · Browse, edit and try...")."""
         yield from super().get_system_commands(screen)
         seen = set()
         for node, bindings in ((screen, screen.BINDINGS), (self, self.BINDINGS)):
             for b in bindings:
-                if not isinstance(b, Binding) or b.action in seen or b.action == "quit":
+                if not isinstance(b, Binding) or b.action in seen or b.action.endswith("quit"):
                     continue
                 seen.add(b.action)
+                if node.check_action(b.action, ()) is False:
+                    continue  # an engine tool this task has no bot for, a study it has not
                 yield SystemCommand(
                     b.description or b.action,
-                    b.tooltip or b.description,
+                    f"{key_name(b)} · {b.tooltip or b.description}",
                     (lambda n=node, a=b.action: n.run_action(a)),
                 )
+
+
+def key_name(binding: Binding) -> str:
+    """A binding's first key as a person types it: ctrl+d, F6, Esc."""
+    key = binding.key.split(",")[0].strip()
+    if key == "escape":
+        return "Esc"
+    if len(key) > 1 and key[0] == "f" and key[1:].isdigit():
+        return key.upper()
+    return key
 
 
 def make_app(task: Task | str | Path, store: Store | None = None, conversation_id: str | None = None) -> WorkbenchApp:

@@ -32,6 +32,30 @@ def _value(v: Any) -> Text:
     return Text(v if isinstance(v, str) else repr(v))
 
 
+def slot_lines(rows: list[Any]) -> Text:
+    """Each slot as ``name  value`` on one line, how it was filled and whether it is required on
+    the next, indented: words wrap whole at any width (a table's columns would break them)."""
+    width = max(len(r.name) for r in rows)
+    out = Text()
+    for i, r in enumerate(rows):
+        if i:
+            out.append("\n")
+        out.append("▶ " if r.requested else "  ", style="bold")
+        out.append(r.name.ljust(width), style="bold reverse" if r.requested else "bold")
+        out.append("  ")
+        out.append_text(_value(r.value))
+        details: list[str] = []
+        if r.by == "hand":
+            details.append("set by hand")
+        elif r.message is not None:
+            details.append(f"#{r.message} {r.text!r}" if r.text else f"#{r.message}")
+        if r.how and r.by != "hand":
+            details.append(r.how)
+        details.append(r.why or ("required" if r.required else "not required"))
+        out.append("\n    " + " · ".join(details), style="" if r.required else "dim")
+    return out
+
+
 class SlotPanel(BotPanel):
     """The slots of one form bot in the conversation the chat shows."""
 
@@ -90,28 +114,7 @@ class SlotPanel(BotPanel):
             )
         self.query_one("#slot-summary", Static).update(summary)
 
-        rows = Table(box=None, expand=True, pad_edge=False, header_style="bold")
-        rows.add_column("slot", no_wrap=True)
-        rows.add_column("value", overflow="fold")
-        rows.add_column("filled by", overflow="fold")
-        rows.add_column("required", overflow="fold")
-        for r in p.rows:
-            name = Text(("▶ " if r.requested else "  ") + r.name, style="bold reverse" if r.requested else "")
-            if r.by == "hand":
-                filled = Text("by hand", style="italic")
-            elif r.message is not None:
-                filled = Text(f"#{r.message} {r.text!r}" if r.text else f"#{r.message}")
-                if r.how:
-                    filled.append(f"\n{r.how}", style="dim")
-            elif r.how:
-                filled = Text(r.how, style="dim")
-            else:
-                filled = Text("")
-            required = Text("yes" if r.required else "no", style="bold" if r.required else "dim")
-            if r.why:
-                required.append(f": {r.why}", style="dim")
-            rows.add_row(name, _value(r.value), filled, required)
-        self.query_one("#slot-rows", Static).update(rows if p.rows else "no slots")
+        self.query_one("#slot-rows", Static).update(slot_lines(p.rows) if p.rows else "no slots")
 
         u = v.understanding
         if u is None:

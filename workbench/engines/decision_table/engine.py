@@ -361,7 +361,8 @@ class DecisionTableEngine(Engine):
         eligible = [
             s
             for s in self.table.list(cls)
-            if (s.analyzer.strip() or s.queries) and not (s.max_state_count and counts.get(s.state, 0) >= s.max_state_count)
+            if (s.analyzer.strip() or s.queries)
+            and not (s.max_state_count and counts.get(s.state, 0) >= s.max_state_count)
         ]
         if not eligible:
             return None
