@@ -23,6 +23,7 @@ from workbench.engines.capabilities import KnowledgeBot, TableBot, bots_with
 if TYPE_CHECKING:
     from workbench.engines.decision_table.model import State
     from workbench.engines.decision_table.table import DecisionTable
+    from workbench.engines.decision_table.write_back import WriteBack
     from workbench.engines.knowledge_base import QA, KnowledgeBase
     from workbench.engines.knowledge_base.kb import ImportReport
     from workbench.runtime.runner import Runner
@@ -108,6 +109,30 @@ class BotEditor:
         n = self.table(bot).import_states(states, replace=replace)
         self._announce(bot, "table", "replace" if replace else "import", [s.state for s in states])
         return n
+
+    def table_file(self, bot: str) -> Path | None:
+        """The file ``bot``'s table was seeded from (its ``table:`` key), if it has one."""
+        self.table(bot)  # an unknown bot, or one without a table, is said here
+        name = getattr(self.task.bot_configs[bot], "table", None)
+        return self.task.path(name) if name else None
+
+    def plan_table_write_back(self, bot: str) -> WriteBack | None:
+        """What writing ``bot``'s table as the store holds it back to its file would change
+        (in the file's layout, with a diff to show first); None when it has no file."""
+        from workbench.engines.decision_table.write_back import plan_write_back
+
+        path = self.table_file(bot)
+        if path is None:
+            return None
+        return plan_write_back(path, self.table(bot).list())
+
+    def write_table_back(self, bot: str, plan: WriteBack) -> None:
+        """Write a planned table back to its file; the table records the file as its source, so
+        the next start finds nothing to re-import. Raises FileChanged when the file changed
+        since the plan was made (nothing is written)."""
+        plan.apply()
+        self.table(bot).docs.set_source(str(plan.path), plan.digest)
+        self._announce(bot, "table", "write_back", [str(plan.path)])
 
     def export_table(self, bot: str, fmt: str = "csv", raw: bool = False) -> str:
         """The table as CSV or JSON; CSV cells that a spreadsheet would run as formulas are

@@ -254,8 +254,8 @@ async def test_try_an_utterance_ranks_states_with_scores_and_reasons(tmp_path, s
         text = shown(view)
         first = text.index("forgot_password")
         assert first < text.index("further_details_access_question")
-        line = text[first : text.index("\n", first)]
-        assert line.rstrip().endswith("██████████ 1.00")  # the score, with its bar
+        line = text[text.rindex("\n", 0, first) + 1 : text.index("\n", first)]
+        assert "██████████ 1.00  forgot_password" in line  # the score, with its bar, then the state
         assert "vOneKeyword(\"password\"): found 'password'" in text
         assert "threshold 0.30" in text and "evaluated" in text
         # an utterance nothing matches says so

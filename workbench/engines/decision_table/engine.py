@@ -67,6 +67,10 @@ FIELD_TYPES: dict[str, tuple[Any, str]] = {
 }
 
 
+#: knowledge-base candidates kept in the trace of a turn the table did not answer
+KB_CANDIDATES = 3
+
+
 @dataclass
 class Rendered:
     """A state as shown: what starchat's get_next_response returns for it."""
@@ -374,6 +378,8 @@ class DecisionTableEngine(Engine):
     ) -> bool:
         if self.kb is not None:
             hit = self.kb.answer(text, self.kb_threshold)
+            trace["kb_candidates"] = self._kb_candidates(text, hit)
+            trace["kb_threshold"] = self.kb_threshold
             if hit is not None:
                 doc, score = _qa_fields(hit)
                 trace["route"] = "knowledge_base"
@@ -397,6 +403,24 @@ class DecisionTableEngine(Engine):
                     return self._fallbacks(st, out, trace, context, auto)
                 return False
         return self._fallbacks(st, out, trace, context, auto)
+
+    def _kb_candidates(self, text: str, hit: Any) -> list[dict[str, Any]]:
+        """The knowledge base's closest Q/As for ``text`` with their scores, whether it answered
+        or missed (the state tab shows them); only verified ones may answer."""
+        answered = _qa_fields(hit)[0].get("id") if hit is not None else None
+        out = []
+        for h in self.kb.search(text, k=KB_CANDIDATES):
+            doc, score = _qa_fields(h)
+            out.append(
+                {
+                    "id": doc.get("id"),
+                    "question": doc.get("question"),
+                    "score": round(score, 4),
+                    "verified": bool(doc.get("verified")),
+                    "answered": doc.get("id") == answered,
+                }
+            )
+        return out
 
     def _fallbacks(self, st: dict[str, Any], out: Outcome, trace: dict[str, Any], context: Context, auto: bool) -> bool:
         if self.fallback_state:
