@@ -42,6 +42,41 @@ class StateSaved:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass
+class ExchangePreview:
+    """An exchange a conversation would add to a knowledge base; ``left_out`` says why it is
+    not added by default (None: it is)."""
+
+    qa: QA
+    left_out: str | None = None
+
+
+#: the safety findings that are personal data (a blocklisted word is not)
+PERSONAL = ("card_number", "national_id", "email", "phone")
+#: a decision table's routes that mean "nothing knew the answer"
+FALLBACK_ROUTES = ("fallback_state", "fallback_bot", "no_answer")
+
+
+def _left_out(messages: list[dict[str, Any]]) -> str | None:
+    from workbench.runtime.safety import LABELS, find
+
+    for m in messages:
+        act = m.get("act") or {}
+        meta = act.get("meta") if isinstance(act.get("meta"), dict) else {}
+        trace = m.get("trace") if isinstance(m.get("trace"), dict) else {}
+        if m.get("role") == "bot" and (trace.get("route") in FALLBACK_ROUTES or meta.get("no_answer")):
+            return "the answer is a fallback: nothing knew it"
+        flagged = [k for k in (meta.get("safety") or {}).get("found", []) if k in PERSONAL]
+        # what a person wrote is checked again (the task's rules may be off); a bot's answer
+        # giving the desk's own phone number is not a person's data
+        if not flagged and m.get("role") == "human":
+            flagged = [f.kind for f in find(str(m.get("text") or ""), PERSONAL)]
+        found = flagged
+        if found:
+            return "it holds " + " and ".join(dict.fromkeys(LABELS[k][0] for k in found))
+    return None
+
+
 class BotEditor:
     """The edits of one task's bots; ``runner`` (optional) hears about each one."""
 
@@ -171,3 +206,24 @@ class BotEditor:
         if qas:
             self._announce(bot, "qa", "create", [qa.id for qa in qas])
         return qas
+
+    def preview_exchanges(self, bot: str, conversation_id: str) -> list[ExchangePreview]:
+        """What adding a conversation to ``bot``'s knowledge base would add: each exchange, and
+        why one is left out by default (``left_out``): its answer was a fallback (no state,
+        no Q/A knew it), or a message holds personal data (the safety rules flagged it when
+        it was sent, or their detectors find a card number, an id, an e-mail, a phone in what
+        the person wrote)."""
+        out = []
+        for exchange in self._kb(bot).exchanges(conversation_id):
+            out.append(ExchangePreview(exchange.qa, _left_out(exchange.messages)))
+        return out
+
+    def add_chosen_exchanges(self, bot: str, conversation_id: str, ids: Iterable[str]) -> list[QA]:
+        """Add the exchanges of a preview whose Q/A ids are ``ids`` (unverified)."""
+        wanted = set(ids)
+        chosen = [e.qa for e in self._kb(bot).exchanges(conversation_id) if e.qa.id in wanted]
+        if not chosen:
+            return []
+        saved = self._kb(bot).add_many(chosen)
+        self._announce(bot, "qa", "create", [qa.id for qa in saved])
+        return saved

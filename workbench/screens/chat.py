@@ -470,16 +470,43 @@ class ChatScreen(Screen):
         s = self.person.session if self.person else None
         bot = self._bot_for("add_to_knowledge_base")
         if bot is not None and s is not None:
-            self.add_to_knowledge_base(bot, s.conversation_id)
+            self.preview_for_knowledge_base(bot, s.conversation_id)
+
+    @work(thread=True, exit_on_error=False, group="knowledge-base", name="preview-conversation-for-kb")
+    def preview_for_knowledge_base(self, bot: str, conversation_id: str) -> None:
+        """The exchanges F6 would add, to choose from (built off the UI thread)."""
+        try:
+            previews = self.editor.preview_exchanges(bot, conversation_id)
+        except Exception as exc:  # said to the person, never a traceback
+            self.notify(f"Could not read the conversation: {exc}", severity="error", timeout=10)
+            return
+        self.app.call_from_thread(self._choose_exchanges, bot, conversation_id, previews)
+
+    def _choose_exchanges(self, bot: str, conversation_id: str, previews: list[Any]) -> None:
+        if not previews:
+            self.notify("Nothing to add yet: the conversation has no question answered by the bot.")
+            return
+        from workbench.screens.kb_preview import KBPreviewScreen
+
+        def chosen(ids: list[str] | None) -> None:
+            if ids:
+                self.add_to_knowledge_base(bot, conversation_id, ids)
+            elif ids is not None:
+                self.notify("Nothing ticked: nothing added.")
+
+        self.app.push_screen(KBPreviewScreen(bot, conversation_id, previews), chosen)
 
     @work(thread=True, exit_on_error=False, group="knowledge-base", name="add-conversation-to-kb")
-    def add_to_knowledge_base(self, bot: str, conversation_id: str) -> None:
-        from workbench.screens.knowledge_base import add_conversation
-
+    def add_to_knowledge_base(self, bot: str, conversation_id: str, ids: list[str]) -> None:
         try:
-            self.notify(add_conversation(self.editor, bot, conversation_id))
+            added = self.editor.add_chosen_exchanges(bot, conversation_id, ids)
         except Exception as exc:  # said to the person, never a traceback
             self.notify(f"Could not add the conversation: {exc}", severity="error", timeout=10)
+            return
+        self.notify(
+            f"Added {len(added)} Q/A(s) from conversation {conversation_id} to {bot}'s knowledge base, "
+            "unverified (verify them in the knowledge-base browser, ctrl+b)."
+        )
 
     def action_set_slot(self) -> None:
         bot = self._bot_for("set_slot")

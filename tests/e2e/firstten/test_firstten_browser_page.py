@@ -69,7 +69,9 @@ def test_the_newest_message_stays_in_view_above_quick_replies_and_at_the_end(ser
         box.fill(f"message number {i} that takes a little room in a narrow window")
         box.press("Enter")
         expect(page.locator("#transcript li.theirs").last).to_contain_text(f"message number {i}")
-    overflowing = page.evaluate("() => { const t = document.getElementById('transcript'); return t.scrollHeight > t.clientHeight; }")
+    overflowing = page.evaluate(
+        "() => { const t = document.getElementById('transcript'); return t.scrollHeight > t.clientHeight; }"
+    )
     assert overflowing
 
     # back to the menu: its question arrives with quick replies, which take room below the transcript

@@ -92,7 +92,9 @@ def test_a_yaml_syntax_error_names_the_line_of_the_mistake(tmp_path):
 
 
 def test_an_unknown_key_suggests_the_closest_valid_one(tmp_path):
-    task = write_task(tmp_path / "t", "name: t\nbots:\n  echo: {engine: echo}\nwrolds:\n  e: {type: bot_chat, bot: echo}\n")
+    task = write_task(
+        tmp_path / "t", "name: t\nbots:\n  echo: {engine: echo}\nwrolds:\n  e: {type: bot_chat, bot: echo}\n"
+    )
     out = run_cli("validate", str(task))
     assert out.returncode == 2
     assert "task.yml:4: wrolds: unknown key (did you mean `worlds`?)" in out.stderr
