@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from rich.console import Group
+from rich.padding import Padding
 from rich.text import Text
 from textual.widgets import Static
 
@@ -24,11 +25,12 @@ def _field(c: Any, name: str, default: Any = None) -> Any:
     return c.get(name, default) if isinstance(c, dict) else getattr(c, name, default)
 
 
-def ranking_table(candidates: Iterable[Any], threshold: float | None = None, chosen: str | None = None) -> Text:
+def ranking_table(candidates: Iterable[Any], threshold: float | None = None, chosen: str | None = None) -> Group:
     """Candidates (``Candidate``, ``CandidateRow`` or their dicts), each on a line: its rank, its
-    score bar and its name; why it matched on the lines under it, indented. Lines, not a table's
-    columns, so a name or a word is never broken into pieces in a narrow panel."""
-    out = Text()
+    score bar and its name; why it matched under it, indented (wrapped lines keep the indent).
+    Lines, not a table's columns, so a name or a word is never broken into pieces in a narrow
+    panel."""
+    parts: list[Any] = []
     for i, c in enumerate(candidates, 1):
         state = str(_field(c, "state"))
         score = float(_field(c, "score", 0.0) or 0.0)
@@ -43,15 +45,17 @@ def ranking_table(candidates: Iterable[Any], threshold: float | None = None, cho
         line.append(state, style="dim" if below else "bold")
         if chosen and state == chosen:
             line.append("  ← chosen", style="italic")
-        if i > 1:
-            out.append("\n")
-        out.append_text(line)
+        parts.append(line)
         reasons = [f"{by}: " + (why[0] if why else "(no reason recorded)"), *why[1:]]
         if extracted:
             reasons.append("extracted " + ", ".join(f"{k}={v!r}" for k, v in extracted.items()))
-        for reason in reasons:
-            out.append("\n    " + reason, style="dim italic" if below else "italic")
-    return out
+        parts.append(indented(reasons, "dim italic" if below else "italic"))
+    return Group(*parts)
+
+
+def indented(lines: list[str], style: str = "", by: int = 4) -> Padding:
+    """``lines`` under the line before them, indented, their wrapped parts too."""
+    return Padding(Text("\n".join(lines), style=style), (0, 0, 0, by))
 
 
 class RankingView(Static):
@@ -86,18 +90,18 @@ class RankingView(Static):
         self.update(Text(text, style="italic"))
 
 
-def kb_candidates(rows: list[dict[str, Any]], threshold: float | None = None) -> Text:
+def kb_candidates(rows: list[dict[str, Any]], threshold: float | None = None) -> Group:
     """The knowledge base's closest Q/As for a turn, each with its score bar; which one answered,
     and why the others did not (unverified, below the threshold)."""
-    out = Text("knowledge base", style="bold")
+    parts: list[Any] = [Text("knowledge base", style="bold")]
     if not rows:
-        out.append("\n    no Q/A matched the message", style="italic")
+        parts.append(indented(["no Q/A matched the message"], "italic"))
     for i, r in enumerate(rows, 1):
         score = float(r.get("score") or 0.0)
-        out.append(f"\n{i:>2} ")
-        out.append_text(score_bar(score))
-        out.append("  ")
-        out.append(str(r.get("question") or r.get("id")), style="bold" if r.get("answered") else "")
+        line = Text(f"{i:>2} ")
+        line.append_text(score_bar(score))
+        line.append("  ")
+        line.append(str(r.get("question") or r.get("id")), style="bold" if r.get("answered") else "")
         if r.get("answered"):
             note = "← answered"
         elif not r.get("verified"):
@@ -107,5 +111,6 @@ def kb_candidates(rows: list[dict[str, Any]], threshold: float | None = None) ->
         else:
             note = ""
         if note:
-            out.append(f"  {note}", style="italic")
-    return out
+            line.append(f"  {note}", style="italic")
+        parts.append(line)
+    return Group(*parts)

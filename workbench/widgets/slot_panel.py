@@ -23,7 +23,7 @@ from textual.message import Message
 from textual.widgets import Label, Static
 
 from workbench.widgets.bot_panel import BotPanel
-from workbench.widgets.ranking_view import score_bar
+from workbench.widgets.ranking_view import indented, score_bar
 
 
 def _value(v: Any) -> Text:
@@ -32,18 +32,17 @@ def _value(v: Any) -> Text:
     return Text(v if isinstance(v, str) else repr(v))
 
 
-def slot_lines(rows: list[Any]) -> Text:
+def slot_lines(rows: list[Any]) -> Group:
     """Each slot as ``name  value`` on one line, how it was filled and whether it is required on
     the next, indented: words wrap whole at any width (a table's columns would break them)."""
     width = max(len(r.name) for r in rows)
-    out = Text()
-    for i, r in enumerate(rows):
-        if i:
-            out.append("\n")
-        out.append("▶ " if r.requested else "  ", style="bold")
-        out.append(r.name.ljust(width), style="bold reverse" if r.requested else "bold")
-        out.append("  ")
-        out.append_text(_value(r.value))
+    parts: list[Any] = []
+    for r in rows:
+        line = Text()
+        line.append("▶ " if r.requested else "  ", style="bold")
+        line.append(r.name.ljust(width), style="bold reverse" if r.requested else "bold")
+        line.append("  ")
+        line.append_text(_value(r.value))
         details: list[str] = []
         if r.by == "hand":
             details.append("set by hand")
@@ -52,8 +51,8 @@ def slot_lines(rows: list[Any]) -> Text:
         if r.how and r.by != "hand":
             details.append(r.how)
         details.append(r.why or ("required" if r.required else "not required"))
-        out.append("\n    " + " · ".join(details), style="" if r.required else "dim")
-    return out
+        parts += [line, indented([" · ".join(details)], "" if r.required else "dim")]
+    return Group(*parts)
 
 
 class SlotPanel(BotPanel):
