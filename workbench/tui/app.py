@@ -193,9 +193,12 @@ class WorkbenchApp(App):
             await self.runner.stop()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The study's keys are left out of the footer and the palette of tasks without a study."""
+        """The study's keys are left out of the footer and the palette of tasks without a study,
+        the serve key out of the serve screen's."""
         if action in ("rate", "study_admin"):
             return self.wb_task.spec.evaluation is not None
+        if action == "serve":
+            return self.serve_screen is None or self.screen is not self.serve_screen  # it is there
         return True
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
