@@ -55,8 +55,10 @@ def _exchange(app, world: str, text: str, reply: str, panel_type: type, tab: str
         await pilot.press("enter")
         await until(
             pilot,
-            lambda: any(i.entry["act"].get("text") == reply for i in items(app))
-            and all(i.entry["stored"] for i in items(app) if i.entry["role"] == "human"),
+            lambda: (
+                any(i.entry["act"].get("text") == reply for i in items(app))
+                and all(i.entry["stored"] for i in items(app) if i.entry["role"] == "human")
+            ),
             what="the reply, acknowledged",
         )
         panel = app.chat.query_one(panel_type)

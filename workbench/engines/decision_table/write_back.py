@@ -48,6 +48,8 @@ class WriteBack:
     path: Path
     old: str
     new: str
+    #: the byte-order mark the file starts with ("" when none): kept in front of the new text
+    bom: str = ""
 
     @property
     def changed(self) -> bool:
@@ -67,18 +69,19 @@ class WriteBack:
     @property
     def digest(self) -> str:
         """The SHA-256 of the new content (what the table records as its source)."""
-        return hashlib.sha256(self.new.encode("utf-8")).hexdigest()
+        return hashlib.sha256((self.bom + self.new).encode("utf-8")).hexdigest()
 
     def apply(self) -> None:
         """Write the new text (to a temporary file first, then renamed over the old one).
         Raises :class:`FileChanged` when the file is no longer what the diff was made from."""
         now = files.read_text(self.path, files.DATA_LIMIT, "decision table") if self.path.exists() else ""
+        now = now.removeprefix("\ufeff")
         if now != self.old:
             raise FileChanged(f"{self.path} changed since the diff was made; look at the new diff first")
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(self.new)
+                fh.write(self.bom + self.new)
             if self.path.exists():
                 os.chmod(tmp, self.path.stat().st_mode & 0o777)
             os.replace(tmp, self.path)
@@ -90,10 +93,12 @@ class WriteBack:
 
 def plan_write_back(path: Path, states: list[State]) -> WriteBack:
     """The file at ``path`` rewritten to hold ``states`` (the store's table, in its order)."""
-    old = files.read_text(path, files.DATA_LIMIT, "decision table")
+    old = files.read_text(path, files.DATA_LIMIT, "decision table").removeprefix("\ufeff")
+    with path.open("rb") as fh:
+        bom = "\ufeff" if fh.read(3) == "\ufeff".encode() else ""
     if path.suffix.lower() in (".json", ".jsonl") or old.lstrip().startswith(("[", "{")):
-        return WriteBack(path, old, _json(old, states))
-    return WriteBack(path, old, _csv(old, states))
+        return WriteBack(path, old, _json(old, states), bom)
+    return WriteBack(path, old, _csv(old, states), bom)
 
 
 def _json(old: str, states: list[State]) -> str:
@@ -122,9 +127,7 @@ def _cell(state: State, fname: str, quoted_target: bool) -> str:
     return str(value)
 
 
-def _csv(old: str, states: list[State]) -> str:
-    bom = "\ufeff" if old.startswith("\ufeff") else ""
-    text = old[len(bom) :]
+def _csv(text: str, states: list[State]) -> str:
     newline = _newline(text)
     probe = read_csv(text, "<file>")
     rows = _csv_rows(text, probe) or []
@@ -197,9 +200,9 @@ def _csv(old: str, states: list[State]) -> str:
         if s.state not in written:
             out.append(record(cells_of(s)))
     result = "".join(out)
-    if old and not old.endswith(("\n", "\r")) and result.endswith(newline) and result[: -len(newline)] == text:
+    if text and not text.endswith(("\n", "\r")) and result.endswith(newline) and result[: -len(newline)] == text:
         result = result[: -len(newline)]
-    return bom + result
+    return result
 
 
 def _targets_quoted(body: list[tuple[int, list[str]]], columns: dict[int, str]) -> bool:
