@@ -62,8 +62,8 @@ def _left_out(messages: list[dict[str, Any]]) -> str | None:
 
     for m in messages:
         act = m.get("act") or {}
-        meta = act.get("meta") if isinstance(act.get("meta"), dict) else {}
-        trace = m.get("trace") if isinstance(m.get("trace"), dict) else {}
+        meta: dict[str, Any] = act["meta"] if isinstance(act.get("meta"), dict) else {}
+        trace: dict[str, Any] = m["trace"] if isinstance(m.get("trace"), dict) else {}
         if m.get("role") == "bot" and (trace.get("route") in FALLBACK_ROUTES or meta.get("no_answer")):
             return "the answer is a fallback: nothing knew it"
         flagged = [k for k in (meta.get("safety") or {}).get("found", []) if k in PERSONAL]

@@ -7,9 +7,12 @@ laid out again when the width changes. A label wider than a row gets a row of it
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.cells import cell_len
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
+from textual.widget import Widget
 from textual.widgets import Button
 
 #: a compact button's padding around its label, and the margin between buttons (workbench.tcss)
@@ -35,7 +38,7 @@ def rows_for(labels: list[str], width: int) -> list[list[str]]:
 class QuickReplies(Vertical):
     """The offered replies; :meth:`offer` replaces them (an empty list hides the widget)."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.labels: list[str] = []
         self._rows: list[list[str]] | None = None
@@ -50,7 +53,8 @@ class QuickReplies(Vertical):
 
     def _lay_out(self, force: bool = False) -> None:
         # hidden until now: the parent's width less this widget's padding (workbench.tcss)
-        width = self.content_size.width or (self.parent.content_size.width - 2 if self.parent else 0) or 78
+        parent = self.parent
+        width = self.content_size.width or (parent.content_size.width - 2 if isinstance(parent, Widget) else 0) or 78
         rows = rows_for(self.labels, width)
         if rows == self._rows and not force:
             return  # the same rows: the buttons stay (one may be being clicked)

@@ -146,7 +146,7 @@ def _csv(text: str, states: list[State]) -> str:
         body = []
     by_name = {s.state: s for s in states}
     # a field some state sets that the layout has no column for gets one at the end
-    default = State(state="x")
+    default = State.model_validate({"state": "x"})
     for fname in POSITIONAL[12]:
         if fname not in columns.values() and any(getattr(s, fname) != getattr(default, fname) for s in states):
             columns[max(columns) + 1 if columns else 0] = fname
