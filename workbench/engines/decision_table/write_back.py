@@ -29,9 +29,9 @@ from workbench.engines.decision_table.model import State
 from workbench.engines.decision_table.table_io import (
     JSON_CELLS,
     POSITIONAL,
+    TableRead,
     _csv_rows,
     _layout_of,
-    read_csv,
     state_from_cells,
 )
 from workbench.io import files
@@ -129,8 +129,7 @@ def _cell(state: State, fname: str, quoted_target: bool) -> str:
 
 def _csv(text: str, states: list[State]) -> str:
     newline = _newline(text)
-    probe = read_csv(text, "<file>")
-    rows = _csv_rows(text, probe) or []
+    rows = _csv_rows(text, TableRead("<file>", "csv")) or []
     layout = _layout_of(rows[0][1]) if rows else None
     if rows and layout is not None:
         header: list[str] | None = list(rows[0][1])
@@ -185,14 +184,12 @@ def _csv(text: str, states: list[State]) -> str:
             out.append(raw)  # a blank line or a comment-like row: kept as it was
             continue
         state = by_name.get(name)
-        before, _ = state_from_cells({f: padded[i] for i, f in columns.items()})
-        if state is None and before is None:
-            out.append(raw)  # a defective row the import left out: the store never had it
-            continue
         if state is None or name in written:
+            if state is None and state_from_cells({f: padded[i] for i, f in columns.items()})[0] is None:
+                out.append(raw)  # a defective row the import left out: the store never had it
             continue  # deleted since (or a duplicate the import rejected)
         written.add(name)
-        if before is not None and before == state:
+        if _same(state, padded, cells_of(state, cells), columns):
             out.append(raw if raw.endswith(("\n", "\r")) else raw + newline)
         else:
             out.append(record(cells_of(state, cells)))
@@ -203,6 +200,15 @@ def _csv(text: str, states: list[State]) -> str:
     if text and not text.endswith(("\n", "\r")) and result.endswith(newline) and result[: -len(newline)] == text:
         result = result[: -len(newline)]
     return result
+
+
+def _same(state: State, cells: list[str], written: list[str], columns: dict[int, str]) -> bool:
+    """Whether a row of the file holds ``state``: its cells as this module would write them
+    (cheap, and true for most rows), else the state they read as (JSON spacing, quoting)."""
+    if all(cells[i] == written[i] for i in columns):
+        return True
+    before, _ = state_from_cells({f: cells[i] for i, f in columns.items()})
+    return before is not None and before == state
 
 
 def _targets_quoted(body: list[tuple[int, list[str]]], columns: dict[int, str]) -> bool:
