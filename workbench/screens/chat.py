@@ -42,11 +42,47 @@ class ChatScreen(Screen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
-    #: in the footer's order: Quit first (it must stay visible at 80 columns), then the engine
-    #: tools this task has (check_action leaves the others out), then the chat's own keys
     BINDINGS = [
         Binding("ctrl+q", "app.quit", "Quit", id="chat.quit", tooltip="Leave workbench"),
-        # priority: the composer (an Input, nearly always focused) binds ctrl+d (delete right)
+        Binding(
+            "ctrl+n", "restart", "New chat", id="chat.restart", tooltip="Start a new conversation from the first world"
+        ),
+        # priority: the composer (an Input, nearly always focused) binds ctrl+w to delete a word
+        Binding(
+            "ctrl+w",
+            "switch_world",
+            "Worlds",
+            id="chat.switch_world",
+            tooltip="Start a conversation in another world",
+            priority=True,
+        ),
+        Binding(
+            "ctrl+o",
+            "conversations",
+            "History",
+            id="chat.conversations",
+            tooltip="Browse past conversations in the store",
+        ),
+        Binding(
+            "ctrl+t",
+            "add_person",
+            "Add person",
+            id="chat.add_person",
+            tooltip="Join as another person (for multi-person worlds)",
+        ),
+        Binding("f3", "next_person", "Next person", id="chat.next_person", tooltip="Type as the next person"),
+        Binding(
+            "f2", "toggle_inspector", "Inspector", id="chat.toggle_inspector", tooltip="Show or hide the inspector"
+        ),
+        Binding(
+            "escape",
+            "focus_composer",
+            "Composer",
+            show=False,
+            id="chat.focus_composer",
+            tooltip="Focus the message box",
+        ),
+        # priority: the composer binds ctrl+d (delete right); ctrl+b is free but kept alike
         Binding(
             "ctrl+d",
             "decision_table",
@@ -77,53 +113,31 @@ class ChatScreen(Screen):
             id="chat.set_slot",
             tooltip="Set or clear a slot of this world's form bot by hand, to try a path",
         ),
-        Binding(
-            "ctrl+n", "restart", "New chat", id="chat.restart", tooltip="Start a new conversation from the first world"
-        ),
-        Binding(
-            "ctrl+o",
-            "conversations",
-            "History",
-            id="chat.conversations",
-            tooltip="Browse past conversations in the store",
-        ),
-        # priority: the composer binds ctrl+w to delete a word
-        Binding(
-            "ctrl+w",
-            "switch_world",
-            "Worlds",
-            id="chat.switch_world",
-            tooltip="Start a conversation in another world",
-            priority=True,
-        ),
-        Binding(
-            "ctrl+t",
-            "add_person",
-            "Add person",
-            id="chat.add_person",
-            tooltip="Join as another person (for multi-person worlds)",
-        ),
-        Binding("f3", "next_person", "Next person", id="chat.next_person", tooltip="Type as the next person"),
-        Binding(
-            "f2", "toggle_inspector", "Inspector", id="chat.toggle_inspector", tooltip="Show or hide the inspector"
-        ),
-        Binding(
-            "escape",
-            "focus_composer",
-            "Composer",
-            show=False,
-            id="chat.focus_composer",
-            tooltip="Focus the message box",
-        ),
     ]
+    #: the footer's order: Quit first (it must stay visible at 80 columns), then the engine tools
+    #: this task has (check_action leaves the others out), then the chat's own keys
+    FOOTER_ORDER = (
+        "app.quit",
+        "decision_table",
+        "knowledge_base",
+        "add_to_knowledge_base",
+        "set_slot",
+        "restart",
+        "conversations",
+        "switch_world",
+        "add_person",
+        "next_person",
+        "toggle_inspector",
+    )
 
     @property
     def active_bindings(self) -> dict[str, Any]:
-        """The footer's order: this screen's keys as BINDINGS lists them, then the app's (a
+        """The footer's order: this screen's keys as FOOTER_ORDER lists them, then the app's (a
         focused Input would otherwise put the keys it also binds, ctrl+d and ctrl+w, first)."""
         active = super().active_bindings
-        order = {b.key: i for i, b in enumerate(self.BINDINGS) if isinstance(b, Binding)}
-        return dict(sorted(active.items(), key=lambda item: order.get(item[0], len(order))))
+        rank = {action: i for i, action in enumerate(self.FOOTER_ORDER)}
+        order = {b.key: rank.get(b.action, len(rank)) for b in self.BINDINGS if isinstance(b, Binding)}
+        return dict(sorted(active.items(), key=lambda item: order.get(item[0], len(rank) + 1)))
 
     def __init__(self, task: Any, conversation_id: str | None = None) -> None:
         super().__init__()
