@@ -97,9 +97,9 @@ def main() -> None:
     b = statistics.median(base)
     h = statistics.median(helps)
     print(f"runs: {args.runs} (median; min..max)")
-    print(f"python -c pass            {b * 1000:7.0f} ms  ({min(base) * 1000:.0f}..{max(base) * 1000:.0f})")
+    print(f"python -c pass               {b * 1000:7.0f} ms  ({min(base) * 1000:.0f}..{max(base) * 1000:.0f})")
     print(
-        f"workbench --help          {h * 1000:7.0f} ms  ({min(helps) * 1000:.0f}..{max(helps) * 1000:.0f})"
+        f"workbench --help             {h * 1000:7.0f} ms  ({min(helps) * 1000:.0f}..{max(helps) * 1000:.0f})"
         f"  {h / b:5.1f}x bare python"
     )
     for task in tasks:
@@ -109,7 +109,7 @@ def main() -> None:
             m = statistics.median(xs)
             goal = "  (goal < 800 ms)" if i == 1 else ""
             print(
-                f"{task.name:<14}{what:<12}{m * 1000:7.0f} ms  ({min(xs) * 1000:.0f}..{max(xs) * 1000:.0f})"
+                f"{task.name:<16}{what:<13}{m * 1000:7.0f} ms  ({min(xs) * 1000:.0f}..{max(xs) * 1000:.0f})"
                 f"  {m / b:5.1f}x bare python{goal}"
             )
 
