@@ -7,6 +7,7 @@ pydantic model's errors into Problems at the lines of their keys."""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -116,7 +117,9 @@ def _describe(err: Any, model_fields: list[str] | None) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         if model_fields:
-            return f"unknown key; expected one of: {', '.join(model_fields)}"
+            close = difflib.get_close_matches(str(err["loc"][-1]) if err["loc"] else "", model_fields, n=1, cutoff=0.6)
+            guess = f" (did you mean `{close[0]}`?)" if close else ""
+            return f"unknown key{guess}; expected one of: {', '.join(model_fields)}"
         return "unknown key"
     if kind == "missing":
         return "required key is missing"

@@ -138,9 +138,11 @@ class Webhook:
         raise AssertionError("no Messenger service on this server")
 
     async def settle(self) -> None:
-        """Wait until every conversation waits for its person and every reply is out."""
-        assert await self.ctx.runner.wait_idle(timeout=10)
+        """Wait until every event posted so far is handled, every conversation waits for its
+        person and every reply is out."""
         service = self.service
+        await wait_for(lambda: service.handling == 0, 10, "the webhook's events to be handled")
+        assert await self.ctx.runner.wait_idle(timeout=10)
         await wait_for(
             lambda: all(p.outbox.empty() and (p.worker is None or p.worker.done()) for p in service.people.values()),
             10,

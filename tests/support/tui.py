@@ -103,6 +103,12 @@ def shown(widget: Widget, width: int = 200) -> str:
     return console.export_text()
 
 
+def screen_lines(app: WorkbenchApp) -> list[str]:
+    """The screen as text, one string a line, as the terminal shows it now (the text captures of
+    the issue-14 report come from here)."""
+    return [strip.text.rstrip() for strip in app.screen._compositor.render_strips()]
+
+
 def notifications(messages: Iterable[Message]) -> list[str]:
     """What the app notified, from the messages a ``message_hook`` collected."""
     return [str(m.notification.message) for m in messages if isinstance(m, Notify)]

@@ -56,6 +56,22 @@ def load(task_path: Path, quiet: bool = False):
     return task
 
 
+def check(task, store=None) -> None:
+    """`validate`'s checks (every bot built, the study loaded; workbench/services/preflight.py),
+    run by `validate`, `open`, `chat`, `test` and `serve` before they start: exit 2 with every
+    problem named (file:line key: what was expected). ``store``: where the bots are built
+    (default: the task's own, so the command that follows reuses them)."""
+    from workbench.cli.render import show_problems
+    from workbench.problems import TaskError
+    from workbench.services.preflight import errors, preflight
+
+    problems = preflight(task, store)
+    if problems:
+        show_problems(TaskError(problems))
+    if errors(problems):
+        raise typer.Exit(2)
+
+
 @app.command("open")
 def open_(
     task: TaskArg,
@@ -65,7 +81,15 @@ def open_(
     t = load(task, quiet=True)
     from workbench.tui.app import make_app
 
-    make_app(t, conversation_id=conversation).run()
+    # the TUI paints first and runs `validate`'s checks in a worker; errors stop it and are said here
+    app = make_app(t, conversation_id=conversation)
+    app.run()
+    if app.problems:
+        from workbench.cli.render import show_problems
+        from workbench.problems import TaskError
+
+        show_problems(TaskError(app.problems))
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -93,6 +117,7 @@ def chat(
         err_console.print("[red]error:[/red] give a TASK directory, or --connect ws://HOST:PORT")
         raise typer.Exit(2)
     t = load(task)
+    check(t)
     raise typer.Exit(run_local(t, resume=resume, record=record, person=person))
 
 
@@ -102,32 +127,11 @@ def validate(task: TaskArg) -> None:
     t = load(task)
     from rich.markup import escape
 
-    from workbench.cli.render import console, show_problems
+    from workbench.cli.render import console
     from workbench.store import open_store
-    from workbench.task import TaskError
 
-    # build every bot on a throw-away store: tables, forms and NLU files are checked too
-    t.use_store(open_store(":memory:"))
-    failed = False
-    for name in t.bot_configs:
-        try:
-            t.engine(name)
-        except TaskError as exc:
-            show_problems(exc)
-            failed = True
-        except Exception as exc:  # an engine that cannot start is invalid input, not a crash
-            show_problems(ValueError(f"{t.file}: bots.{name}: cannot start this bot: {exc}"))
-            failed = True
-    if t.spec.evaluation is not None:
-        from workbench.evaluation import Study
-
-        try:
-            Study(t, t.store)  # the topics file and the transforms
-        except TaskError as exc:
-            show_problems(exc)
-            failed = True
-    if failed:
-        raise typer.Exit(2)
+    # every bot built on a throw-away store: tables, forms and NLU files are checked too
+    check(t, open_store(":memory:"))
     bots = ", ".join(f"{n} ({c.engine})" for n, c in t.bot_configs.items()) or "none"
     summary = f"{t.name} ({t.format}: {t.file}) worlds: {', '.join(t.worlds)}; bots: {bots}"
     console.print(f"[green]ok[/green] {escape(summary)}")
@@ -153,6 +157,32 @@ def new(
         console.print(f"created {escape(str(p))}")
     where = escape(str(directory))
     console.print(f"Try it: workbench chat {where}   or   workbench open {where}")
+
+
+@app.command()
+def docs(
+    topic: Annotated[
+        str | None, typer.Argument(help="A topic (forms, task-yml, cli...); none lists them.", show_default=False)
+    ] = None,
+) -> None:
+    """The documentation installed with workbench: list the topics, or print one (workbench docs forms | less)."""
+    from rich.markup import escape
+
+    from workbench.cli.render import console, err_console
+
+    # shipped in the package (workbench/docs is the repository's docs/ folder, built into the wheel)
+    folder = Path(__file__).resolve().parent.parent / "docs"
+    topics = sorted(p.stem for p in folder.glob("*.md")) if folder.is_dir() else []
+    if topic is None:
+        console.print(f"documentation in {escape(str(folder))}:")
+        for name in topics:
+            console.print(f"  workbench docs {escape(name)}")
+        return
+    name = topic.removesuffix(".md").lower().replace("_", "-")
+    if name not in topics:
+        err_console.print(f"[red]error:[/red] no topic {escape(topic)!r}; topics: {escape(', '.join(topics))}")
+        raise typer.Exit(2)
+    console.print((folder / f"{name}.md").read_text(encoding="utf-8"), markup=False, end="")
 
 
 @app.command()
@@ -187,6 +217,12 @@ def test_(
     """Run the task's conversation tests headless on a fresh store; exit 1 on any failure."""
     t = load(task)
     from workbench.cli.testing import run
+    from workbench.store import open_store
+
+    scratch = open_store(":memory:")
+    check(t, scratch)  # each test then runs on a fresh store of its own
+    t.use_store(None)
+    scratch.close()
 
     raise typer.Exit(run(t, files, junit, select, verbose))
 
@@ -321,6 +357,7 @@ def serve(
 ) -> None:
     """Run the task's worlds headless: HTTP, websocket, browser page and the REST API on one server."""
     t = load(task)
+    check(t)
     settings: dict = {
         "max_frame_bytes": max_frame_bytes,
         "rate_limit": rate_limit,

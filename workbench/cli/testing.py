@@ -33,7 +33,8 @@ def run(task: Any, files: list[Path] | None, junit: Path | None, select: str | N
             where = f"{r.test.file}:{r.failure_line}" if r.failure_line else str(r.test.file)
             console.print(f"     [red]{escape(where)}: {escape(r.failure or '')}[/red]")
         if verbose or not r.ok:
-            for person, who, text in r.transcript[-12:]:
+            # the whole conversation with -v; a failure's last lines otherwise
+            for person, who, text in r.transcript if verbose else r.transcript[-12:]:
                 console.print(f"     [dim]{escape(person)} | {escape(who)}: {escape(text)}[/dim]")
 
     results = asyncio.run(run_tests(task, tests, on_result=show))

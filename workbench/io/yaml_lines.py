@@ -142,14 +142,24 @@ def _problem(path: Path, mark: Any, message: str) -> TaskError:
 
 
 def _syntax_error(path: Path, exc: yaml.MarkedYAMLError) -> TaskError:
-    # an unclosed bracket or quote is reported where it was opened
-    mark = exc.context_mark or exc.problem_mark
+    """The line of the mistake: where an unclosed bracket or quote (or a key without its
+    colon) was opened, but where a block went wrong (a line indented unlike its siblings),
+    since the block itself started fine."""
+    context = exc.context or ""
+    in_block = context.startswith("while parsing a block")
+    mark = exc.problem_mark if in_block and exc.problem_mark else exc.context_mark or exc.problem_mark
     line = mark.line + 1 if mark else None
     if isinstance(exc, (ConstructorError, _Refused)):
         return TaskError(Problem(str(path), line, None, str(exc.problem)))
     msg = f"YAML syntax error: {exc.problem or exc}"
-    if exc.context:
-        msg += f" ({exc.context}"
+    other = exc.context_mark if in_block else exc.problem_mark
+    if in_block and other is not None and exc.problem_mark is not None and other.line != exc.problem_mark.line:
+        msg += (
+            f" (this line is not indented like the other keys of the block that starts at line {other.line + 1},"
+            " or a key above it lacks its colon)"
+        )
+    elif context:
+        msg += f" ({context}"
         if exc.problem_mark and exc.context_mark and exc.problem_mark.line != exc.context_mark.line:
             msg += f" that starts here; noticed at line {exc.problem_mark.line + 1}"
         msg += ")"

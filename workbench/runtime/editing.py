@@ -23,6 +23,7 @@ from workbench.engines.capabilities import KnowledgeBot, TableBot, bots_with
 if TYPE_CHECKING:
     from workbench.engines.decision_table.model import State
     from workbench.engines.decision_table.table import DecisionTable
+    from workbench.engines.decision_table.write_back import WriteBack
     from workbench.engines.knowledge_base import QA, KnowledgeBase
     from workbench.engines.knowledge_base.kb import ImportReport
     from workbench.runtime.runner import Runner
@@ -39,6 +40,41 @@ class StateSaved:
     created: bool
     #: states it leads to that the table does not have (it still saves)
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ExchangePreview:
+    """An exchange a conversation would add to a knowledge base; ``left_out`` says why it is
+    not added by default (None: it is)."""
+
+    qa: QA
+    left_out: str | None = None
+
+
+#: the safety findings that are personal data (a blocklisted word is not)
+PERSONAL = ("card_number", "national_id", "email", "phone")
+#: a decision table's routes that mean "nothing knew the answer"
+FALLBACK_ROUTES = ("fallback_state", "fallback_bot", "no_answer")
+
+
+def _left_out(messages: list[dict[str, Any]]) -> str | None:
+    from workbench.runtime.safety import LABELS, find
+
+    for m in messages:
+        act = m.get("act") or {}
+        meta: dict[str, Any] = act["meta"] if isinstance(act.get("meta"), dict) else {}
+        trace: dict[str, Any] = m["trace"] if isinstance(m.get("trace"), dict) else {}
+        if m.get("role") == "bot" and (trace.get("route") in FALLBACK_ROUTES or meta.get("no_answer")):
+            return "the answer is a fallback: nothing knew it"
+        flagged = [k for k in (meta.get("safety") or {}).get("found", []) if k in PERSONAL]
+        # what a person wrote is checked again (the task's rules may be off); a bot's answer
+        # giving the desk's own phone number is not a person's data
+        if not flagged and m.get("role") == "human":
+            flagged = [f.kind for f in find(str(m.get("text") or ""), PERSONAL)]
+        found = flagged
+        if found:
+            return "it holds " + " and ".join(dict.fromkeys(LABELS[k][0] for k in found))
+    return None
 
 
 class BotEditor:
@@ -109,6 +145,30 @@ class BotEditor:
         self._announce(bot, "table", "replace" if replace else "import", [s.state for s in states])
         return n
 
+    def table_file(self, bot: str) -> Path | None:
+        """The file ``bot``'s table was seeded from (its ``table:`` key), if it has one."""
+        self.table(bot)  # an unknown bot, or one without a table, is said here
+        name = getattr(self.task.bot_configs[bot], "table", None)
+        return self.task.path(name) if name else None
+
+    def plan_table_write_back(self, bot: str) -> WriteBack | None:
+        """What writing ``bot``'s table as the store holds it back to its file would change
+        (in the file's layout, with a diff to show first); None when it has no file."""
+        from workbench.engines.decision_table.write_back import plan_write_back
+
+        path = self.table_file(bot)
+        if path is None:
+            return None
+        return plan_write_back(path, self.table(bot).list())
+
+    def write_table_back(self, bot: str, plan: WriteBack) -> None:
+        """Write a planned table back to its file; the table records the file as its source, so
+        the next start finds nothing to re-import. Raises FileChanged when the file changed
+        since the plan was made (nothing is written)."""
+        plan.apply()
+        self.table(bot).docs.set_source(str(plan.path), plan.digest)
+        self._announce(bot, "table", "write_back", [str(plan.path)])
+
     def export_table(self, bot: str, fmt: str = "csv", raw: bool = False) -> str:
         """The table as CSV or JSON; CSV cells that a spreadsheet would run as formulas are
         neutralised unless ``raw``."""
@@ -146,3 +206,24 @@ class BotEditor:
         if qas:
             self._announce(bot, "qa", "create", [qa.id for qa in qas])
         return qas
+
+    def preview_exchanges(self, bot: str, conversation_id: str) -> list[ExchangePreview]:
+        """What adding a conversation to ``bot``'s knowledge base would add: each exchange, and
+        why one is left out by default (``left_out``): its answer was a fallback (no state,
+        no Q/A knew it), or a message holds personal data (the safety rules flagged it when
+        it was sent, or their detectors find a card number, an id, an e-mail, a phone in what
+        the person wrote)."""
+        out = []
+        for exchange in self._kb(bot).exchanges(conversation_id):
+            out.append(ExchangePreview(exchange.qa, _left_out(exchange.messages)))
+        return out
+
+    def add_chosen_exchanges(self, bot: str, conversation_id: str, ids: Iterable[str]) -> list[QA]:
+        """Add the exchanges of a preview whose Q/A ids are ``ids`` (unverified)."""
+        wanted = set(ids)
+        chosen = [e.qa for e in self._kb(bot).exchanges(conversation_id) if e.qa.id in wanted]
+        if not chosen:
+            return []
+        saved = self._kb(bot).add_many(chosen)
+        self._announce(bot, "qa", "create", [qa.id for qa in saved])
+        return saved

@@ -16,6 +16,12 @@ from workbench.message import Message
 from workbench.runtime.worlds.declarative import HAND_BACK
 
 
+def bot_worlds(task: Any) -> list[str]:
+    """The task's worlds a developer can take over (``bot_chat`` ones); none means a takeover
+    would wait forever, so tools say so at once."""
+    return [name for name, spec in task.worlds.items() if getattr(spec, "type", None) == "bot_chat"]
+
+
 class Takeover:
     def __init__(self, session: Any, on_change: Callable[[Takeover], None] | None = None) -> None:
         self.session = session

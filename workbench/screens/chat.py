@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -19,6 +19,7 @@ from workbench.screens.chat_debugging import DEBUG_BINDINGS, ChatDebugging
 from workbench.screens.messages import RuntimeEvent
 from workbench.widgets import bot_tools
 from workbench.widgets.inspector import Inspector
+from workbench.widgets.quick_replies import QuickReplies
 from workbench.widgets.slot_panel import SlotPanel
 from workbench.widgets.transcript import Transcript
 
@@ -34,9 +35,16 @@ class Person:
 
 
 class ChatScreen(ChatDebugging, Screen):
-    """Transcript, quick replies, composer and an inspector of world, state and messages."""
+    """Transcript, quick replies, composer and an inspector of world, state and messages.
+
+    Narrower than 120 columns the inspector stacks under the chat (F2 hides it); lower than
+    32 rows the header gives its line to the transcript (workbench.tcss)."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
     BINDINGS = [
+        Binding("ctrl+q", "app.quit", "Quit", id="chat.quit", tooltip="Leave workbench"),
         Binding(
             "ctrl+n", "restart", "New chat", id="chat.restart", tooltip="Start a new conversation from the first world"
         ),
@@ -87,7 +95,7 @@ class ChatScreen(ChatDebugging, Screen):
         Binding(
             "ctrl+b",
             "knowledge_base",
-            "Knowledge base",
+            "Knowledge",
             id="chat.knowledge_base",
             tooltip="Browse, search and edit the bot's knowledge base",
             priority=True,
@@ -95,21 +103,43 @@ class ChatScreen(ChatDebugging, Screen):
         Binding(
             "f6",
             "add_to_knowledge_base",
-            "Add this conversation to the knowledge base",
-            show=False,
+            "Add to KB",
             id="chat.add_to_knowledge_base",
-            tooltip="Its question/answer exchanges become unverified Q/As",
+            tooltip="Preview this conversation's question/answer exchanges, choose which become unverified Q/As",
         ),
         Binding(
             "f7",
             "set_slot",
-            "Set a slot by hand",
-            show=False,
+            "Set slot",
             id="chat.set_slot",
-            tooltip="Set or clear a slot of this world's form bot to try a path",
+            tooltip="Set or clear a slot of this world's form bot by hand, to try a path",
         ),
         *DEBUG_BINDINGS,
     ]
+    #: the footer's order: Quit first (it must stay visible at 80 columns), then the engine tools
+    #: this task has (check_action leaves the others out), then the chat's own keys
+    FOOTER_ORDER = (
+        "app.quit",
+        "decision_table",
+        "knowledge_base",
+        "add_to_knowledge_base",
+        "set_slot",
+        "restart",
+        "conversations",
+        "switch_world",
+        "add_person",
+        "next_person",
+        "toggle_inspector",
+    )
+
+    @property
+    def active_bindings(self) -> dict[str, Any]:
+        """The footer's order: this screen's keys as FOOTER_ORDER lists them, then the app's (a
+        focused Input would otherwise put the keys it also binds, ctrl+d and ctrl+w, first)."""
+        active = super().active_bindings
+        rank = {action: i for i, action in enumerate(self.FOOTER_ORDER)}
+        order = {b.key: rank.get(b.action, len(rank)) for b in self.BINDINGS if isinstance(b, Binding)}
+        return dict(sorted(active.items(), key=lambda item: order.get(item[0], len(rank) + 1)))
 
     def __init__(self, task: Any, conversation_id: str | None = None) -> None:
         super().__init__()
@@ -119,6 +149,9 @@ class ChatScreen(ChatDebugging, Screen):
         self.current = 0
         self._pending_resume = conversation_id
         self._unsubscribe = None
+        #: runtime events posted to this screen and handled by it (all shown when equal)
+        self._events_posted = 0
+        self._events_handled = 0
 
     # -- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -126,8 +159,9 @@ class ChatScreen(ChatDebugging, Screen):
         with Horizontal(id="chat-body"):
             with Vertical(id="chat-main"):
                 yield Static(f"{self.wb_task.name}: opening the store…", id="status")
-                yield Transcript(id="transcript")
-                yield Horizontal(id="quick-replies")
+                # quick replies are the buttons below, not repeated in the transcript
+                yield Transcript(id="transcript", quick_replies=False, own_label="you")
+                yield QuickReplies(id="quick-replies")
                 yield Input(placeholder="Type a message and press Enter", id="composer")
             yield Inspector(id="inspector")
         yield Footer()
@@ -135,6 +169,10 @@ class ChatScreen(ChatDebugging, Screen):
     def on_mount(self) -> None:
         self.title = f"workbench · {self.wb_task.name}"
         self.query_one("#composer", Input).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # narrow: the footer's keys closer together, so more of them show
+        self.query_one(Footer).compact = event.size.width < 120
 
     @property
     def person(self) -> Person | None:
@@ -144,12 +182,16 @@ class ChatScreen(ChatDebugging, Screen):
     async def attach(self, runner: Any) -> None:
         """The store and runner are ready: start (or resume) a conversation."""
         self.runner = runner
-        self._unsubscribe = runner.subscribe(lambda ev: self.post_message(RuntimeEvent(ev)))
+        self._unsubscribe = runner.subscribe(self._post_event)
         if self._pending_resume:
             cid, self._pending_resume = self._pending_resume, None
             await self.resume(cid)
         else:
             await self.start()
+
+    def _post_event(self, event: Any) -> None:
+        self._events_posted += 1
+        self.post_message(RuntimeEvent(event))
 
     async def _close_people(self) -> None:
         for p in self.people:
@@ -160,10 +202,12 @@ class ChatScreen(ChatDebugging, Screen):
 
     async def start(self, world: str | None = None) -> None:
         await self._close_people()
+        self.query_one(Inspector).clear()
         await self._connect(Person("you"), world=world)
 
     async def resume(self, conversation_id: str) -> None:
         await self._close_people()
+        self.query_one(Inspector).clear()
         conv = self.runner.store.conversation(conversation_id)
         if conv is None:
             self.notify(f"No conversation {conversation_id} in the store", severity="error")
@@ -172,6 +216,11 @@ class ChatScreen(ChatDebugging, Screen):
         person = Person(conv["person"])
         person.entries = [entry_from_row(r) for r in self.runner.store.messages(conversation_id)]
         await self._connect(person, conversation_id=conversation_id)
+        from workbench.screens.conversations import pairing_note
+
+        note = pairing_note(self.wb_task, conv.get("world"))
+        if note:
+            self.notify(note, title="Resumed", timeout=12)
 
     async def _connect(self, person: Person, world: str | None = None, conversation_id: str | None = None) -> None:
         self.people.append(person)
@@ -194,11 +243,20 @@ class ChatScreen(ChatDebugging, Screen):
         self._show_quick_replies(p.offered if p else [])
         self._status()
 
+    def usable(self) -> bool:
+        """The person can answer: their world waits for them and what they were sent is shown."""
+        p = self.person
+        s = p.session if p is not None else None
+        if s is None or s.world is None or not s.waiting or not s.inbox.empty():
+            return False
+        return self._events_handled == self._events_posted
+
     def _person_of(self, session: Any) -> Person | None:
         return next((p for p in self.people if p.session is session), None)
 
     @on(RuntimeEvent)
     def _on_runtime(self, message: RuntimeEvent) -> None:
+        self._events_handled += 1
         ev = message.event
         person = self._person_of(ev.session)
         if ev.kind == "error":
@@ -246,17 +304,16 @@ class ChatScreen(ChatDebugging, Screen):
         else:
             s = p.session
             state = "ended (ctrl+n for a new chat)" if s.closed else f"world: {s.world or '…'}"
-            who = f" · you are {p.name} ({self.current + 1}/{len(self.people)})" if len(self.people) > 1 else ""
+            who = (
+                f" · you are person {self.current + 1} of {len(self.people)} (F3: the next)"
+                if len(self.people) > 1
+                else ""
+            )
             text = f"{self.wb_task.name} · conversation {s.conversation_id} · {state}{who}{self.pause_note()}"
         self.query_one("#status", Static).update(text)
 
     def _show_quick_replies(self, offered: list[str]) -> None:
-        bar = self.query_one("#quick-replies", Horizontal)
-        bar.remove_children()
-        if offered:
-            # no ids: the old buttons may still be mounted while the new ones mount
-            bar.mount_all(Button(label, classes="quick-reply", compact=True) for label in offered)
-        bar.display = bool(offered)
+        self.query_one(QuickReplies).offer(offered)
 
     def _refresh_inspector(self) -> None:
         p = self.person
@@ -323,7 +380,9 @@ class ChatScreen(ChatDebugging, Screen):
     def _highlighted(self, event: Transcript.Highlighted) -> None:
         item = event.item
         if item is not None and hasattr(item, "entry"):
-            self.query_one(Inspector).show_message(item.entry)
+            inspector = self.query_one(Inspector)
+            inspector.show_message(item.entry)
+            inspector.active = "tab-message"  # shown at once, not in a hidden tab
 
     @on(Transcript.Selected)
     def _selected(self, event: Transcript.Selected) -> None:
@@ -430,16 +489,43 @@ class ChatScreen(ChatDebugging, Screen):
         s = self.person.session if self.person else None
         bot = self._bot_for("add_to_knowledge_base")
         if bot is not None and s is not None:
-            self.add_to_knowledge_base(bot, s.conversation_id)
+            self.preview_for_knowledge_base(bot, s.conversation_id)
+
+    @work(thread=True, exit_on_error=False, group="knowledge-base", name="preview-conversation-for-kb")
+    def preview_for_knowledge_base(self, bot: str, conversation_id: str) -> None:
+        """The exchanges F6 would add, to choose from (built off the UI thread)."""
+        try:
+            previews = self.editor.preview_exchanges(bot, conversation_id)
+        except Exception as exc:  # said to the person, never a traceback
+            self.notify(f"Could not read the conversation: {exc}", severity="error", timeout=10)
+            return
+        self.app.call_from_thread(self._choose_exchanges, bot, conversation_id, previews)
+
+    def _choose_exchanges(self, bot: str, conversation_id: str, previews: list[Any]) -> None:
+        if not previews:
+            self.notify("Nothing to add yet: the conversation has no question answered by the bot.")
+            return
+        from workbench.screens.kb_preview import KBPreviewScreen
+
+        def chosen(ids: list[str] | None) -> None:
+            if ids:
+                self.add_to_knowledge_base(bot, conversation_id, ids)
+            elif ids is not None:
+                self.notify("Nothing ticked: nothing added.")
+
+        self.app.push_screen(KBPreviewScreen(bot, conversation_id, previews), chosen)
 
     @work(thread=True, exit_on_error=False, group="knowledge-base", name="add-conversation-to-kb")
-    def add_to_knowledge_base(self, bot: str, conversation_id: str) -> None:
-        from workbench.screens.knowledge_base import add_conversation
-
+    def add_to_knowledge_base(self, bot: str, conversation_id: str, ids: list[str]) -> None:
         try:
-            self.notify(add_conversation(self.editor, bot, conversation_id))
+            added = self.editor.add_chosen_exchanges(bot, conversation_id, ids)
         except Exception as exc:  # said to the person, never a traceback
             self.notify(f"Could not add the conversation: {exc}", severity="error", timeout=10)
+            return
+        self.notify(
+            f"Added {len(added)} Q/A(s) from conversation {conversation_id} to {bot}'s knowledge base, "
+            "unverified (verify them in the knowledge-base browser, ctrl+b)."
+        )
 
     def action_set_slot(self) -> None:
         bot = self._bot_for("set_slot")

@@ -8,7 +8,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -81,7 +81,7 @@ class ConversationsScreen(Screen[str | None]):
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
         cid = event.row_key.value
-        self.app.push_screen(TranscriptScreen(self.store, cid), self._after_read)
+        self.app.push_screen(TranscriptScreen(self.store, cid, self.wb_task), self._after_read)
 
     def _after_read(self, resume_id: str | None) -> None:
         if resume_id:
@@ -111,26 +111,55 @@ class ConversationsScreen(Screen[str | None]):
         self.dismiss(None)
 
 
+def pairing_note(task: Any, world: str | None) -> str | None:
+    """What resuming a conversation of a world for several people means for the others (None:
+    a world for one person)."""
+    spec = task.worlds.get(world or "") if task is not None else None
+    needed = getattr(spec, "agents_required", 1) or 1
+    if needed < 2:
+        return None
+    others = "the other person is" if needed == 2 else "the other people are"
+    return (
+        f"{world!r} is a world for {needed} people: resuming brings back this person only, "
+        f"{others} not brought back; they wait for a partner (ctrl+t in the chat plays one)."
+    )
+
+
 class TranscriptScreen(Screen[str | None]):
-    """One stored conversation, read-only, with the inspector."""
+    """One stored conversation, read-only, with the inspector (laid out as the chat is)."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
     BINDINGS = [
         Binding("escape", "close", "Back", id="transcript.close", tooltip="Back to the list"),
         Binding("r", "resume", "Resume", id="transcript.resume", tooltip="Continue this conversation"),
+        Binding(
+            "f2",
+            "toggle_inspector",
+            "Inspector",
+            id="transcript.toggle_inspector",
+            tooltip="Show or hide the inspector",
+        ),
     ]
 
-    def __init__(self, store: Any, conversation_id: str) -> None:
+    def __init__(self, store: Any, conversation_id: str, task: Any = None) -> None:
         super().__init__()
         self.store = store
         self.conversation_id = conversation_id
+        self.wb_task = task
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(f"conversation {self.conversation_id} (read-only): r to resume", id="status")
         with Horizontal(id="chat-body"):
-            yield Transcript(id="transcript")
+            with Vertical(id="chat-main"):
+                yield Transcript(id="transcript")
             yield Inspector(id="inspector")
         yield Footer()
+
+    def action_toggle_inspector(self) -> None:
+        inspector = self.query_one(Inspector)
+        inspector.display = not inspector.display
 
     async def on_mount(self) -> None:
         from workbench.runtime.transcript import entry_from_row
@@ -142,12 +171,19 @@ class TranscriptScreen(Screen[str | None]):
         inspector = self.query_one(Inspector)
         inspector.show_world({k: conv.get(k) for k in ("id", "task", "person", "channel", "status", "world", "data")})
         inspector.show_state(self.store.states(self.conversation_id))
+        note = pairing_note(self.wb_task, conv.get("world"))
+        if note:
+            self.query_one("#status", Static).update(
+                f"conversation {self.conversation_id} (read-only): r to resume. {note}"
+            )
         transcript.focus()
 
     @on(Transcript.Highlighted)
     def _highlighted(self, event: Transcript.Highlighted) -> None:
         if event.item is not None and hasattr(event.item, "entry"):
-            self.query_one(Inspector).show_message(event.item.entry)
+            inspector = self.query_one(Inspector)
+            inspector.show_message(event.item.entry)
+            inspector.active = "tab-message"
 
     def action_resume(self) -> None:
         self.dismiss(self.conversation_id)

@@ -26,6 +26,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from workbench.engines.decision_table.ties import tie_note
 from workbench.runtime.editing import BotEditor
 from workbench.widgets.ranking_view import RankingView
 
@@ -149,6 +150,13 @@ class DecisionTableScreen(Screen[None]):
             id="dt.break_on_state",
             tooltip="Hold the bot's turn when it enters the highlighted state (again: remove the breakpoint)",
         ),
+        Binding(
+            "w",
+            "write_back",
+            "Write back",
+            id="dt.write_back",
+            tooltip="Write the store's table back to the task's table file, in its layout (a diff to confirm first)",
+        ),
     ]
 
     # -- messages from the workers ---------------------------------------------------
@@ -191,6 +199,20 @@ class DecisionTableScreen(Screen[None]):
             self.text = text
             self.ranking = ranking
 
+    class SourceChecked(Message):
+        """How the store's table compares with the task's table file (``plan``: a WriteBack or
+        None when the bot has no file); ``confirm``: show the diff to write it."""
+
+        def __init__(self, plan: Any, confirm: bool = False) -> None:
+            super().__init__()
+            self.plan = plan
+            self.confirm = confirm
+
+    class WrittenBack(Message):
+        def __init__(self, path: Path) -> None:
+            super().__init__()
+            self.path = path
+
     class Failed(Message):
         """A worker could not do ``what``; ``error`` says why, for a person."""
 
@@ -231,6 +253,7 @@ class DecisionTableScreen(Screen[None]):
         with Horizontal(id="dt-toolbar"):
             yield Input(placeholder="Filter: any words of a state's name, rule, queries, bubble…", id="dt-filter")
             yield Static("loading…", id="dt-count")
+        yield Static("", id="dt-source")
         with Horizontal(id="dt-body"):
             yield DataTable(id="dt-states", cursor_type="row", zebra_stripes=True)
             with Vertical(id="dt-side"):
@@ -271,9 +294,72 @@ class DecisionTableScreen(Screen[None]):
         self._states = {s.state: s for s in message.states}
         self._rows = [state_row(s) for s in message.states]
         self.refill(self.query_one("#dt-filter", Input).value)
+        self._rerank()  # typed before the table was ready, or re-ranked after an import
+        self.check_source()
+
+    def _rerank(self) -> None:
+        """Rank what the Try box holds again (after an edit, its ranking is stale)."""
         tried = self.query_one("#dt-try", Input).value
-        if tried.strip():
-            self.rank(tried)  # typed before the table was ready, or re-ranked after an import
+        if tried.strip() and self.table is not None:
+            self.rank(tried)
+
+    # -- the table file ------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dt-source", name="check-table-file")
+    def check_source(self, confirm: bool = False) -> None:
+        """Compare the store's table with the task's table file (and, with ``confirm``, offer the diff)."""
+        try:
+            plan = self.editor.plan_table_write_back(self.bot)
+        except Exception as exc:
+            self.post_message(self.Failed("compare the table with its file", f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(self.SourceChecked(plan, confirm))
+
+    @on(SourceChecked)
+    def _source_checked(self, message: SourceChecked) -> None:
+        plan = message.plan
+        line = self.query_one("#dt-source", Static)
+        store = getattr(self.wb_task.spec, "storage", "the store")
+        if plan is None:
+            line.update(f"Edits are stored in {store}; this bot's table has no file to write them back to.")
+            line.set_class(False, "-differs")
+        elif plan.changed:
+            line.update(
+                f"Edits live in the store ({store}), not in {plan.path.name}: a clean checkout would not have them."
+                " w writes them back to the file (a diff to confirm first)."
+            )
+            line.set_class(True, "-differs")
+        else:
+            line.update(f"The table is the same as {plan.path.name}; edits are stored in {store} (w writes them back).")
+            line.set_class(False, "-differs")
+        if not message.confirm:
+            return
+        if plan is None or not plan.changed:
+            self.notify("Nothing to write: the file already holds this table.")
+            return
+        from workbench.screens.diff_confirm import DiffConfirmScreen
+
+        self.app.push_screen(
+            DiffConfirmScreen(f"Write the table back to {plan.path}?", plan.diff()),
+            lambda yes: yes and self.write_back(plan),
+        )
+
+    def action_write_back(self) -> None:
+        if self.table is not None:
+            self.check_source(confirm=True)
+
+    @work(thread=True, exit_on_error=False, group="dt-write", name="write-table-back")
+    def write_back(self, plan: Any) -> None:
+        try:
+            self.editor.write_table_back(self.bot, plan)
+        except Exception as exc:  # the file changed, or cannot be written: said, nothing lost
+            self.post_message(self.Failed(f"write {plan.path.name}", f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(self.WrittenBack(plan.path))
+
+    @on(WrittenBack)
+    def _written_back(self, message: WrittenBack) -> None:
+        self.notify(f"Wrote the table to {message.path}: a clean checkout now starts from it.")
+        self.check_source()
 
     @on(Input.Changed, "#dt-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -376,9 +462,14 @@ class DecisionTableScreen(Screen[None]):
         self._count(self._shown, self._shown)
         self._show_detail()
         verb = "added" if message.created else "saved"
-        self.notify(f"State {s.state} {verb}; the conversation uses it from its next turn.")
+        self.notify(
+            f"State {s.state} {verb} in the store; the conversation uses it from its next turn"
+            " (w writes the table back to its file)."
+        )
         for w in message.warnings:
             self.notify(w, title=f"State {s.state}", severity="warning", timeout=8)
+        self._rerank()
+        self.check_source()
 
     def action_delete(self) -> None:
         name = self.highlighted_name()
@@ -412,7 +503,9 @@ class DecisionTableScreen(Screen[None]):
             self._shown -= 1
         self._count(self._shown, self._shown)
         self._show_detail()
-        self.notify(f"State {name} deleted.")
+        self.notify(f"State {name} deleted from the store (w writes the table back to its file).")
+        self._rerank()
+        self.check_source()
 
     # -- import / export ---------------------------------------------------------------------
     def action_import_table(self) -> None:
@@ -493,7 +586,12 @@ class DecisionTableScreen(Screen[None]):
             return  # typed on since: a newer ranking is coming
         r = message.ranking
         heading = f"{len(r.candidates)} match(es) · {r.evaluated} of {r.considered} states evaluated"
-        self.query_one("#dt-ranking", RankingView).show(r.candidates, self.threshold, heading)
+        tie = tie_note(r.candidates, self._execution_order)
+        self.query_one("#dt-ranking", RankingView).show(r.candidates, self.threshold, heading, tie=tie)
+
+    def _execution_order(self, name: str) -> int | None:
+        state = self._states.get(name)
+        return state.execution_order if state is not None else None
 
     # -- the rest ---------------------------------------------------------------------------------
     @on(Failed)

@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from workbench.engines.knowledge_base import DOCTYPES
 from workbench.runtime.editing import BotEditor
+from workbench.widgets.ranking_view import score_bar
 
 CELL = 56
 VERIFIED = [("any", "any"), ("verified", "yes"), ("unverified", "no")]
@@ -33,20 +34,6 @@ def _short(text: str, width: int = CELL) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def add_conversation(editor: BotEditor, bot: str, conversation_id: str) -> str:
-    """Add a conversation's exchanges to ``bot``'s knowledge base (unverified); says what it did.
-
-    Blocking (it may build the engine): call it from a worker.
-    """
-    qas = editor.add_exchanges(bot, conversation_id)
-    if not qas:
-        return "Nothing to add yet: the conversation has no question answered by the bot."
-    return (
-        f"Added {len(qas)} Q/A(s) from conversation {conversation_id} to {bot}'s knowledge base, "
-        "unverified (verify them in the knowledge-base browser)."
-    )
-
-
 def qa_detail(qa: Any, score: float | None) -> Table:
     table = Table(box=None, show_header=False, expand=True, pad_edge=False)
     table.add_column("field", style="bold", no_wrap=True)
@@ -55,7 +42,7 @@ def qa_detail(qa: Any, score: float | None) -> Table:
         if value not in ("", None):
             table.add_row(key, Text(str(value)))
     if score:
-        table.add_row("score", f"{score:.3f}")
+        table.add_row("score", score_bar(score))
     return table
 
 
@@ -127,13 +114,15 @@ class KnowledgeBaseScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = f"workbench · knowledge base · {self.bot}"
         table = self.query_one("#kb-table", DataTable)
+        # the score first: a search ranks by it, and long questions and answers must not push it
+        # out of view
         for key, label in (
+            ("score", "score"),
             ("question", "question"),
-            ("answer", "answer"),
             ("verified", "verified"),
+            ("answer", "answer"),
             ("doctype", "doctype"),
             ("state", "state"),
-            ("score", "score"),
         ):
             table.add_column(label, key=key)
         table.focus()
@@ -187,22 +176,26 @@ class KnowledgeBaseScreen(Screen[None]):
         keep = self.highlighted_id()
         table.clear()
         self._hits = {}
+        searched = bool(message.query[0])
         for hit in message.hits:
             qa = hit.qa
             self._hits[qa.id] = hit
             table.add_row(
+                score_bar(hit.score) if searched else "",
                 _short(qa.question),
-                _short(qa.answer),
                 "yes" if qa.verified else "no",
+                _short(qa.answer),
                 qa.doctype,
                 qa.state,
-                f"{hit.score:.2f}" if hit.score else "",
                 key=qa.id,
             )
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep))
         total = len(self.kb) if self.kb is not None else 0
-        self.query_one("#kb-count", Static).update(f"{len(message.hits)} of {total} Q/As")
+        count = f"{len(message.hits)} of {total} Q/As"
+        if searched:
+            count += ", best first by score"
+        self.query_one("#kb-count", Static).update(count)
         self._show_detail()
 
     def highlighted_id(self) -> str | None:

@@ -27,3 +27,12 @@ class StoreFailed(TextualMessage):
     def __init__(self, error: str) -> None:
         super().__init__()
         self.error = error
+
+
+class TaskInvalid(TextualMessage):
+    """The checks `workbench validate` runs found errors: the app stops and the command
+    prints them (``problems``: every Problem found, warnings included)."""
+
+    def __init__(self, problems: list[Any]) -> None:
+        super().__init__()
+        self.problems = problems

@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
+from workbench.runtime.takeover import bot_worlds
 from workbench.services.live import DEFAULT_HOST, DEFAULT_PORT, LiveServer, ServeError
 from workbench.widgets.server_log import ServerLog
 from workbench.widgets.session_table import SessionTable
@@ -255,6 +256,14 @@ class ServeScreen(Screen):
 
     def action_toggle_takeover(self) -> None:
         cid = self.opened
+        if not bot_worlds(self.wb_task):
+            worlds = ", ".join(self.wb_task.worlds)
+            self.notify(
+                f"This task has no bot_chat world, so there is no bot to take over (its worlds: {worlds}).",
+                severity="warning",
+                timeout=10,
+            )
+            return
         if cid is None:
             self.notify("Open a live session first (select it in the list).", severity="warning")
             return

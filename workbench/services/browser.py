@@ -18,7 +18,7 @@ WEB = Path(__file__).with_name("web")
 
 
 def routes(ctx: Any) -> list:
-    from starlette.responses import HTMLResponse
+    from starlette.responses import HTMLResponse, Response
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
@@ -39,7 +39,14 @@ def routes(ctx: Any) -> list:
         )
         return HTMLResponse(page, headers={"Cache-Control": "no-cache", "Content-Security-Policy": policy})
 
+    favicon = (WEB / "favicon.svg").read_bytes()
+
+    async def favicon_ico(request: Any) -> Response:
+        # browsers ask for /favicon.ico whatever the page's <link rel="icon"> says
+        return Response(favicon, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
     return [
         Route("/", index, methods=["GET"]),
+        Route("/favicon.ico", favicon_ico, methods=["GET"]),
         Mount("/web", app=StaticFiles(directory=str(WEB)), name="web"),
     ]

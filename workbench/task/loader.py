@@ -73,6 +73,8 @@ class Task:
     registry: Registry
     warnings: list[str] = field(default_factory=list)
     python_module: Any = None
+    #: ``{key path: line}`` of the task file, for problems found after loading
+    lines: Lines = field(default_factory=dict)
     _engines: dict[str, Any] = field(default_factory=dict)
     _store: Any = None
     _index: Any = None
@@ -283,7 +285,7 @@ def load_task(path: str | Path) -> Task:
     worlds = _typed(raw, "worlds", "type", WORLD_TYPES.get, list(WORLD_TYPES), where)
     if problems:
         raise TaskError(problems)
-    task = Task(root, file, fmt.name, spec, worlds, bot_configs, registry, warnings, module)
+    task = Task(root, file, fmt.name, spec, worlds, bot_configs, registry, warnings, module, lines)
     problems.extend(_cross_check(task, lines))
     if problems:
         raise TaskError(problems)

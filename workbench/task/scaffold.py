@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 TASK_YML = """\
-# A workbench task. Every key is documented in docs/task-yml.md.
+# A workbench task. Every key is documented in `workbench docs task-yml`
+# (workbench/docs/task-yml.md in the installed package; `workbench docs` lists every topic).
 name: {name}
 description: A menu, an echo bot and a Python bot from worlds.py.
 bots:
@@ -56,7 +57,7 @@ class Greeter:
 '''
 
 TEST_YML = """\
-# Conversation tests: `workbench test .` runs them (docs/conversation-tests.md).
+# Conversation tests: `workbench test .` runs them (`workbench docs conversation-tests`).
 - name: echo from the menu
   steps:
     - bot_contains: What would you like to do?
@@ -74,9 +75,7 @@ TEST_YML = """\
 """
 
 #: never committed: secrets (.env holds WORKBENCH_* tokens), the store, exports of conversations
-GITIGNORE = (
-    "# secrets: WORKBENCH_* tokens (docs/messenger.md)\n.env\n# the store and exported conversations\ndata/\nexports/\n"
-)
+GITIGNORE = "# secrets: WORKBENCH_* tokens (`workbench docs messenger`)\n.env\n# the store and exported conversations\ndata/\nexports/\n"
 
 
 def scaffold(directory: Path, force: bool = False) -> list[Path]:

@@ -180,14 +180,17 @@ def subset(expected: Any, actual: Any) -> bool:
 
 
 class _Person:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, transcript: list[tuple[str, str, str]] | None = None) -> None:
         self.name = name
         self.received: list[Message] = []
         self.cursor = 0
         self.session = None
+        #: the test's transcript, in the order things were said (shared by its people)
+        self.transcript = transcript if transcript is not None else []
 
     async def deliver(self, msg: Message) -> None:
         self.received.append(msg)
+        self.transcript.append((self.name, msg.get("id") or "bot", msg.text))
 
 
 def _bot_state(task: Any, store: Any, session: Any) -> dict:
@@ -210,8 +213,8 @@ async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = N
     store = open_store(Path(tmp.name) / "test.db")
     task.use_store(store)
     runner = Runner(task, store)
-    people = {name: _Person(name) for name in test.people}
     result = TestResult(test, ok=True)
+    people = {name: _Person(name, result.transcript) for name in test.people}
 
     def fail(step: Step, msg: str) -> None:
         result.ok = False
@@ -293,9 +296,6 @@ async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = N
         result.ok = False
         result.failure = f"{type(exc).__name__}: {exc}"
     finally:
-        for p in people.values():
-            for m in p.received:
-                result.transcript.append((p.name, m.get("id") or "bot", m.text))
         await runner.stop(wait=2.0)
         store.close()
         task.use_store(None)

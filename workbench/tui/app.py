@@ -17,7 +17,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from workbench.screens.messages import StoreFailed, StoreReady
+from workbench.screens.messages import StoreFailed, StoreReady, TaskInvalid
 
 if TYPE_CHECKING:
     from workbench.store import Store
@@ -33,7 +33,6 @@ class WorkbenchApp(App):
             "ctrl+s",
             "serve",
             "Serve",
-            show=False,
             id="app.serve",
             tooltip="Serve the task and watch its live conversations",
         ),
@@ -41,7 +40,6 @@ class WorkbenchApp(App):
             "f8",
             "rate",
             "Rate",
-            show=False,
             id="app.rate",
             tooltip="A rating session of the task's evaluation study (consent, chat, rate)",
         ),
@@ -49,7 +47,6 @@ class WorkbenchApp(App):
             "f9",
             "study_admin",
             "Study",
-            show=False,
             id="app.study_admin",
             tooltip="The evaluation study's progress, ratings, agreement, threads and export",
         ),
@@ -65,10 +62,15 @@ class WorkbenchApp(App):
         self.serve_screen: Any = None
         #: the task's evaluation study, made when a rating or admin screen first opens
         self.study: Any = None
-        #: seconds from this app's creation to its first paint (the start-up
-        #: benchmark measures from process start with WORKBENCH_EXIT_AFTER_PAINT)
+        #: seconds from this app's creation to its first paint, and to the first moment the
+        #: person can answer (the world waits for them, its greeting shown); the start-up
+        #: benchmark measures both from process start with WORKBENCH_STARTUP_MARKS
+        #: the problems that stopped the app before it started (the checks of `workbench validate`)
+        self.problems: list[Any] = []
         self.first_paint: float | None = None
+        self.first_usable: float | None = None
         self._created = time.perf_counter()
+        self._usable_timer: Any = None
 
     def on_mount(self) -> None:
         from workbench.screens.chat import ChatScreen
@@ -80,32 +82,64 @@ class WorkbenchApp(App):
 
     def _painted(self) -> None:
         self.first_paint = time.perf_counter() - self._created
-        # benchmarks/startup.py: note the moment of the first paint in a file, then leave
-        marker = os.environ.get("WORKBENCH_EXIT_AFTER_PAINT")
-        if marker:
-            with open(marker + ".tmp", "w", encoding="utf-8") as fh:
-                fh.write(f"{time.time():.6f}\n")
-            os.replace(marker + ".tmp", marker)
-            self.exit(self.first_paint)
+        self._mark("paint")
+
+    def _check_usable(self) -> None:
+        """First usable: the person's world waits for their message and the transcript shows
+        everything they were sent (the greeting, a menu), painted."""
+        if self.first_usable is not None or not self.chat.usable():
+            return
+        if self._usable_timer is not None:
+            self._usable_timer.stop()
+        self.call_after_refresh(self._usable)
+
+    def _usable(self) -> None:
+        if self.first_usable is None:
+            self.first_usable = time.perf_counter() - self._created
+            self._mark("usable")
+
+    def _mark(self, what: str) -> None:
+        """benchmarks/startup.py: note the moment of ``what`` in a file; leave once usable."""
+        marker = os.environ.get("WORKBENCH_STARTUP_MARKS")
+        if not marker:
+            return
+        with open(marker, "a", encoding="utf-8") as fh:
+            fh.write(f"{what} {time.time():.6f}\n")
+        if what == "usable":
+            self.exit()
 
     @work(thread=True, exit_on_error=False, group="store", name="open-store")
     def open_store(self) -> None:
-        """Open the store and build the runner off the UI thread."""
+        """Open the store, run `validate`'s checks (building every bot, kept for the runner)
+        and build the runner, off the UI thread."""
         try:
             from workbench.runtime.runner import Runner
+            from workbench.services.preflight import errors, preflight
 
             store = self._store if self._store is not None else self.wb_task.store
-            if self._store is not None:
-                self.wb_task.use_store(store)
+            problems = preflight(self.wb_task, store)
+            if errors(problems):
+                self.post_message(TaskInvalid(problems))
+                return
             runner = Runner(self.wb_task, store)
         except Exception as exc:  # shown to the person, never a traceback
             self.post_message(StoreFailed(f"{type(exc).__name__}: {exc}"))
             return
+        for p in problems:  # warnings only
+            self.notify(str(p), severity="warning", timeout=10)
         self.post_message(StoreReady(runner))
+
+    @on(TaskInvalid)
+    def _task_invalid(self, message: TaskInvalid) -> None:
+        """Stop with `validate`'s errors; `workbench open` prints them (file:line) and exits 2."""
+        self.problems = message.problems
+        self.exit(return_code=2)
 
     @on(StoreReady)
     async def _store_ready(self, message: StoreReady) -> None:
         self.runner = message.runner
+        # polled, not evented: the runtime says nothing when a world starts waiting for a person
+        self._usable_timer = self.set_interval(0.01, self._check_usable)
         await self.chat.attach(self.runner)
 
     @on(StoreFailed)
@@ -158,20 +192,42 @@ class WorkbenchApp(App):
         if self.runner is not None:
             await self.runner.stop()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The study's keys are left out of the footer and the palette of tasks without a study,
+        the serve key out of the serve screen's."""
+        if action in ("rate", "study_admin"):
+            return self.wb_task.spec.evaluation is not None
+        if action == "serve":
+            return self.serve_screen is None or self.screen is not self.serve_screen  # it is there
+        return True
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Every binding of the app and the current screen is also a palette command."""
+        """Every binding of the app and the current screen that applies here is also a palette
+        command, its key in its help ("ctrl+d · Browse, edit and try...")."""
         yield from super().get_system_commands(screen)
         seen = set()
         for node, bindings in ((screen, screen.BINDINGS), (self, self.BINDINGS)):
             for b in bindings:
-                if not isinstance(b, Binding) or b.action in seen or b.action == "quit":
+                if not isinstance(b, Binding) or b.action in seen or b.action.endswith("quit"):
                     continue
                 seen.add(b.action)
+                if node.check_action(b.action, ()) is False:
+                    continue  # an engine tool this task has no bot for, a study it has not
                 yield SystemCommand(
                     b.description or b.action,
-                    b.tooltip or b.description,
+                    f"{key_name(b)} · {b.tooltip or b.description}",
                     (lambda n=node, a=b.action: n.run_action(a)),
                 )
+
+
+def key_name(binding: Binding) -> str:
+    """A binding's first key as a person types it: ctrl+d, F6, Esc."""
+    key = binding.key.split(",")[0].strip()
+    if key == "escape":
+        return "Esc"
+    if len(key) > 1 and key[0] == "f" and key[1:].isdigit():
+        return key.upper()
+    return key
 
 
 def make_app(task: Task | str | Path, store: Store | None = None, conversation_id: str | None = None) -> WorkbenchApp:

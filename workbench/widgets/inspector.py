@@ -12,11 +12,15 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
 
-def _json(value: Any) -> JSON | Text:
+def _json(value: Any) -> Text:
+    """``value`` as highlighted JSON that wraps (Rich's JSON never wraps: long strings were cut)."""
     try:
-        return JSON(json.dumps(value, default=str, ensure_ascii=False))
+        text = JSON(json.dumps(value, default=str, ensure_ascii=False)).text.copy()
     except (TypeError, ValueError):
         return Text(repr(value))
+    text.no_wrap = False
+    text.overflow = "fold"
+    return text
 
 
 class Inspector(Vertical):
@@ -41,6 +45,12 @@ class Inspector(Vertical):
     @active.setter
     def active(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    def clear(self) -> None:
+        """Nothing shown: a new conversation starts (its world and state follow)."""
+        self.query_one("#inspect-world", Static).update("connecting…")
+        self.query_one("#inspect-state", Static).update("no engine state yet")
+        self.query_one("#inspect-message", Static).update("select a message to see its JSON")
 
     def show_world(self, info: dict[str, Any]) -> None:
         self.query_one("#inspect-world", Static).update(_json(info))

@@ -23,13 +23,36 @@ from textual.message import Message
 from textual.widgets import Label, Static
 
 from workbench.widgets.bot_panel import BotPanel
-from workbench.widgets.ranking_view import score_bar
+from workbench.widgets.ranking_view import indented, score_bar
 
 
 def _value(v: Any) -> Text:
     if v is None:
         return Text("—", style="dim")
     return Text(v if isinstance(v, str) else repr(v))
+
+
+def slot_lines(rows: list[Any]) -> Group:
+    """Each slot as ``name  value`` on one line, how it was filled and whether it is required on
+    the next, indented: words wrap whole at any width (a table's columns would break them)."""
+    width = max(len(r.name) for r in rows)
+    parts: list[Any] = []
+    for r in rows:
+        line = Text()
+        line.append("▶ " if r.requested else "  ", style="bold")
+        line.append(r.name.ljust(width), style="bold reverse" if r.requested else "bold")
+        line.append("  ")
+        line.append_text(_value(r.value))
+        details: list[str] = []
+        if r.by == "hand":
+            details.append("set by hand")
+        elif r.message is not None:
+            details.append(f"#{r.message} {r.text!r}" if r.text else f"#{r.message}")
+        if r.how and r.by != "hand":
+            details.append(r.how)
+        details.append(r.why or ("required" if r.required else "not required"))
+        parts += [line, indented([" · ".join(details)], "" if r.required else "dim")]
+    return Group(*parts)
 
 
 class SlotPanel(BotPanel):
@@ -99,28 +122,7 @@ class SlotPanel(BotPanel):
             )
         self.query_one("#slot-summary", Static).update(summary)
 
-        rows = Table(box=None, expand=True, pad_edge=False, header_style="bold")
-        rows.add_column("slot", no_wrap=True)
-        rows.add_column("value", overflow="fold")
-        rows.add_column("filled by", overflow="fold")
-        rows.add_column("required", overflow="fold")
-        for r in p.rows:
-            name = Text(("▶ " if r.requested else "  ") + r.name, style="bold reverse" if r.requested else "")
-            if r.by == "hand":
-                filled = Text("by hand", style="italic")
-            elif r.message is not None:
-                filled = Text(f"#{r.message} {r.text!r}" if r.text else f"#{r.message}")
-                if r.how:
-                    filled.append(f"\n{r.how}", style="dim")
-            elif r.how:
-                filled = Text(r.how, style="dim")
-            else:
-                filled = Text("")
-            required = Text("yes" if r.required else "no", style="bold" if r.required else "dim")
-            if r.why:
-                required.append(f": {r.why}", style="dim")
-            rows.add_row(name, _value(r.value), filled, required)
-        self.query_one("#slot-rows", Static).update(rows if p.rows else "no slots")
+        self.query_one("#slot-rows", Static).update(slot_lines(p.rows) if p.rows else "no slots")
 
         u = v.understanding
         if u is None:

@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.widgets import Label, Static
 
 from workbench.widgets.bot_panel import BotPanel
-from workbench.widgets.ranking_view import RankingView
+from workbench.widgets.ranking_view import RankingView, kb_candidates
 
 
 def _value(v: Any) -> str:
@@ -69,8 +69,8 @@ class StatePanel(BotPanel):
                 fields = ", ".join(f"{k} ({t})" for k, t in (v.pending.get("fields") or {}).items())
                 summary.append(f"\nwaiting for a form: {fields}")
         if v.knowledge_base:
-            kb = v.knowledge_base
-            summary.append(f"\nknowledge base answered: {kb.get('question')!r} (score {kb.get('score')})")
+            answered = v.knowledge_base
+            summary.append(f"\nknowledge base answered: {answered.get('question')!r} (score {answered.get('score')})")
         for a in v.actions:
             outcome = "ok" if a.get("ok") else f"failed {a.get('error', '')}".strip()
             summary.append(f"\naction {a.get('action')} in {a.get('state')}: {outcome}")
@@ -79,8 +79,13 @@ class StatePanel(BotPanel):
         self.query_one("#sp-summary", Static).update(summary)
 
         ranking = self.query_one("#sp-candidates", RankingView)
+        kb = [kb_candidates(v.kb_candidates, v.kb_threshold)] if v.route == "knowledge_base" or v.kb_candidates else []
         if v.candidates:
-            ranking.show(v.candidates, v.threshold, chosen=next((c.state for c in v.candidates if c.chosen), None))
+            chosen = next((c.state for c in v.candidates if c.chosen), None)
+            ranking.show(v.candidates, v.threshold, chosen=chosen, tie=v.tie, extra=kb)
+        elif kb:
+            # no state scored: the knowledge base was asked, answered or missed
+            ranking.show([], v.threshold, extra=kb)
         else:
             ranking.note(
                 "no ranking in the last turn (a greeting, a button, a form answer)" if v.turn else "no turn yet"

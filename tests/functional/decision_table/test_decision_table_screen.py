@@ -254,8 +254,8 @@ async def test_try_an_utterance_ranks_states_with_scores_and_reasons(tmp_path, s
         text = shown(view)
         first = text.index("forgot_password")
         assert first < text.index("further_details_access_question")
-        line = text[first : text.index("\n", first)]
-        assert line.rstrip().endswith("██████████ 1.00")  # the score, with its bar
+        line = text[text.rindex("\n", 0, first) + 1 : text.index("\n", first)]
+        assert "██████████ 1.00  forgot_password" in line  # the score, with its bar, then the state
         assert "vOneKeyword(\"password\"): found 'password'" in text
         assert "threshold 0.30" in text and "evaluated" in text
         # an utterance nothing matches says so
@@ -277,7 +277,9 @@ async def test_every_binding_of_the_engine_screens_is_a_palette_command(tmp_path
         chat = app.chat
         for screen in (chat, DecisionTableScreen(app.wb_task, "desk"), KnowledgeBaseScreen(app.wb_task, "desk")):
             titles = {c.title for c in app.get_system_commands(screen)}
-            missing = [b.description for b in screen.BINDINGS if b.description not in titles]
+            # every binding that applies (the helpdesk has no form bot to set a slot of)
+            applies = [b for b in screen.BINDINGS if screen.check_action(b.action, ()) is not False]
+            missing = [b.description for b in applies if b.description not in titles and not b.action.endswith("quit")]
             assert missing == [], f"{type(screen).__name__}: {missing}"
             assert all(b.id and b.tooltip for b in screen.BINDINGS)
-        assert "Add this conversation to the knowledge base" in {c.title for c in app.get_system_commands(chat)}
+        assert "Add to KB" in {c.title for c in app.get_system_commands(chat)}

@@ -23,8 +23,9 @@ class Config(BaseModel):
     table: str
     #: past Q/A pairs (CSV or JSONL), the answer when no state matches
     knowledge_base: str | None = None
-    #: a state must score at least this (0..1) to be chosen
-    threshold: float = Field(0.3, gt=0, le=1)
+    #: a state must score at least this (0..1) to be chosen; 0 (starchat's default): any state
+    #: with a rule may answer, one that scored 0 included
+    threshold: float = Field(0.3, ge=0, le=1)
     #: a knowledge-base answer must score at least this (0..1)
     kb_threshold: float = Field(0.5, gt=0, le=1)
     #: candidates kept (and shown in the trace) per turn

@@ -391,14 +391,14 @@ def _text_atom(atom: Atom, env: Env) -> tuple[float, str | None]:
     """keyword / vOneKeyword / regex: (score, reason), depending on the text only."""
     name = atom.name
     pattern: Pattern = atom.compiled
-    if name == "keyword":
+    if name in ("keyword", "vOneKeyword"):
+        # starchat's keyword score: the share of the sentence's words that match
+        # ("password" in "I forgot my password" scores 1/4); booleanAnd/booleanOr turn it into 1 or 0
         words = pattern.findall(env._low)
         if not words:
             return 0.0, None
-        return min(1.0, len(words) / max(1, len(env.tokens))), f"found {words[0]!r}"
-    if name == "vOneKeyword":
-        word = pattern.search(env._low)
-        return (1.0, f"found {word.text!r}") if word else (0.0, None)
+        share = min(1.0, len(words) / max(1, len(env.tokens)))
+        return share, f"found {words[0]!r} ({len(words)} of {max(1, len(env.tokens))} words)"
     match = pattern.search(env.text)  # regex
     return (1.0, f"matched {match.text!r}") if match else (0.0, None)
 

@@ -4,8 +4,9 @@ A turn goes, in order:
 
 1. to the state the request names: a clicked button, a ``return_value``, the
    outcome of a form (its ``success_value``);
-2. otherwise to the best state for the text (analyzer or retrieval) above the
-   threshold;
+2. otherwise to the best state for the text (analyzer or retrieval) at or above
+   the threshold (``threshold: 0``, starchat's default, lets every state with a
+   rule answer, one that scored 0 included: the first by execution order);
 3. otherwise to the knowledge base's best verified answer above its threshold;
 4. otherwise to the fallback state, then the fallback bot, then an honest "no answer".
 
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.engines.base import Context, Engine, Turn
 from workbench.engines.decision_table.model import DEFAULT_CLASS, State
-from workbench.engines.decision_table.table import DecisionTable
+from workbench.engines.decision_table.table import Candidate, DecisionTable
 from workbench.engines.decision_table.templates import TemplateError, choose, fill, fill_input, lookup_in
 from workbench.message import Message
 
@@ -65,6 +66,10 @@ FIELD_TYPES: dict[str, tuple[Any, str]] = {
     "integer": (lambda v: re.fullmatch(r"[-+]?\d+", v) is not None, "Please type a whole number."),
     "phone": (lambda v: re.fullmatch(r"\+?[\d\s().-]{6,}", v) is not None, "Please type a phone number."),
 }
+
+
+#: knowledge-base candidates kept in the trace of a turn the table did not answer
+KB_CANDIDATES = 3
 
 
 @dataclass
@@ -351,6 +356,10 @@ class DecisionTableEngine(Engine):
         if ranking.exhausted:
             trace["exhausted"] = ranking.exhausted
         best = ranking.candidates[0] if ranking.candidates else None
+        if best is None and self.threshold <= 0:
+            best = self._zero_score_state(cls, st["counts"])
+            if best is not None:
+                trace["candidates"] = [best.to_dict()]
         if best is not None and best.score >= self.threshold:
             trace["route"] = "match"
             if best.extracted:
@@ -360,11 +369,27 @@ class DecisionTableEngine(Engine):
             return False
         return self._no_match(text, st, out, trace, context, auto)
 
+    def _zero_score_state(self, cls: str, counts: dict[str, int]) -> Candidate | None:
+        """With threshold 0 every state with a rule may answer, as in starchat: when none
+        scored above 0, the first of the class by execution order (then table order)."""
+        eligible = [
+            s
+            for s in self.table.list(cls)
+            if (s.analyzer.strip() or s.queries)
+            and not (s.max_state_count and counts.get(s.state, 0) >= s.max_state_count)
+        ]
+        if not eligible:
+            return None
+        first = min(enumerate(eligible), key=lambda p: (p[1].execution_order, p[0]))[1]
+        return Candidate(first.state, 0.0, "threshold", ["every state scored 0; threshold 0 lets any state answer"])
+
     def _no_match(
         self, text: str, st: dict[str, Any], out: Outcome, trace: dict[str, Any], context: Context, auto: bool
     ) -> bool:
         if self.kb is not None:
             hit = self.kb.answer(text, self.kb_threshold)
+            trace["kb_candidates"] = self._kb_candidates(text, hit)
+            trace["kb_threshold"] = self.kb_threshold
             if hit is not None:
                 doc, score = _qa_fields(hit)
                 trace["route"] = "knowledge_base"
@@ -388,6 +413,24 @@ class DecisionTableEngine(Engine):
                     return self._fallbacks(st, out, trace, context, auto)
                 return False
         return self._fallbacks(st, out, trace, context, auto)
+
+    def _kb_candidates(self, text: str, hit: Any) -> list[dict[str, Any]]:
+        """The knowledge base's closest Q/As for ``text`` with their scores, whether it answered
+        or missed (the state tab shows them); only verified ones may answer."""
+        answered = _qa_fields(hit)[0].get("id") if hit is not None else None
+        out = []
+        for h in self.kb.search(text, k=KB_CANDIDATES):
+            doc, score = _qa_fields(h)
+            out.append(
+                {
+                    "id": doc.get("id"),
+                    "question": doc.get("question"),
+                    "score": round(score, 4),
+                    "verified": bool(doc.get("verified")),
+                    "answered": doc.get("id") == answered,
+                }
+            )
+        return out
 
     def _fallbacks(self, st: dict[str, Any], out: Outcome, trace: dict[str, Any], context: Context, auto: bool) -> bool:
         if self.fallback_state:

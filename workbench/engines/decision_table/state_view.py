@@ -82,6 +82,12 @@ class StateView:
     #: what the conversation waits for: buttons or a form, with its options or fields
     pending: dict[str, Any] | None = None
     knowledge_base: dict[str, Any] | None = None
+    #: the knowledge base's closest Q/As on a turn the table did not answer (id, question,
+    #: score, verified, answered), and the score one needs to answer
+    kb_candidates: list[dict[str, Any]] = field(default_factory=list)
+    kb_threshold: float | None = None
+    #: which of equally scored candidates won, and why (None: no tie)
+    tie: str | None = None
     actions: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -172,6 +178,15 @@ def state_view(
             if s is not None:
                 rows += [VariableRow(var, _lookup(var, sources), name, where) for var, where in _variables_of(s)]
     traversed = list(st.get("traversed") or [])[-TRAVERSED_SHOWN:]
+    tie = None
+    if table is not None and candidates:
+        from workbench.engines.decision_table.ties import tie_note
+
+        def order(name: str) -> int | None:
+            found = table.get(name)
+            return found.execution_order if found is not None else None
+
+        tie = tie_note(candidates, order)
     return StateView(
         bot=bot,
         current=current,
@@ -188,6 +203,9 @@ def state_view(
         visits=visits,
         pending=st.get("pending"),
         knowledge_base=tr.get("kb"),
+        kb_candidates=[dict(c) for c in tr.get("kb_candidates") or []],
+        kb_threshold=tr.get("kb_threshold"),
+        tie=tie,
         actions=list(tr.get("actions") or []),
         errors=list(tr.get("errors") or []),
     )

@@ -3,9 +3,11 @@
 The state is plain JSON (see :func:`FormEngine.initial_state`), so a form in
 progress survives a restart. Each step understands the message (NLU or Rasa
 notation), then, with a form active, tries in this order: an exit intent, a
-chitchat intent, the details intent, then slot filling (the pending
-follow-up action first, then every slot mapping), rules and the hook, and
-finally finish, fail (max_turns) or ask the next slot by priority. Without a
+chitchat intent, the details intent (each after filling the slots the
+message's entities carry in passing), then slot filling (the pending
+follow-up action first, then every slot mapping; workbench/engines/form/extraction.py
+says which mapping fills what), rules and the hook, and finally finish, fail
+(max_turns) or ask the next slot by priority. Without a
 form: a trigger intent activates one; otherwise ``after_finish`` of the form
 that just finished, ``on_intent``, then ``fallback_action``.
 """
@@ -336,14 +338,20 @@ class _Run:
         return True
 
     def fill(
-        self, form: str | None, requested: str | None, trigger: str | None = None, skip: set[str] | None = None
+        self,
+        form: str | None,
+        requested: str | None,
+        trigger: str | None = None,
+        skip: set[str] | None = None,
+        in_passing: bool = False,
     ) -> list[str]:
-        """Fill every slot the message carries; rejected values are said and not kept."""
+        """Fill every slot the message carries; rejected values are said and not kept.
+        ``in_passing``: the message is not an answer, only its entities fill slots."""
         if self.parse is None:
             return []
         changed = []
         validators = self._reg("validators")
-        for cand in extract(self.forms, self.parse, form, requested, trigger):
+        for cand in extract(self.forms, self.parse, form, requested, trigger, in_passing=in_passing):
             if skip and cand.slot in skip:
                 continue
             d = self.forms.slot(cand.slot, form)
@@ -465,6 +473,13 @@ class _Run:
                 return  # the action ended or switched the form
         # a reply that answers the pending question is an answer, not an exit or chitchat
         answer = bool(skip) or self.answers_requested(name, requested)
+        aside = intent in f.exit or intent in f.chitchat or intent in f.details_intents
+        if aside and not answer and intent not in f.ignored_intents:
+            # slot mappings apply to every message (Rasa 3; rasa_core fills an entity's slot
+            # whatever the intent): "cheap, but first tell me a joke" keeps the price
+            passing = self.fill(name, requested, skip=skip, in_passing=True)
+            if passing:
+                self.note(f"filled in passing by a {intent!r} message: {', '.join(passing)}")
         if intent in f.exit and not answer:
             self.note(f"exit intent {intent!r}")
             self.deactivate("exited")

@@ -100,6 +100,14 @@ class KBHit:
         return {"document": self.qa.to_dict(), "score": self.score}
 
 
+@dataclass
+class Exchange:
+    """A question and its answer from a conversation, and the stored messages they came from."""
+
+    qa: QA
+    messages: list[dict[str, Any]]
+
+
 class KnowledgeBaseError(TaskError):
     """Invalid Q/A data; ``problems`` names every row/line and column at fault."""
 
@@ -610,7 +618,15 @@ class KnowledgeBase:
 
     # -- from live conversations ------------------------------------------------------
     def add_exchanges(self, conversation_id: str, store: Any = None, *, verified: bool = False) -> list[QA]:
-        """Add a conversation's human -> bot exchanges as Q/As (unverified by default).
+        """Add a conversation's human -> bot exchanges as Q/As (unverified by default); see
+        :meth:`exchanges` for how they are made."""
+        qas = [e.qa for e in self.exchanges(conversation_id, store, verified=verified)]
+        self._write(qas)
+        return qas
+
+    def exchanges(self, conversation_id: str, store: Any = None, *, verified: bool = False) -> list[Exchange]:
+        """A conversation's human -> bot exchanges as Q/As not yet added, each with the stored
+        messages it was made from (so a caller can leave some out before :meth:`add_many`).
 
         Consecutive human messages form one question (people split a question
         over several messages); the bot messages that follow, up to the next
@@ -623,25 +639,25 @@ class KnowledgeBase:
         source = store if store is not None else self.store
         if source.conversation(conversation_id) is None:
             raise KeyError(f"no conversation {conversation_id!r} in the store")
-        qas: list[QA] = []
+        out: list[Exchange] = []
         question: list[str] = []
         answer: list[str] = []
+        messages: list[dict[str, Any]] = []
         first_seq: int | None = None
         state = ""
 
         def flush() -> None:
             if question and answer and first_seq is not None:
-                qas.append(
-                    QA(
-                        id=f"{conversation_id}-{first_seq}",
-                        conversation=conversation_id,
-                        index_in_conversation=first_seq,
-                        question=" ".join(question),
-                        answer="\n".join(answer),
-                        verified=verified,
-                        state=state,
-                    )
+                qa = QA(
+                    id=f"{conversation_id}-{first_seq}",
+                    conversation=conversation_id,
+                    index_in_conversation=first_seq,
+                    question=" ".join(question),
+                    answer="\n".join(answer),
+                    verified=verified,
+                    state=state,
                 )
+                out.append(Exchange(qa, list(messages)))
 
         for message in source.messages(conversation_id):
             text = (message.get("text") or "").strip()
@@ -649,16 +665,17 @@ class KnowledgeBase:
             if role == "human":
                 if answer:  # a new question starts: the previous exchange is complete
                     flush()
-                    question, answer, first_seq, state = [], [], None, ""
+                    question, answer, messages, first_seq, state = [], [], [], None, ""
                 if text:
                     question.append(text)
+                    messages.append(message)
                     first_seq = message["seq"] if first_seq is None else first_seq
             elif role == "bot" and question:
                 if text:
                     answer.append(text)
+                    messages.append(message)
                 trace = message.get("trace")
                 if isinstance(trace, dict) and isinstance(trace.get("state"), str):
                     state = trace["state"]
         flush()
-        self._write(qas)
-        return qas
+        return out

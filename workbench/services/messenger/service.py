@@ -161,6 +161,11 @@ class MessengerService:
         return PlainTextResponse("EVENT_RECEIVED")
 
     # -- incoming events -------------------------------------------------------------
+    @property
+    def handling(self) -> int:
+        """Webhook bodies answered but still being handled (their events are handled after the 200)."""
+        return len(self._tasks)
+
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)

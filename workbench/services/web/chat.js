@@ -31,6 +31,26 @@
   // Content-Security-Policy enforces the same
   const remoteImages = document.querySelector("main").dataset.remoteImages === "true";
 
+  // Whether the newest message is in view: kept so while the person has not scrolled up to read.
+  // The page's own scrolling is not the person's (its scroll event may arrive after the
+  // transcript shrank, when the newest message is already out of view).
+  let atNewest = true;
+  let scrolledTo = null;
+  transcript.addEventListener("scroll", () => {
+    if (transcript.scrollTop === scrolledTo) return;
+    atNewest = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 32;
+  });
+
+  function scrollToNewest() {
+    transcript.scrollTop = transcript.scrollHeight;
+    scrolledTo = transcript.scrollTop;
+    atNewest = true;
+  }
+
+  // Quick replies, the typing dots and the end of a conversation appear below the transcript and
+  // shrink it: the newest message (the bot's question, "Goodbye!") stays in view.
+  new ResizeObserver(() => { if (atNewest) scrollToNewest(); }).observe(transcript);
+
   function setStatus(text) {
     status.textContent = text;
   }
@@ -90,6 +110,7 @@
       const img = document.createElement("img");
       img.src = src;
       img.alt = "Image from " + (who || "you");
+      img.addEventListener("load", () => { if (atNewest) scrollToNewest(); });
       item.appendChild(img);
     } else if (payload) {
       const note = attachmentNote(payload);
@@ -101,7 +122,7 @@
       }
     }
     transcript.appendChild(item);
-    transcript.scrollTop = transcript.scrollHeight;
+    scrollToNewest();
     return item;
   }
 
