@@ -1,11 +1,18 @@
-"""Transcript: the messages of a conversation, each selectable to inspect its JSON."""
+"""Transcript: the messages of a conversation, each selectable to inspect its JSON.
+
+A model bot's reply appears while it is generated (:class:`StreamingItem`): its text is
+Markdown, appended to as the deltas come (Textual's MarkdownStream joins pieces that come
+faster than they can be rendered), then settled on the final, committed message.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.text import Text
-from textual.widgets import Label, ListItem, ListView
+from textual.app import ComposeResult
+from textual.widgets import Label, ListItem, ListView, Markdown
+from textual.widgets.markdown import MarkdownStream
 
 
 class MessageItem(ListItem):
@@ -38,21 +45,142 @@ class MessageItem(ListItem):
         self._label.update(self._render_text())
 
 
+def stream_of(entry: dict[str, Any]) -> str | None:
+    """The stream a message was generated in (a model bot's reply), or None."""
+    meta = (entry.get("act") or {}).get("meta")
+    stream = meta.get("stream") if isinstance(meta, dict) else None
+    return stream if isinstance(stream, str) else None
+
+
+def _note(entry: dict[str, Any]) -> str:
+    """How a generated reply ended, when not simply done."""
+    meta = (entry.get("act") or {}).get("meta") or {}
+    notes = []
+    if meta.get("cancelled"):
+        notes.append("stopped")
+    if meta.get("error"):
+        notes.append(f"failed: {meta['error']}")
+    if meta.get("regenerated"):
+        notes.append("regenerated")
+    return f"  ({', '.join(notes)})" if notes else ""
+
+
+class StreamingItem(MessageItem):
+    """A model bot's reply: its speaker, then its text as Markdown (written as it is generated)."""
+
+    def __init__(self, entry: dict[str, Any]) -> None:
+        self.entry = entry
+        self._label = Label(self._head(), markup=False, classes="msg-who")
+        self.markdown = Markdown(str((entry.get("act") or {}).get("text") or ""), classes="msg-markdown")
+        self.stream: MarkdownStream | None = None
+        #: the text written so far (deltas, or the final text)
+        self.text = str((entry.get("act") or {}).get("text") or "")
+        ListItem.__init__(self, classes="msg role-bot streamed")
+
+    def compose(self) -> ComposeResult:
+        yield self._label
+        yield self.markdown
+
+    def _head(self) -> Text:
+        e = self.entry
+        act = e.get("act") or {}
+        who = act.get("id") or e.get("agent") or e.get("role")
+        head = Text()
+        head.append(f"{who}:", style="bold")
+        if e.get("streaming"):
+            head.append("  ▍ generating… (esc stops)", style="dim")
+        else:
+            head.append(_note(e), style="dim")
+            if e.get("alternative"):
+                head.append("  (replaced by a regenerated reply)", style="dim")
+        return head
+
+    def _render_text(self) -> Text:
+        return self._head()
+
+    async def write(self, delta: str) -> None:
+        if self.stream is None:
+            self.stream = Markdown.get_stream(self.markdown)
+        self.text += delta
+        await self.stream.write(delta)
+
+    async def settle(self, entry: dict[str, Any]) -> None:
+        """The committed message: its text replaces what was streamed (they differ when a rule masked it)."""
+        self.entry = entry
+        if self.stream is not None:
+            await self.stream.stop()
+            self.stream = None
+        final = str((entry.get("act") or {}).get("text") or "")
+        if final != self.text:
+            self.text = final
+            await self.markdown.update(final)
+        self.set_class(bool((entry.get("act") or {}).get("meta", {}).get("cancelled")), "-cancelled")
+        self._label.update(self._head())
+
+    def mark_alternative(self) -> None:
+        self.entry["alternative"] = True
+        self.add_class("-alternative")
+        self._label.update(self._head())
+
+
 class Transcript(ListView):
     """A ListView of :class:`MessageItem`; highlighting one shows it in the inspector."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, initial_index=None, **kwargs)
         self._by_uid: dict[str, MessageItem] = {}
+        #: replies being generated: stream id -> their item
+        self._streams: dict[str, StreamingItem] = {}
 
     def add(self, entry: dict[str, Any]) -> MessageItem:
-        item = MessageItem(entry)
+        stream = stream_of(entry)
+        item: MessageItem = StreamingItem(entry) if stream else MessageItem(entry)
         uid = entry.get("uid")
         if uid:
             self._by_uid[uid] = item
         self.append(item)
         self.scroll_end(animate=False)
         return item
+
+    @property
+    def generating(self) -> bool:
+        return bool(self._streams)
+
+    async def stream_delta(self, stream: str, who: str, delta: str) -> None:
+        """A piece of the reply ``stream`` (its item is made on the first piece)."""
+        item = self._streams.get(stream)
+        if item is None:
+            item = StreamingItem(
+                {"act": {"id": who, "text": "", "meta": {"stream": stream}}, "role": "bot", "streaming": True}
+            )
+            self._streams[stream] = item
+            await self.append(item)
+        await item.write(delta)
+        self.scroll_end(animate=False)
+
+    async def settle(self, entry: dict[str, Any]) -> MessageItem:
+        """A committed message: the item its deltas were written to takes it, else it is added."""
+        stream = stream_of(entry)
+        item = self._streams.pop(stream, None) if stream else None
+        if item is None:
+            return self.add(entry)
+        await item.settle(entry)
+        uid = entry.get("uid")
+        if uid:
+            self._by_uid[uid] = item
+        if (entry.get("act") or {}).get("meta", {}).get("regenerated"):
+            self._mark_replaced(item)
+        self.scroll_end(animate=False)
+        return item
+
+    def _mark_replaced(self, new: StreamingItem) -> None:
+        """The reply a regenerated one replaces: the last earlier generated reply of the same bot."""
+        items = list(self.query(StreamingItem))
+        agent = new.entry.get("agent")
+        for item in reversed(items[: items.index(new)] if new in items else items):
+            if item.entry.get("agent") == agent and not item.entry.get("alternative"):
+                item.mark_alternative()
+                return
 
     def acknowledge(self, uid: str) -> None:
         item = self._by_uid.get(uid)
@@ -61,6 +189,7 @@ class Transcript(ListView):
 
     async def reset(self, entries: list[dict[str, Any]] | None = None) -> None:
         self._by_uid.clear()
+        self._streams.clear()
         await self.clear()
         for e in entries or []:
             self.add(e)
