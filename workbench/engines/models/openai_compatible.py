@@ -243,7 +243,7 @@ class OpenAIBackend(Backend):
         finish: str | None = None
         usage: dict[str, Any] | None = None
         try:
-            async with asyncio.timeout(min(loop.time() + t.first_token, deadline)) as limit:
+            async with asyncio.timeout_at(min(loop.time() + t.first_token, deadline)) as limit:
                 async with client.stream("POST", self.url, json=body, headers=headers) as response:
                     if response.status_code != 200:
                         raise await self._http_error(response)
@@ -281,7 +281,7 @@ class OpenAIBackend(Backend):
         loop = asyncio.get_running_loop()
         t = self.config.timeouts
         try:
-            async with asyncio.timeout(min(loop.time() + t.first_token, deadline)):
+            async with asyncio.timeout_at(min(loop.time() + t.first_token, deadline)):
                 async with client.stream("POST", self.url, json=body, headers=headers) as response:
                     if response.status_code != 200:
                         raise await self._http_error(response)
