@@ -11,6 +11,7 @@ one at a time (:attr:`LoadedModel.lock`); a turn waiting for its turn can still 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -70,6 +71,16 @@ class ModelSlot:
     async def ready(self) -> LoadedModel:
         """The loaded model (raises what the load raised)."""
         return await asyncio.wrap_future(self.start())
+
+
+def quiet() -> None:
+    """No progress bars or advice from transformers on the terminal (the TUI owns it)."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
 
 
 _SLOTS: dict[tuple, ModelSlot] = {}

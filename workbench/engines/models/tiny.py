@@ -52,6 +52,9 @@ def build(
     target: Path, kind: Literal["causal", "seq2seq"] = "causal", chat_template: bool = True, seed: int = 0
 ) -> Path:
     """Build a tiny random model into ``target`` (a directory made for it) and return it."""
+    from workbench.engines.models.loading import quiet
+
+    quiet()
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -83,16 +82,6 @@ class Config(ModelConfig):
     cache_dir: str = "data/models"
 
 
-def _quiet() -> None:
-    """No progress bars or advice on the terminal (the TUI owns it)."""
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-    import transformers
-
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-
-
 def _device(wanted: str) -> str:
     import torch
 
@@ -118,7 +107,7 @@ def load_model(source: str, kind: str, device: str, dtype: str, build_kind: str 
     """Load (building a built-in model first if need be); ModelError says why not."""
     started = time.perf_counter()
     try:
-        _quiet()
+        loading.quiet()
         import torch
         from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
     except ImportError as exc:
