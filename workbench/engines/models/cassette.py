@@ -76,7 +76,16 @@ class Tape:
     async def play(self, bot: str, request: ModelRequest, out: ReplyStream, stream: bool, live: Live) -> Completion:
         key = request.key(bot)
         if self.cassette.mode == "record":
-            completion = await live(request, out, stream)
+            # the pieces as the stream delivered them, so a replay streams the same way
+            pieces: list[str] = []
+            listener = out.listener
+            out.listener = lambda stream, delta: (pieces.append(delta), listener and listener(stream, delta))
+            try:
+                completion = await live(request, out, stream)
+            finally:
+                out.listener = listener
+            if pieces and "".join(pieces) == completion.text:
+                completion.chunks = pieces
             self.cassette.tests.setdefault(self.test, []).append(_entry(bot, key, request, completion))
             return completion
         entries = self.cassette.tests.get(self.test, [])
