@@ -96,7 +96,9 @@ def test_the_sample_babbler_runs_offline_out_of_the_box(tmp_path) -> None:
 
 def test_record_model_then_replay_without_the_server(tmp_path, double) -> None:
     server, loop = double
-    root = write_task(tmp_path / "task", TASK.format(url=server.base_url, system="Be brief."), tests={"chat.yml": TESTS})
+    root = write_task(
+        tmp_path / "task", TASK.format(url=server.base_url, system="Be brief."), tests={"chat.yml": TESTS}
+    )
     recorded = run_cli("test", str(root), "--record-model")
     assert recorded.returncode == 0, recorded.stdout + recorded.stderr
     cassette = root / "tests" / "cassettes" / "chat.json"

@@ -121,7 +121,9 @@ safety:
 """
 
 
-async def test_with_outgoing_safety_rules_only_the_checked_final_message_is_sent(serve, tmp_path, openai_double) -> None:
+async def test_with_outgoing_safety_rules_only_the_checked_final_message_is_sent(
+    serve, tmp_path, openai_double
+) -> None:
     openai_double.script(Reply(tokens=["Write", " to", " jane", "@example.org", " today", "."]))
     server = await serve(write_task(tmp_path / "safe", SAFE.format(url=openai_double.base_url)))
     async with connect(server.ws_url) as client:

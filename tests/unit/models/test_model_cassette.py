@@ -40,7 +40,9 @@ def bot(backend: Live, **config) -> ModelEngine:
 
 async def ask(engine: ModelEngine, text: str, state: dict | None = None):
     deltas: list[str] = []
-    turn = await engine.stream(state or engine.initial_state(), Message(text=text), Context(), ReplyStream(lambda _, d: deltas.append(d)))
+    turn = await engine.stream(
+        state or engine.initial_state(), Message(text=text), Context(), ReplyStream(lambda _, d: deltas.append(d))
+    )
     return turn, deltas
 
 

@@ -102,7 +102,9 @@ def test_a_request_key_names_the_bot_model_messages_and_parameters_and_the_trace
     messages = [{"role": "user", "content": "hi"}]
     key = ModelRequest("m", messages, {"seed": 1}).key("bot")
     assert key == ModelRequest("m", list(messages), {"seed": 1}, text="rendered").key("bot")
-    assert key != ModelRequest("m", messages, {"seed": 2}).key("bot") != ModelRequest("m", messages, {"seed": 1}).key("b")
+    assert (
+        key != ModelRequest("m", messages, {"seed": 2}).key("bot") != ModelRequest("m", messages, {"seed": 1}).key("b")
+    )
     long = [{"role": "user", "content": "x" * 10_000} for _ in range(5)]
     shown = ModelRequest("m", long, {}).for_trace()
     assert shown[0]["role"] == "note" and "earlier message(s) left out" in shown[0]["content"]

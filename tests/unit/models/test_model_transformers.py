@@ -141,7 +141,11 @@ async def test_a_model_that_cannot_be_loaded_says_why(tmp_path) -> None:
 
 
 async def test_the_built_in_babbler_is_built_in_the_task_folder_on_first_use(tmp_path) -> None:
-    eng = create(Config(model="builtin:tiny-babbler", params={"max_tokens": 5, "temperature": 1.0, "seed": 1}), _Task(tmp_path), "babbler")
+    eng = create(
+        Config(model="builtin:tiny-babbler", params={"max_tokens": 5, "temperature": 1.0, "seed": 1}),
+        _Task(tmp_path),
+        "babbler",
+    )
     assert not (tmp_path / "data" / "models" / "tiny-babbler").exists()  # building waits for a conversation
     result, deltas = await turn(eng, "hello")
     assert (tmp_path / "data" / "models" / "tiny-babbler" / "config.json").is_file()
