@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -20,6 +22,12 @@ from workbench.widgets import bot_tools
 from workbench.widgets.inspector import Inspector
 from workbench.widgets.slot_panel import SlotPanel
 from workbench.widgets.transcript import Transcript, stream_of
+
+
+#: seconds between two renders of a reply being generated (20 a second at most)...
+RENDER_EVERY = 0.05
+#: ...once more for each so many characters of its last paragraph
+RENDER_TAIL_CHARS = 1000
 
 
 @dataclass
@@ -143,6 +151,9 @@ class ChatScreen(Screen):
         self._unsubscribe = None
         #: pieces of replies being generated, not rendered yet: stream -> (session, bot, pieces)
         self._deltas: dict[str, tuple[Any, str, list[str]]] = {}
+        #: replies with a render scheduled, and when each was last rendered (time.monotonic)
+        self._render_due: set[str] = set()
+        self._rendered: dict[str, float] = {}
 
     # -- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -222,8 +233,9 @@ class ChatScreen(Screen):
         return next((p for p in self.people if p.session is session), None)
 
     def _on_event(self, ev: Any) -> None:
-        """A runner event (on the app's loop). Deltas are buffered and rendered by ticks that
-        replace each other, so a model writing hundreds of tokens a second renders in batches."""
+        """A runner event (on the app's loop). Deltas are buffered and rendered at most every
+        RENDER_EVERY seconds per reply, so a model writing hundreds of tokens a second renders
+        in batches and leaves the app (and the model's own thread) time to run."""
         if ev.kind != "delta":
             self.post_message(RuntimeEvent(ev))
             return
@@ -232,10 +244,24 @@ class ChatScreen(Screen):
         if pending is None:
             pending = self._deltas[stream] = (ev.session, str(ev.fields.get("bot")), [])
         pending[2].append(ev.fields["delta"])
-        self.post_message(DeltaTick(stream))
+        if stream not in self._render_due:
+            self._render_due.add(stream)
+            wait = max(0.0, self._rendered.get(stream, 0.0) + self._render_every(stream) - time.monotonic())
+            # the listener runs in the runtime's context, not the app's: asyncio's timer, not Textual's
+            asyncio.get_running_loop().call_later(wait, self.post_message, DeltaTick(stream))
+
+    def _render_every(self, stream: str) -> float:
+        """Seconds between renders of a reply: longer while its last paragraph is long, since
+        each render lays that paragraph out again (keeping the app, and a model generating in
+        this process, from starving)."""
+        item = self.query_one(Transcript).streaming_item(stream)
+        tail = item.tail_length if item is not None else 0
+        return RENDER_EVERY * (1 + tail / RENDER_TAIL_CHARS)
 
     @on(DeltaTick)
     async def _on_delta(self, message: DeltaTick) -> None:
+        self._render_due.discard(message.stream)
+        self._rendered[message.stream] = time.monotonic()
         pending = self._deltas.get(message.stream)
         if pending is None or not pending[2]:
             return
@@ -267,6 +293,7 @@ class ChatScreen(Screen):
             stream = stream_of(entry)
             if stream is not None:
                 self._deltas.pop(stream, None)
+                self._rendered.pop(stream, None)
             if visible:
                 await self.query_one(Transcript).settle(entry)
                 if entry["role"] != "human":

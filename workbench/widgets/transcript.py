@@ -98,6 +98,12 @@ class StreamingItem(MessageItem):
     def _render_text(self) -> Text:
         return self._head()
 
+    @property
+    def tail_length(self) -> int:
+        """The length of the last paragraph written (what a render lays out again)."""
+        cut = self.text.rfind("\n\n")
+        return len(self.text) - (cut + 2 if cut >= 0 else 0)
+
     async def write(self, delta: str) -> None:
         if self.stream is None:
             self.stream = Markdown.get_stream(self.markdown)
@@ -145,6 +151,9 @@ class Transcript(ListView):
     @property
     def generating(self) -> bool:
         return bool(self._streams)
+
+    def streaming_item(self, stream: str) -> StreamingItem | None:
+        return self._streams.get(stream)
 
     async def stream_delta(self, stream: str, who: str, delta: str) -> None:
         """A piece of the reply ``stream`` (its item is made on the first piece)."""

@@ -19,7 +19,7 @@ bots:
   babbler:
     engine: transformers
     model: {model}
-    params: {{max_tokens: {max_tokens}, temperature: 1.0, seed: 3}}
+    params: {{max_tokens: {max_tokens}, min_new_tokens: {least}, temperature: 1.0, seed: 3}}
 worlds:
   chat: {{type: bot_chat, bot: babbler}}
 """
@@ -44,7 +44,7 @@ def is_final(frame: dict) -> bool:
 
 
 def task(tmp_path: Path, model: Path, max_tokens: int = 12) -> Path:
-    return write_task(tmp_path / "task", TASK.format(model=model, max_tokens=max_tokens))
+    return write_task(tmp_path / "task", TASK.format(model=model, max_tokens=max_tokens, least=max_tokens if max_tokens > 100 else 1))
 
 
 def bot_rows(server, cid: str) -> list[dict]:

@@ -166,7 +166,7 @@ async def test_a_tiny_local_model_streams_and_escape_stops_it(tmp_path, store, t
           babbler:
             engine: transformers
             model: {tiny_models["causal"]}
-            params: {{max_tokens: 1000, temperature: 1.0, seed: 5}}
+            params: {{max_tokens: 1000, min_new_tokens: 1000, temperature: 1.0, seed: 5}}  # no end before Esc
         worlds:
           chat: {{type: bot_chat, bot: babbler}}
         """,

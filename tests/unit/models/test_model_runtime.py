@@ -28,14 +28,14 @@ bots:
     model: {model}
     greeting: I babble.
     system_prompt: Be kind.
-    params: {{max_tokens: {max_tokens}, temperature: 1.0, seed: 4}}
+    params: {{max_tokens: {max_tokens}, min_new_tokens: {least}, temperature: 1.0, seed: 4}}
 worlds:
   chat: {{type: bot_chat, bot: babbler}}
 """
 
 
 async def start(tmp_path: Path, model: Path, max_tokens: int = 10) -> tuple[Runner, Person, list[Any]]:
-    root = write_task(tmp_path / "task", TASK.format(model=model, max_tokens=max_tokens))
+    root = write_task(tmp_path / "task", TASK.format(model=model, max_tokens=max_tokens, least=max_tokens if max_tokens > 100 else 1))
     task = load_task(root)
     store = open_store(tmp_path / "wb.db")
     task.use_store(store)
