@@ -23,10 +23,10 @@ from workbench.widgets.inspector import Inspector
 from workbench.widgets.slot_panel import SlotPanel
 from workbench.widgets.transcript import Transcript, stream_of
 
-
-#: seconds between two renders of a reply being generated (20 a second at most)...
-RENDER_EVERY = 0.05
-#: ...once more for each so many characters of its last paragraph
+#: seconds between two renders of a reply being generated (12 a second at most: a render lays the
+#: screen out again, tens of milliseconds on a slow machine)...
+RENDER_EVERY = 0.08
+#: ...once more for each so many characters of the reply's plain tail (re-laid out at each render)
 RENDER_TAIL_CHARS = 1000
 
 
@@ -251,9 +251,9 @@ class ChatScreen(Screen):
             asyncio.get_running_loop().call_later(wait, self.post_message, DeltaTick(stream))
 
     def _render_every(self, stream: str) -> float:
-        """Seconds between renders of a reply: longer while its last paragraph is long, since
-        each render lays that paragraph out again (keeping the app, and a model generating in
-        this process, from starving)."""
+        """Seconds between renders of a reply: longer while its plain tail is long, since each
+        render lays that tail out again (keeping the app, and a model generating in this
+        process, from starving)."""
         item = self.query_one(Transcript).streaming_item(stream)
         tail = item.tail_length if item is not None else 0
         return RENDER_EVERY * (1 + tail / RENDER_TAIL_CHARS)

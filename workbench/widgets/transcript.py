@@ -1,18 +1,20 @@
 """Transcript: the messages of a conversation, each selectable to inspect its JSON.
 
-A model bot's reply appears while it is generated (:class:`StreamingItem`): its text is
-Markdown, appended to as the deltas come (Textual's MarkdownStream joins pieces that come
-faster than they can be rendered), then settled on the final, committed message.
+A model bot's reply appears while it is generated (:class:`StreamingItem`): its finished
+blocks rendered as Markdown as the deltas come, the block being written as plain text, then
+all of it settled on the final, committed message.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from rich.markdown import Markdown as RichMarkdown
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import Label, ListItem, ListView, Markdown
-from textual.widgets.markdown import MarkdownStream
+from textual.containers import Vertical
+from textual.widgets import Label, ListItem, ListView, Static
 
 
 class MessageItem(ListItem):
@@ -45,6 +47,10 @@ class MessageItem(ListItem):
         self._label.update(self._render_text())
 
 
+#: seconds between two moves of finished blocks from the plain tail into the Markdown
+MARKDOWN_EVERY = 2.0
+
+
 def stream_of(entry: dict[str, Any]) -> str | None:
     """The stream a message was generated in (a model bot's reply), or None."""
     meta = (entry.get("act") or {}).get("meta")
@@ -66,20 +72,35 @@ def _note(entry: dict[str, Any]) -> str:
 
 
 class StreamingItem(MessageItem):
-    """A model bot's reply: its speaker, then its text as Markdown (written as it is generated)."""
+    """A model bot's reply: its speaker, then its text as Markdown, written as it is generated.
+
+    Finished blocks (up to the last blank line outside a code fence) are rendered as Markdown
+    once, each batch in a widget of its own, at most every MARKDOWN_EVERY; what is still being
+    written is shown as plain text below them. A render of the growing reply therefore lays
+    out only the plain tail, whatever the reply's length. The stored message's text settles
+    the last block (or, when it differs from what was streamed, replaces all of it)."""
 
     def __init__(self, entry: dict[str, Any]) -> None:
         self.entry = entry
         self._label = Label(self._head(), markup=False, classes="msg-who")
-        self.markdown = Markdown(str((entry.get("act") or {}).get("text") or ""), classes="msg-markdown")
-        self.stream: MarkdownStream | None = None
         #: the text written so far (deltas, or the final text)
         self.text = str((entry.get("act") or {}).get("text") or "")
+        self._blocks_box = Vertical(classes="msg-blocks")
+        self._tail = Static("", markup=False, classes="msg-tail")
+        #: how much of :attr:`text` is rendered as Markdown, and when that last grew
+        self._blocks = 0
+        self._moved = 0.0
         ListItem.__init__(self, classes="msg role-bot streamed")
 
     def compose(self) -> ComposeResult:
         yield self._label
-        yield self.markdown
+        with self._blocks_box:
+            if self.text:
+                yield _block(self.text)
+        yield self._tail
+
+    def on_mount(self) -> None:
+        self._blocks = len(self.text)
 
     def _head(self) -> Text:
         e = self.entry
@@ -100,26 +121,34 @@ class StreamingItem(MessageItem):
 
     @property
     def tail_length(self) -> int:
-        """The length of the last paragraph written (what a render lays out again)."""
-        cut = self.text.rfind("\n\n")
-        return len(self.text) - (cut + 2 if cut >= 0 else 0)
+        """The length of what is shown as plain text (laid out again at every render)."""
+        return len(self.text) - self._blocks
 
-    async def write(self, delta: str) -> None:
-        if self.stream is None:
-            self.stream = Markdown.get_stream(self.markdown)
+    def write(self, delta: str) -> None:
         self.text += delta
-        await self.stream.write(delta)
+        now = time.monotonic()
+        if now - self._moved >= MARKDOWN_EVERY:
+            cut = _block_end(self.text, self._blocks)
+            if cut > self._blocks:
+                self._blocks_box.mount(_block(self.text[self._blocks : cut]))
+                self._blocks = cut
+                self._moved = now
+        self._tail.update(self.text[self._blocks :])
 
-    async def settle(self, entry: dict[str, Any]) -> None:
-        """The committed message: its text replaces what was streamed (they differ when a rule masked it)."""
+    def settle(self, entry: dict[str, Any]) -> None:
+        """The committed message: the rest of its text as Markdown (all of it again when it
+        differs from what was streamed: a rule masked it, an apology was added)."""
         self.entry = entry
-        if self.stream is not None:
-            await self.stream.stop()
-            self.stream = None
         final = str((entry.get("act") or {}).get("text") or "")
-        if final != self.text:
-            self.text = final
-            await self.markdown.update(final)
+        if final.startswith(self.text[: self._blocks]):
+            if final[self._blocks :].strip():
+                self._blocks_box.mount(_block(final[self._blocks :]))
+        else:
+            self._blocks_box.remove_children()
+            self._blocks_box.mount(_block(final))
+        self.text = final
+        self._blocks = len(final)
+        self._tail.update("")
         self.set_class(bool((entry.get("act") or {}).get("meta", {}).get("cancelled")), "-cancelled")
         self._label.update(self._head())
 
@@ -127,6 +156,19 @@ class StreamingItem(MessageItem):
         self.entry["alternative"] = True
         self.add_class("-alternative")
         self._label.update(self._head())
+
+
+def _block(text: str) -> Static:
+    return Static(RichMarkdown(text.strip("\n")), classes="msg-markdown")
+
+
+def _block_end(text: str, start: int) -> int:
+    """Where the finished blocks of ``text[start:]`` end: after its last blank line that is not
+    inside a code fence (``start`` when there is none)."""
+    cut = text.rfind("\n\n", start)
+    while cut >= 0 and text.count("```", 0, cut) % 2:
+        cut = text.rfind("\n\n", start, cut)
+    return cut + 2 if cut >= 0 else start
 
 
 class Transcript(ListView):
@@ -164,7 +206,7 @@ class Transcript(ListView):
             )
             self._streams[stream] = item
             await self.append(item)
-        await item.write(delta)
+        item.write(delta)
         self.scroll_end(animate=False)
 
     async def settle(self, entry: dict[str, Any]) -> MessageItem:
@@ -173,7 +215,7 @@ class Transcript(ListView):
         item = self._streams.pop(stream, None) if stream else None
         if item is None:
             return self.add(entry)
-        await item.settle(entry)
+        item.settle(entry)
         uid = entry.get("uid")
         if uid:
             self._by_uid[uid] = item

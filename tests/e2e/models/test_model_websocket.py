@@ -44,7 +44,9 @@ def is_final(frame: dict) -> bool:
 
 
 def task(tmp_path: Path, model: Path, max_tokens: int = 12) -> Path:
-    return write_task(tmp_path / "task", TASK.format(model=model, max_tokens=max_tokens, least=max_tokens if max_tokens > 100 else 1))
+    return write_task(
+        tmp_path / "task", TASK.format(model=model, max_tokens=max_tokens, least=max_tokens if max_tokens > 100 else 1)
+    )
 
 
 def bot_rows(server, cid: str) -> list[dict]:

@@ -35,7 +35,9 @@ worlds:
 
 
 async def start(tmp_path: Path, model: Path, max_tokens: int = 10) -> tuple[Runner, Person, list[Any]]:
-    root = write_task(tmp_path / "task", TASK.format(model=model, max_tokens=max_tokens, least=max_tokens if max_tokens > 100 else 1))
+    root = write_task(
+        tmp_path / "task", TASK.format(model=model, max_tokens=max_tokens, least=max_tokens if max_tokens > 100 else 1)
+    )
     task = load_task(root)
     store = open_store(tmp_path / "wb.db")
     task.use_store(store)

@@ -84,7 +84,9 @@ async def test_the_same_seed_gives_the_same_reply_and_a_stop_string_cuts_it(tiny
 
 
 async def test_cancelling_stops_the_generation_through_the_stopping_criterion(tiny_models) -> None:
-    eng = engine(tiny_models["causal"], params={"max_tokens": 400, "min_new_tokens": 400, "temperature": 1.0, "seed": 2})
+    eng = engine(
+        tiny_models["causal"], params={"max_tokens": 400, "min_new_tokens": 400, "temperature": 1.0, "seed": 2}
+    )
     out = ReplyStream(lambda stream, _: stream.cancel("developer"))  # at the first piece
     result, _ = await turn(eng, "hello", out=out)
     assert result.replies[0]["meta"]["cancelled"] is True and result.trace["cancelled"] == "developer"
