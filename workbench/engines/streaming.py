@@ -40,6 +40,7 @@ class ReplyStream:
     def __init__(self, listener: DeltaListener | None = None, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.id = new_stream_id()
         self.listener = listener
+        self.loop: asyncio.AbstractEventLoop | None
         try:
             self.loop = loop or asyncio.get_running_loop()
         except RuntimeError:

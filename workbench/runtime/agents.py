@@ -238,7 +238,7 @@ class BotAgent(Agent):
                 reply = Message(text=clean_text(out.text), meta={"stream": out.id, "cancelled": True})
                 turn = Turn([reply], state, {"engine": getattr(engine, "name", "?"), "cancelled": out.reason})
             else:
-                turn = step.result()
+                turn = step.result() or Turn([], state, {})
         except asyncio.CancelledError:
             step.cancel()
             out.cancel("stopped")

@@ -79,7 +79,13 @@ class Tape:
             # the pieces as the stream delivered them, so a replay streams the same way
             pieces: list[str] = []
             listener = out.listener
-            out.listener = lambda stream, delta: (pieces.append(delta), listener and listener(stream, delta))
+
+            def keep(stream: ReplyStream, delta: str) -> None:
+                pieces.append(delta)
+                if listener is not None:
+                    listener(stream, delta)
+
+            out.listener = keep
             try:
                 completion = await live(request, out, stream)
             finally:

@@ -345,8 +345,8 @@ def _chunk(data: str) -> tuple[str, str | None, dict[str, Any] | None]:
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         return "", None, usage
     choice = choices[0]
-    delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
-    text = delta.get("content")
+    delta = choice.get("delta")
+    text = delta.get("content") if isinstance(delta, dict) else None
     reason = choice.get("finish_reason")
     return (text if isinstance(text, str) else ""), (reason if isinstance(reason, str) else None), usage
 

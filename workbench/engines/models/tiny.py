@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 #: the built-in models a task may name as ``model: builtin:NAME``
 BUILTIN = {"tiny-babbler": "causal"}
@@ -74,6 +74,8 @@ def build(
     if chat_template:
         tokenizer.chat_template = CHAT_TEMPLATE
     torch.manual_seed(seed)
+    config: Any
+    model: Any
     if kind == "causal":
         config = GPT2Config(
             vocab_size=len(tokenizer),
