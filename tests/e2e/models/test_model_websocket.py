@@ -5,12 +5,15 @@ stored as cancelled; with outgoing safety rules only the checked final message i
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
 from support import wait_for, write_task
 from support.openai_double import Reply
 from support.servers import connect
 
+from workbench.engines.streaming import ReplyStream
 from workbench.services.websocket_frames import SERVER_FRAMES
 
 TASK = """
@@ -33,6 +36,19 @@ def documented(frame: dict) -> bool:
             continue
         return True
     return False
+
+
+@pytest.fixture
+def paced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm tiny model writes hundreds of words in well under a second: pace it (5 ms a word,
+    in the generating thread) so that a client's cancel lands while it writes."""
+    write = ReplyStream.write
+
+    def slower(self: ReplyStream, delta: str) -> None:
+        time.sleep(0.005)
+        write(self, delta)
+
+    monkeypatch.setattr(ReplyStream, "write", slower)
 
 
 def is_delta(frame: dict) -> bool:
@@ -84,7 +100,9 @@ async def test_a_parlai_client_gets_exactly_one_message_per_reply(serve, tmp_pat
         assert all(set(f) == {"text", "quick_replies", "id"} for f in replies), replies
 
 
-async def test_a_cancel_frame_stops_the_reply_and_it_is_stored_as_cancelled(serve, tmp_path, tiny_models) -> None:
+async def test_a_cancel_frame_stops_the_reply_and_it_is_stored_as_cancelled(
+    serve, tmp_path, tiny_models, paced
+) -> None:
     server = await serve(task(tmp_path, tiny_models["causal"], max_tokens=600))
     async with connect(server.ws_url) as client:
         cid = (await client.hello(stream=True))["session"]
@@ -98,7 +116,7 @@ async def test_a_cancel_frame_stops_the_reply_and_it_is_stored_as_cancelled(serv
         assert row["text"] == final["text"] and row["trace"]["figures"]["tokens_out"] < 600
 
 
-async def test_a_closed_socket_stops_the_reply(serve, tmp_path, tiny_models) -> None:
+async def test_a_closed_socket_stops_the_reply(serve, tmp_path, tiny_models, paced) -> None:
     server = await serve(task(tmp_path, tiny_models["causal"], max_tokens=600))
     async with connect(server.ws_url) as client:
         await client.send({"stream": True})

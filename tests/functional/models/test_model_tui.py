@@ -5,6 +5,7 @@ the settings, the prompt as sent and the turn's figures; a real tiny model strea
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from support import until, write_task
@@ -12,6 +13,7 @@ from support.openai_double import OpenAIDouble, Reply
 from support.tui import notifications, ready, shown, texts
 from textual.widgets import Input, Static, TextArea
 
+from workbench.engines.streaming import ReplyStream
 from workbench.screens.chat import ChatScreen
 from workbench.screens.model_settings import ModelSettingsScreen
 from workbench.tui.app import make_app
@@ -157,7 +159,16 @@ async def test_the_inspector_shows_settings_prompt_and_figures(tmp_path, store, 
         assert "system: Be brief." in prompt and "user: hi" in prompt
 
 
-async def test_a_tiny_local_model_streams_and_escape_stops_it(tmp_path, store, tiny_models) -> None:
+async def test_a_tiny_local_model_streams_and_escape_stops_it(tmp_path, store, tiny_models, monkeypatch) -> None:
+    # a warm tiny model writes a thousand words in well under a second: pace it (5 ms a word,
+    # in the generating thread) so the test's Esc lands while it writes
+    write = ReplyStream.write
+
+    def paced(self: ReplyStream, delta: str) -> None:
+        time.sleep(0.005)
+        write(self, delta)
+
+    monkeypatch.setattr(ReplyStream, "write", paced)
     root = write_task(
         tmp_path / "tiny",
         f"""
@@ -174,10 +185,12 @@ async def test_a_tiny_local_model_streams_and_escape_stops_it(tmp_path, store, t
     app = make_app(root, store)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app, "chat")
+        pieces: list[str] = []
+        app.runner.subscribe(lambda ev: pieces.append(ev.fields["delta"]) if ev.kind == "delta" else None)
         await type_and_send(pilot, app, "hello")
-        await until(pilot, lambda: streamed(app) and streamed(app)[-1].text.strip(), 60, "the first words")
+        await until(pilot, lambda: pieces, 60, "the first words")
         await pilot.press("escape")
         await until(pilot, lambda: stored_bot_rows(app), 30, "the stopped reply stored")
         row = stored_bot_rows(app)[-1]
         assert row["act"]["meta"]["cancelled"] is True and row["trace"]["figures"]["tokens_out"] < 1000
-        await until(pilot, lambda: streamed(app)[-1].text == row["text"], what="the item settled on the stored text")
+        await until(pilot, lambda: streamed(app) and streamed(app)[-1].text == row["text"], what="the item settled")

@@ -84,7 +84,7 @@ async def test_a_developer_cancels_and_the_conversation_goes_on(tmp_path, tiny_m
         assert await runner.wait_idle(timeout=60)
         row = bot_rows(runner, person)[-1]
         assert row["act"]["meta"]["cancelled"] is True and row["trace"]["cancelled"] == "developer"
-        assert row["trace"]["figures"]["tokens_out"] < 50
+        assert row["trace"]["figures"]["tokens_out"] < 500  # stopped before the end
         assert person.received[-1].text == row["text"]
     finally:
         await runner.stop()
