@@ -10,6 +10,8 @@
   when PostgreSQL is not installed) and ``pg_url`` (a URL whose tables live in a fresh schema);
 - search servers: ``osmem`` (osmem-server, an in-memory OpenSearch-compatible server, once per
   session) for the index contract suite.
+- model bots: ``tiny_models`` (tiny random transformers models saved once per session) and
+  ``openai_double`` (an OpenAI-compatible server double on 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from support import copy_sample, write_task
 from support.engines import TODAY, Chat
 from support.graph_double import GraphDouble
 from support.messenger import Webhook, graph_env
+from support.openai_double import OpenAIDouble
 from support.servers import InLoopServer, LoopThread, ServeProcess, serve_app
 
 # -- servers ------------------------------------------------------------------------------------
@@ -234,3 +237,31 @@ def build(tmp_path: Path, index):
         return Chat(engine, registry=registry, bot="bot")
 
     return make
+
+
+# -- model bots ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny random models built from a config and saved with save_pretrained, once per session:
+    ``causal`` (a chat template), ``plain`` (causal, no template: the prompt format) and ``seq2seq``."""
+    from workbench.engines.models import tiny
+
+    root = tmp_path_factory.mktemp("models")
+    return {
+        "causal": tiny.build(root / "causal", "causal"),
+        "plain": tiny.build(root / "plain", "causal", chat_template=False),
+        "seq2seq": tiny.build(root / "seq2seq", "seq2seq", chat_template=False),
+    }
+
+
+@pytest.fixture
+async def openai_double():
+    """An OpenAI-compatible server double on 127.0.0.1 (``.base_url`` is its /v1); stopped after the test."""
+    double = OpenAIDouble()
+    server = await serve_app(double.app())
+    double.url = server.url
+    yield double
+    double.release()
+    await server.stop()

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
+from rich.text import Text
 
 from workbench.cli.render import console, err_console, is_interactive, show_message
+
+#: seconds `workbench chat` waits for an answer before saying it has none (ctrl+c stops a long reply)
+ANSWER_TIMEOUT = 300.0
 
 
 def _pick(text: str, offered: list[str]) -> tuple[str, bool]:
@@ -23,11 +28,6 @@ def _pick(text: str, offered: list[str]) -> tuple[str, bool]:
         if stripped == q:
             return q, True
     return text, False
-
-
-async def _read_line() -> str | None:
-    line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-    return None if line == "" else line.rstrip("\r\n")
 
 
 class _Recorder:
@@ -57,6 +57,54 @@ def run_local(task: Any, resume: str | None = None, record: Path | None = None, 
         return 130
 
 
+class _Terminal:
+    """What the person sees: each message, and a model bot's reply as it is written (the final
+    message then only ends the line, or adds what the streamed text did not have)."""
+
+    def __init__(self, rec: _Recorder) -> None:
+        self.rec = rec
+        self.offered: list[str] = []
+        self.open: str | None = None
+        self.streamed = ""
+
+    def delta(self, bot: str, stream: str, text: str) -> None:
+        if self.open != stream:
+            self._end_line()
+            self.open, self.streamed = stream, ""
+            console.print(Text(f"{bot}: ", style="bold cyan"), end="")
+        self.streamed += text
+        console.file.write(text)
+        console.file.flush()
+
+    def _end_line(self) -> None:
+        if self.open is not None:
+            console.file.write("\n")
+            console.file.flush()
+            self.open = None
+
+    def __call__(self, msg: Any) -> None:
+        meta = msg.get("meta")
+        stream = meta.get("stream") if isinstance(meta, dict) else None
+        if stream is not None and stream == self.open:
+            rest = msg.text[len(self.streamed) :] if msg.text.startswith(self.streamed) else None
+            if rest is None:  # the stored text is not what was streamed (a safety rule, say): show it
+                self._end_line()
+                show_message(msg)
+            else:
+                if rest:
+                    console.file.write(rest)
+                self._end_line()
+                if meta.get("cancelled"):
+                    err_console.print("[dim](stopped)[/dim]")
+                show_message(msg, with_text=False)
+        else:
+            self._end_line()
+            show_message(msg)
+        self.offered = [str(q) for q in (msg.get("quick_replies") or [])]
+        if msg.text:
+            self.rec.add("bot", msg.text)
+
+
 async def _local(task: Any, resume: str | None, record: Path | None, person: str | None) -> int:
     from workbench.runtime.runner import Runner
 
@@ -79,40 +127,73 @@ async def _local(task: Any, resume: str | None, record: Path | None, person: str
             console.print(f"[dim]{escape(str(who))}: {escape(m['text'] or '')}[/dim]")
     runner = Runner(task, store)
     rec = _Recorder(record)
-    offered: list[str] = []
-
-    async def deliver(msg) -> None:
-        nonlocal offered
-        show_message(msg)
-        offered = [str(q) for q in (msg.get("quick_replies") or [])]
-        if msg.text:
-            rec.add("bot", msg.text)
-
+    terminal = _Terminal(rec)
     session = await runner.connect(
-        deliver, person=person or "you", channel="terminal", conversation_id=conv_id, resume=bool(conv_id)
+        terminal, person=person or "you", channel="terminal", conversation_id=conv_id, resume=bool(conv_id)
     )
     if not resume:
         err_console.print(
             f"[dim]conversation {session.conversation_id} (resume with --resume {session.conversation_id})[/dim]"
         )
+    loop = asyncio.get_running_loop()
+    quit_now = asyncio.Event()
+
+    def interrupted() -> None:
+        # ctrl+c stops the reply being generated; when there is none (or again), it quits
+        if runner.cancel_generation(session.conversation_id, "ctrl+c"):
+            err_console.print("\n[dim](stopping the reply; ctrl+c again quits)[/dim]")
+        else:
+            quit_now.set()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupted)
+    except (NotImplementedError, RuntimeError):  # no signal handlers here: ctrl+c interrupts as usual
+        pass
+    quitting = asyncio.ensure_future(quit_now.wait())
+    lines = _stdin_lines(loop)
     interactive = is_interactive()
     code = 0
+
+    async def settle(timeout: float) -> bool:
+        """Wait for the answer; False when the person quit meanwhile."""
+        idle = asyncio.ensure_future(runner.wait_idle([session], timeout=timeout))
+        await asyncio.wait([idle, quitting], return_when=asyncio.FIRST_COMPLETED)
+        if not idle.done():
+            idle.cancel()
+            return False
+        if not idle.result():
+            err_console.print(f"[yellow]no answer within {timeout:g} s[/yellow]")
+        return True
+
     try:
-        await runner.wait_idle([session], timeout=30)
-        while not session.closed:
-            if interactive:
-                console.print("[bold]>[/bold] ", end="")
-            line = await _read_line()
-            if line is None:
-                break
-            if not line.strip() and not interactive:
-                continue
-            text, clicked = _pick(line, offered)
-            rec.add("click" if clicked else "user", text)
-            session.put(text)
-            if not await runner.wait_idle([session], timeout=60):
-                err_console.print("[yellow]no answer within 60 s[/yellow]")
+        if await settle(30):
+            while not session.closed:
+                if interactive:
+                    console.print("[bold]>[/bold] ", end="")
+                next_line = asyncio.ensure_future(lines.get())
+                await asyncio.wait([next_line, quitting], return_when=asyncio.FIRST_COMPLETED)
+                if not next_line.done():
+                    next_line.cancel()
+                    break
+                line = next_line.result()
+                if line is None:
+                    break
+                if not line.strip() and not interactive:
+                    continue
+                text, clicked = _pick(line, terminal.offered)
+                rec.add("click" if clicked else "user", text)
+                session.put(text)
+                if not await settle(ANSWER_TIMEOUT):
+                    break
+        if quit_now.is_set():
+            code = 130
     finally:
+        quitting.cancel()
+        try:
+            loop.remove_signal_handler(signal.SIGINT)
+        except (NotImplementedError, RuntimeError):
+            pass
+        terminal._end_line()
         await runner.stop()
         rec.save(task.name)
     return code

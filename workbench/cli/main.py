@@ -213,8 +213,24 @@ def test_(
     junit: Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report here.")] = None,
     select: Annotated[str | None, typer.Option("-k", help="Run only tests whose name contains this.")] = None,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show each transcript.")] = False,
+    record_model: Annotated[
+        bool,
+        typer.Option(
+            "--record-model",
+            help="Model bots talk to their models; record their responses in tests/cassettes/ (replayed by default).",
+        ),
+    ] = False,
+    live_model: Annotated[
+        bool, typer.Option("--live-model", help="Model bots talk to their models; record nothing.")
+    ] = False,
 ) -> None:
-    """Run the task's conversation tests headless on a fresh store; exit 1 on any failure."""
+    """Run the task's conversation tests headless on a fresh store; exit 1 on any failure.
+    Model bots answer from recorded responses (cassettes) unless --record-model or --live-model."""
+    if record_model and live_model:
+        from workbench.cli.render import err_console
+
+        err_console.print("[red]error:[/red] --record-model and --live-model exclude each other")
+        raise typer.Exit(2)
     t = load(task)
     from workbench.cli.testing import run
     from workbench.store import open_store
@@ -224,7 +240,8 @@ def test_(
     t.use_store(None)
     scratch.close()
 
-    raise typer.Exit(run(t, files, junit, select, verbose))
+    models = "record" if record_model else "live" if live_model else "replay"
+    raise typer.Exit(run(t, files, junit, select, verbose, models))
 
 
 @app.command()

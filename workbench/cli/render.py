@@ -18,15 +18,16 @@ console = Console(highlight=False, soft_wrap=True, emoji=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
-def show_message(msg: dict[str, Any], me: str | None = None) -> None:
-    """One message a person receives: speaker, text, attachments, quick replies."""
+def show_message(msg: dict[str, Any], me: str | None = None, with_text: bool = True) -> None:
+    """One message a person receives: speaker, text, attachments, quick replies (``with_text=False``:
+    all but the text, already shown as it was streamed)."""
     speaker = msg.get("id") or "bot"
     text = msg.get("text")
     text = "" if text is None else str(text)
     line = Text()
     line.append(f"{speaker}: ", style="bold cyan")
     line.append(text)
-    if text or not msg.get("payload"):
+    if with_text and (text or not msg.get("payload")):
         console.print(line)
     payload = msg.get("payload")
     if isinstance(payload, dict) and payload:

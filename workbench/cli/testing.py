@@ -11,7 +11,14 @@ from rich.markup import escape
 from workbench.cli.render import console, show_problems
 
 
-def run(task: Any, files: list[Path] | None, junit: Path | None, select: str | None, verbose: bool) -> int:
+def run(
+    task: Any,
+    files: list[Path] | None,
+    junit: Path | None,
+    select: str | None,
+    verbose: bool,
+    models: str = "replay",
+) -> int:
     from workbench.problems import TaskError
     from workbench.testing.conversation import discover, junit_xml, run_tests
 
@@ -37,11 +44,13 @@ def run(task: Any, files: list[Path] | None, junit: Path | None, select: str | N
             for person, who, text in r.transcript if verbose else r.transcript[-12:]:
                 console.print(f"     [dim]{escape(person)} | {escape(who)}: {escape(text)}[/dim]")
 
-    results = asyncio.run(run_tests(task, tests, on_result=show))
+    results = asyncio.run(run_tests(task, tests, on_result=show, models=models))  # type: ignore[arg-type]
     failed = [r for r in results if not r.ok]
     passed = len(results) - len(failed)
     style = "red" if failed else "green"
     console.print(f"[{style}]{passed} passed, {len(failed)} failed[/{style}]")
+    if models == "record":
+        console.print("[dim]model responses recorded in the cassettes beside the test files (tests/cassettes/)[/dim]")
     if junit:
         junit.parent.mkdir(parents=True, exist_ok=True)
         junit.write_text(junit_xml(task.name, results), encoding="utf-8")

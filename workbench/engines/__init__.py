@@ -15,6 +15,9 @@ ENGINES: dict[str, str] = {
     "decision_table": "workbench.engines.decision_table",
     "form": "workbench.engines.form",
     "chain": "workbench.engines.chain",
+    # model bots (docs/model-bots.md): torch and transformers load only when a model does
+    "openai": "workbench.engines.models.openai_compatible",
+    "transformers": "workbench.engines.models.transformers_model",
 }
 
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    from workbench.engines.base import Context, Turn
     from workbench.engines.decision_table.state_view import StateView
     from workbench.engines.decision_table.table import DecisionTable
     from workbench.engines.form.live_panel import LivePanel
     from workbench.engines.knowledge_base import KnowledgeBase
+    from workbench.engines.streaming import ReplyStream
     from workbench.engines.turn_facts import TurnFacts
+    from workbench.message import Message
 
 
 @runtime_checkable
@@ -75,6 +80,44 @@ class GenerativeBot(Protocol):
     def generation(self) -> dict[str, Any]:
         """What the replies depend on besides the state and the message (model, temperature,
         seed): a replay reports it next to the recorded replies."""
+        ...
+
+
+@runtime_checkable
+class StreamingBot(Protocol):
+    """A bot whose reply is generated piece by piece (workbench/engines/streaming.py): the runtime
+    hands it a stream for the deltas and a way to be cancelled; the turn it returns is final."""
+
+    def stream(
+        self, state: dict[str, Any], message: Message, context: Context, out: ReplyStream
+    ) -> Awaitable[Turn]: ...
+
+
+@runtime_checkable
+class ModelBot(Protocol):
+    """A bot backed by a language model (docs/model-bots.md): its settings can be shown, its system
+    prompt and parameters changed for one conversation, its last reply generated again, and its
+    responses recorded to and replayed from a cassette (conversation tests)."""
+
+    def settings(self, state: dict[str, Any]) -> dict[str, Any]:
+        """What the bot runs with in a conversation of ``state``: its configuration (no secrets)
+        with the conversation's own system prompt and parameters applied."""
+        ...
+
+    def with_settings(
+        self, state: dict[str, Any], system_prompt: str | None, params: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """``state`` with this conversation's system prompt and parameters replaced (None: the
+        bot's configured ones); raises ValueError naming a parameter that is not valid."""
+        ...
+
+    def rewind(self, state: dict[str, Any]) -> tuple[dict[str, Any], Message] | None:
+        """To answer the last message again: the state before the last reply (which it keeps as
+        an alternative) and that message; None when there is no reply to generate again."""
+        ...
+
+    def use_cassette(self, cassette: Any) -> None:
+        """Record responses to, or replay them from, ``cassette`` (None: talk to the model)."""
         ...
 
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from typing import TYPE_CHECKING, Any
 
 from workbench.engines.base import Context, Engine, Turn
+from workbench.engines.capabilities import ModelBot, StreamingBot
+from workbench.engines.streaming import ReplyStream
+from workbench.io.untrusted import clean_text
 from workbench.message import Message
 from workbench.runtime import debugger
 from workbench.runtime.session import Disconnected, TurnFailed
@@ -21,6 +25,11 @@ if TYPE_CHECKING:
     from workbench.runtime.session import Session
 
 __all__ = ["Agent", "BotAgent", "Disconnected", "HumanAgent", "TurnFailed"]
+
+log = logging.getLogger(__name__)
+
+#: seconds a cancelled generation has to return its turn before the runtime stops waiting for it
+STOP_GRACE = 5.0
 
 
 class Agent:
@@ -124,6 +133,10 @@ class BotAgent(Agent):
         self.state: dict[str, Any] = stored if stored is not None else engine.initial_state()
         self._observed: list[Message] = []
         self.last_trace: dict[str, Any] | None = None
+        #: a streaming engine's replies are generated piece by piece (workbench/engines/streaming.py)
+        self.streams = isinstance(engine, StreamingBot)
+        # one turn of this bot at a time: a regeneration and the answer to a new message queue up
+        self._turn = asyncio.Lock()
 
     async def _call(self, fn, *args) -> Turn | None:
         """One engine call; what it raises fails this turn of the owner's conversation only."""
@@ -186,11 +199,71 @@ class BotAgent(Agent):
         """One engine step on ``message`` (held first at a breakpoint: runtime/debugger.py);
         replies are acknowledged when this returns."""
         self.fresh = False
-        turn = await debugger.held(self, message, self._step)
-        return await self._commit(turn)
+        async with self._turn:
+            turn = await debugger.held(self, message, self._step)
+            return await self._commit(turn)
+
+    async def regenerate(self) -> list[Message]:
+        """Answer the last message again (a model bot): the earlier reply stays in the
+        conversation, and in the engine state as an alternative. [] when there is nothing to redo."""
+        if not isinstance(self.engine, ModelBot):
+            return []
+        async with self._turn:
+            back = self.engine.rewind(self.state)
+            if back is None:
+                return []
+            state, message = back
+            turn = await self._generate(state, message, regenerated=True)
+            return await self._commit(turn)
+
+    async def _generate(self, state: dict[str, Any], message: Message, regenerated: bool = False) -> Turn:
+        """A streaming step: deltas go to the owner's session as they come; the turn returned
+        holds the final reply. The session (a new message, a closed channel, a developer)
+        cancels the stream; an engine that does not stop within STOP_GRACE is left behind."""
+        owner, engine = self.owner, self.engine
+        out = ReplyStream(lambda stream, delta: owner.delta(self.bot_name, stream, delta))
+        owner.begin_stream(out)
+        step = asyncio.ensure_future(self._call(engine.stream, state, message, self.context, out))  # type: ignore[attr-defined]
+        cancelled = asyncio.ensure_future(out.wait_cancelled())
+        try:
+            await asyncio.wait({step, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                await asyncio.wait({step}, timeout=STOP_GRACE)
+            if not step.done():
+                step.cancel()
+                log.warning("bot %s did not stop within %g s of being cancelled", self.bot_name, STOP_GRACE)
+                reply = Message(text=clean_text(out.text), meta={"stream": out.id, "cancelled": True})
+                turn = Turn([reply], state, {"engine": getattr(engine, "name", "?"), "cancelled": out.reason})
+            else:
+                turn = step.result() or Turn([], state, {})
+        except asyncio.CancelledError:
+            step.cancel()
+            out.cancel("stopped")
+            raise
+        finally:
+            cancelled.cancel()
+            owner.end_stream(out)
+        if turn.replies:
+            first = turn.replies[0] = Message.coerce(turn.replies[0])
+            meta = first.setdefault("meta", {})
+            if isinstance(meta, dict):
+                meta.setdefault("stream", out.id)
+                if regenerated:
+                    meta["regenerated"] = True
+        error = (turn.trace or {}).get("error")
+        if isinstance(error, dict):
+            # the person heard an apology; the developer hears why
+            owner.emit(
+                "error", error=f"bot {self.bot_name}: {error.get('cause')}", bot=self.bot_name, code=error.get("code")
+            )
+        return turn
 
     async def _step(self, message: Message) -> Turn:
-        turn = await self._call(self.engine.step, self.state, message, self.context)
+        """One engine step from the bot's state as it is now (a streaming step for a model bot)."""
+        if self.streams:
+            turn: Turn | None = await self._generate(self.state, message)
+        else:
+            turn = await self._call(self.engine.step, self.state, message, self.context)
         return turn if turn is not None else Turn([], self.state, {})
 
     async def observe(self, message: Message | dict | str) -> None:

@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 class Event:
     """Something that happened, for observers such as the TUI's inspector."""
 
-    kind: str  # message | acknowledged | state | world | session_start | session_end | error
+    # message | acknowledged | state | world | session_start | session_end | error | notice | safety
+    # | delta (a piece of a bot's reply being generated: bot, stream, delta)
+    kind: str
     session: Session | None
     fields: dict[str, Any] = field(default_factory=dict)
 
@@ -123,6 +125,36 @@ class Runner:
             agent.state = state
         self.emit("state", self.sessions.get(conversation_id), bot=bot, state=state, trace=None, by_hand=True)
         return agent is not None
+
+    # -- model bots: stop or redo a reply ---------------------------------------------------
+    def cancel_generation(self, conversation_id: str, reason: str = "developer") -> bool:
+        """Stop the reply being generated in a conversation (stored as cancelled); False if none is."""
+        session = self.sessions.get(conversation_id)
+        return session is not None and session.cancel_generation(reason)
+
+    def generating(self, conversation_id: str) -> bool:
+        """Whether a bot is generating a reply in the conversation now."""
+        session = self.sessions.get(conversation_id)
+        return session is not None and session.generation is not None
+
+    async def regenerate(self, conversation_id: str, bot: str | None = None) -> list[Message]:
+        """Answer the last message of a live conversation again (a model bot speaking in it now):
+        the new reply is committed and delivered; the earlier one stays, kept as an alternative.
+        Raises LookupError when no such bot speaks there now; [] when it has no reply to redo."""
+        agent = next(
+            (
+                a
+                for (cid, name), a in self._live_bots.items()
+                if cid == conversation_id and (bot is None or name == bot) and a.streams
+            ),
+            None,
+        )
+        if agent is None:
+            raise LookupError(f"no model bot{' ' + bot if bot else ''} speaks in conversation {conversation_id} now")
+        replies = await agent.regenerate()
+        for reply in replies:
+            await agent.owner.send(reply, role="bot")
+        return replies
 
     # -- one-shot turns (channels without a live connection) ---------------------
     async def one_shot(

@@ -15,16 +15,29 @@ import asyncio
 import collections
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from workbench.io.untrusted import UntrustedInput, clean_value
 from workbench.message import Message
 from workbench.runtime.group_commit import GroupCommit
 from workbench.store import Commit, ConversationMoved, Record, Store
 
+if TYPE_CHECKING:
+    from workbench.engines.streaming import ReplyStream
+
 log = logging.getLogger(__name__)
 
 Deliver = Callable[[Message], Awaitable[None] | None]
+
+
+@runtime_checkable
+class DeltaOutlet(Protocol):
+    """A channel that shows a reply while it is generated: ``delta`` gets each piece of bot
+    ``bot``'s reply ``stream``; the final message (whose ``meta.stream`` is that id) follows
+    through the usual delivery. A channel without it receives the final message only."""
+
+    def delta(self, bot: str, stream: str, text: str) -> None: ...
+
 
 _CLOSE = object()
 #: how deeply a person's message may nest (channels check their own, tighter limits first)
@@ -91,6 +104,9 @@ class Session:
         self.epoch = epoch
         #: True once another process has taken the conversation over (see :meth:`release`)
         self.moved = False
+        #: the bot reply being generated for this person now (workbench/engines/streaming.py)
+        self.generation: ReplyStream | None = None
+        self._delta_out: DeltaOutlet | None = deliver if isinstance(deliver, DeltaOutlet) else None
 
     # -- where the person is ----------------------------------------------
     def where(self) -> dict[str, Any]:
@@ -135,6 +151,8 @@ class Session:
             if msg is None:  # blocked, or a command such as /report: handled, not queued
                 return
         self.inbox.put_nowait(msg)
+        # the person moved on: the reply being generated is no longer what they wait for
+        self.cancel_generation("new_message")
 
     def close(self) -> None:
         """The person left; whatever waits for their next message is woken."""
@@ -143,6 +161,7 @@ class Session:
             self.inbox.put_nowait(_CLOSE)
             if self._closed_event is not None:
                 self._closed_event.set()
+            self.cancel_generation("closed")
 
     async def wait_closed(self) -> None:
         if self._closed_event is None:
@@ -253,6 +272,33 @@ class Session:
             if asyncio.iscoroutine(result):
                 asyncio.ensure_future(result)
 
+    # -- a reply being generated ---------------------------------------------------------
+    def begin_stream(self, out: ReplyStream) -> None:
+        """A bot starts generating a reply for this person (a person already gone cancels it)."""
+        self.generation = out
+        if self.closed or self.detached:
+            out.cancel("closed")
+
+    def end_stream(self, out: ReplyStream) -> None:
+        if self.generation is out:
+            self.generation = None
+
+    def cancel_generation(self, reason: str = "cancelled") -> bool:
+        """Stop the reply being generated (it is stored as cancelled); False when there is none."""
+        out = self.generation
+        return out is not None and out.cancel(reason)
+
+    def delta(self, bot: str, out: ReplyStream, text: str) -> None:
+        """A piece of ``bot``'s reply: a ``delta`` event, and the channel if it shows replies as
+        they come. Not to the person while the task has outgoing safety rules: those apply
+        to whole messages, so the person gets the checked final message only."""
+        self.emit("delta", bot=bot, stream=out.id, delta=text)
+        outlet = self._delta_out
+        if outlet is not None and not self.closed:
+            safety = getattr(self.runner, "safety", None)
+            if safety is None or not safety.rules.get("outgoing"):
+                outlet.delta(bot, out.id, text)
+
     def _hand_over(self, message: Message) -> Any:
         if self._deliver is None:
             if self.detached:
@@ -273,12 +319,15 @@ class Session:
     def detach(self) -> None:
         """The person's channel dropped but they may come back: keep what they are sent."""
         self._deliver = None
+        self._delta_out = None
         self.detached = True
+        self.cancel_generation("closed")
 
     async def attach(self, deliver: Deliver, replay: bool = True) -> None:
         """Connect the person's (new) channel; what was sent while detached goes first
         (``replay=False`` drops it: the channel re-sends the stored history instead)."""
         self._deliver = deliver
+        self._delta_out = deliver if isinstance(deliver, DeltaOutlet) else None
         self.detached = False
         self.last_active = asyncio.get_event_loop().time()
         if not replay:

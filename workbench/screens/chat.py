@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -12,16 +14,22 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
-from workbench.engines.capabilities import KnowledgeBot, SlotBot, TableBot, bots_with
+from workbench.engines.capabilities import KnowledgeBot, ModelBot, SlotBot, TableBot, bots_with
 from workbench.runtime.editing import BotEditor
 from workbench.runtime.transcript import entry_from_record, entry_from_row  # noqa: F401  (re-exported)
 from workbench.screens.chat_debugging import DEBUG_BINDINGS, ChatDebugging
-from workbench.screens.messages import RuntimeEvent
+from workbench.screens.messages import DeltaTick, RuntimeEvent
 from workbench.widgets import bot_tools
 from workbench.widgets.inspector import Inspector
 from workbench.widgets.quick_replies import QuickReplies
 from workbench.widgets.slot_panel import SlotPanel
-from workbench.widgets.transcript import Transcript
+from workbench.widgets.transcript import Transcript, stream_of
+
+#: seconds between two renders of a reply being generated (12 a second at most: a render lays the
+#: screen out again, tens of milliseconds on a slow machine)...
+RENDER_EVERY = 0.08
+#: ...once more for each so many characters of the reply's plain tail (re-laid out at each render)
+RENDER_TAIL_CHARS = 1000
 
 
 @dataclass
@@ -75,6 +83,14 @@ class ChatScreen(ChatDebugging, Screen):
         Binding(
             "f2", "toggle_inspector", "Inspector", id="chat.toggle_inspector", tooltip="Show or hide the inspector"
         ),
+        # before focus_composer: Esc stops a reply being generated, else it focuses the composer
+        Binding(
+            "escape",
+            "cancel_generation",
+            "Stop",
+            id="chat.cancel_generation",
+            tooltip="Stop the reply the bot is generating (what it wrote is kept, marked stopped)",
+        ),
         Binding(
             "escape",
             "focus_composer",
@@ -106,6 +122,22 @@ class ChatScreen(ChatDebugging, Screen):
             "Add to KB",
             id="chat.add_to_knowledge_base",
             tooltip="Preview this conversation's question/answer exchanges, choose which become unverified Q/As",
+        ),
+        Binding(
+            "ctrl+r",
+            "regenerate",
+            "Regenerate",
+            show=False,
+            id="chat.regenerate",
+            tooltip="Generate the model bot's last reply again (the earlier one is kept as an alternative)",
+        ),
+        Binding(
+            "ctrl+l",
+            "model_settings",
+            "Model settings",
+            show=False,
+            id="chat.model_settings",
+            tooltip="Change the model bot's system prompt and parameters for this conversation",
         ),
         Binding(
             "f7",
@@ -152,6 +184,11 @@ class ChatScreen(ChatDebugging, Screen):
         #: runtime events posted to this screen and handled by it (all shown when equal)
         self._events_posted = 0
         self._events_handled = 0
+        #: pieces of replies being generated, not rendered yet: stream -> (session, bot, pieces)
+        self._deltas: dict[str, tuple[Any, str, list[str]]] = {}
+        #: replies with a render scheduled, and when each was last rendered (time.monotonic)
+        self._render_due: set[str] = set()
+        self._rendered: dict[str, float] = {}
 
     # -- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -182,7 +219,7 @@ class ChatScreen(ChatDebugging, Screen):
     async def attach(self, runner: Any) -> None:
         """The store and runner are ready: start (or resume) a conversation."""
         self.runner = runner
-        self._unsubscribe = runner.subscribe(self._post_event)
+        self._unsubscribe = runner.subscribe(self._on_event)
         if self._pending_resume:
             cid, self._pending_resume = self._pending_resume, None
             await self.resume(cid)
@@ -254,8 +291,51 @@ class ChatScreen(ChatDebugging, Screen):
     def _person_of(self, session: Any) -> Person | None:
         return next((p for p in self.people if p.session is session), None)
 
+    def _on_event(self, ev: Any) -> None:
+        """A runner event (on the app's loop). Deltas are buffered and rendered at most every
+        RENDER_EVERY seconds per reply, so a model writing hundreds of tokens a second renders
+        in batches and leaves the app (and the model's own thread) time to run."""
+        if ev.kind != "delta":
+            self._post_event(ev)
+            return
+        stream = ev.fields["stream"]
+        pending = self._deltas.get(stream)
+        if pending is None:
+            pending = self._deltas[stream] = (ev.session, str(ev.fields.get("bot")), [])
+        pending[2].append(ev.fields["delta"])
+        if stream not in self._render_due:
+            self._render_due.add(stream)
+            wait = max(0.0, self._rendered.get(stream, 0.0) + self._render_every(stream) - time.monotonic())
+            # the listener runs in the runtime's context, not the app's: asyncio's timer, not Textual's
+            asyncio.get_running_loop().call_later(wait, self.post_message, DeltaTick(stream))
+
+    def _render_every(self, stream: str) -> float:
+        """Seconds between renders of a reply: longer while its plain tail is long, since each
+        render lays that tail out again (keeping the app, and a model generating in this
+        process, from starving)."""
+        item = self.query_one(Transcript).streaming_item(stream)
+        tail = item.tail_length if item is not None else 0
+        return RENDER_EVERY * (1 + tail / RENDER_TAIL_CHARS)
+
+    @on(DeltaTick)
+    async def _on_delta(self, message: DeltaTick) -> None:
+        self._render_due.discard(message.stream)
+        self._rendered[message.stream] = time.monotonic()
+        pending = self._deltas.get(message.stream)
+        if pending is None or not pending[2]:
+            return
+        session, bot, pieces = pending
+        text = "".join(pieces)
+        pieces.clear()
+        if self.person is not None and session is self.person.session:
+            transcript = self.query_one(Transcript)
+            first = not transcript.generating
+            await transcript.stream_delta(message.stream, bot, text)
+            if first:
+                self.refresh_bindings()  # Esc now stops the reply
+
     @on(RuntimeEvent)
-    def _on_runtime(self, message: RuntimeEvent) -> None:
+    async def _on_runtime(self, message: RuntimeEvent) -> None:
         self._events_handled += 1
         ev = message.event
         person = self._person_of(ev.session)
@@ -270,10 +350,16 @@ class ChatScreen(ChatDebugging, Screen):
             act = entry["act"]
             if entry["role"] != "human":
                 person.offered = [str(q) for q in (act.get("quick_replies") or [])]
+            stream = stream_of(entry)
+            if stream is not None:
+                self._deltas.pop(stream, None)
+                self._rendered.pop(stream, None)
             if visible:
-                self.query_one(Transcript).add(entry)
+                await self.query_one(Transcript).settle(entry)
                 if entry["role"] != "human":
                     self._show_quick_replies(person.offered)
+                if stream is not None:
+                    self.refresh_bindings()
         elif ev.kind == "acknowledged":
             uid = ev.fields["record"].message.uid
             for e in person.entries:
@@ -446,13 +532,22 @@ class ChatScreen(ChatDebugging, Screen):
         "knowledge_base": (KnowledgeBot, "bot with a knowledge base"),
         "add_to_knowledge_base": (KnowledgeBot, "bot with a knowledge base"),
         "set_slot": (SlotBot, "form bot"),
+        "regenerate": (ModelBot, "model bot"),
+        "model_settings": (ModelBot, "model bot"),
     }
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Engine tools are left out of the footer of tasks without such a bot."""
+        """Engine tools are left out of the footer of tasks without such a bot; Stop shows only
+        while a reply is being generated (otherwise Esc focuses the composer)."""
+        if action == "cancel_generation":
+            return self._generating()
         if action in self.ENGINE_ACTIONS:
             return bool(bots_with(self.wb_task, self.ENGINE_ACTIONS[action][0]))
         return True
+
+    def _generating(self) -> bool:
+        s = self.person.session if self.person else None
+        return s is not None and self.runner is not None and self.runner.generating(s.conversation_id)
 
     @property
     def editor(self) -> BotEditor:
@@ -544,6 +639,56 @@ class ChatScreen(ChatDebugging, Screen):
             SetSlotScreen(event.rows, event.requested),
             lambda choice: choice is not None and panel.apply(choice.slot, choice.value),
         )
+
+    # -- model bots: stop, regenerate, settings for this conversation ------------------------
+    def action_cancel_generation(self) -> None:
+        s = self.person.session if self.person else None
+        if s is not None and self.runner is not None and self.runner.cancel_generation(s.conversation_id):
+            self.notify("Stopping the reply")
+
+    def action_regenerate(self) -> None:
+        s = self.person.session if self.person else None
+        bot = self._bot_for("regenerate")
+        if bot is not None and s is not None:
+            self.run_worker(self._regenerate(s.conversation_id, bot), group="regenerate", exit_on_error=False)
+
+    async def _regenerate(self, conversation_id: str, bot: str) -> None:
+        try:
+            replies = await self.runner.regenerate(conversation_id, bot)
+        except LookupError:
+            self.notify(f"{bot} does not speak in this world now.", severity="warning")
+            return
+        except Exception as exc:  # said to the developer, never a traceback
+            self.notify(f"Could not regenerate: {exc}", severity="error", timeout=10)
+            return
+        if not replies:
+            self.notify(f"{bot} has no reply to generate again yet.", severity="warning")
+
+    def action_model_settings(self) -> None:
+        s = self.person.session if self.person else None
+        bot = self._bot_for("model_settings")
+        if bot is None or s is None or self.runner is None:
+            return
+        from workbench.screens.model_settings import ModelSettingsScreen
+
+        engine = self.wb_task.engine(bot)
+        cid = s.conversation_id
+        state = self.runner.bot_state(cid, bot) or engine.initial_state()
+
+        def saved(new_state: dict[str, Any] | None) -> None:
+            if new_state is not None:
+                self.run_worker(self._set_model_state(cid, bot, new_state), group="model-settings", exit_on_error=False)
+
+        apply = lambda prompt, params: engine.with_settings(state, prompt, params)
+        self.app.push_screen(ModelSettingsScreen(bot, engine.settings(state), apply), saved)
+
+    async def _set_model_state(self, conversation_id: str, bot: str, state: dict[str, Any]) -> None:
+        try:
+            await self.runner.set_bot_state(conversation_id, bot, state)
+        except Exception as exc:
+            self.notify(f"Could not store the settings: {exc}", severity="error", timeout=10)
+            return
+        self.notify(f"{bot} uses the new settings from its next turn in this conversation")
 
     def on_unmount(self) -> None:
         if self._unsubscribe:

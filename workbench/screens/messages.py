@@ -15,6 +15,19 @@ class RuntimeEvent(TextualMessage):
         self.event = event
 
 
+class DeltaTick(TextualMessage):
+    """Pieces of reply ``stream`` wait in the chat's buffer. One is posted per piece; a tick
+    still queued is replaced by the next of the same stream, so a fast model renders in
+    batches and the app stays responsive."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__()
+        self.stream = stream
+
+    def can_replace(self, message: TextualMessage) -> bool:
+        return isinstance(message, DeltaTick) and message.stream == self.stream
+
+
 class StoreReady(TextualMessage):
     """The task's store and runner are open (done in a worker after first paint)."""
 

@@ -352,6 +352,8 @@ class LiveServer:
 
     # -- what the runner does ----------------------------------------------------------
     def _on_runtime(self, event: Event) -> None:
+        if event.kind == "delta":
+            return  # the serve screen shows committed messages; deltas would flood it
         s = event.session
         cid = getattr(s, "conversation_id", None)
         fields = dict(event.fields)

@@ -5,7 +5,9 @@ A client sends ``{"text": ...}`` (and ``payload`` for images); the server sends
 in ParlAI, a connection's first frame starts the conversation and is not taken
 as an answer. Additions a ParlAI client never sees unless it asks:
 ``{"hello": {"session": ID?}}`` (resume after a reconnect), ``{"debug": true}``
-(trace frames), and error frames ``{"text": ..., "error": {"code", "message"}}``.
+(trace frames), ``{"stream": true}`` (a bot's reply as it is generated: delta frames, then the
+final message, which names the stream; ``{"cancel": true}`` stops it), and error frames
+``{"text": ..., "error": {"code", "message"}}``.
 Every frame is parsed and checked once, at this edge (:mod:`workbench.services.websocket_frames`):
 what reaches the runtime is clean text and a normalised attachment, never something the
 server would resolve. docs/serve.md describes the protocol and its limits.
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 
 #: the channels a hello may resume (a Messenger conversation cannot be taken over from a socket)
 RESUMABLE = frozenset({"websocket", "browser", "terminal"})
+#: keys of a client frame that set something for the connection; alone, they are not a message
+CONTROL_KEYS = frozenset({"debug", "stream", "cancel"})
 #: frames waiting for a client that does not read; past this it is disconnected
 OUTBOX_LIMIT = 1000
 #: what went wrong at this edge (refused frames, evictions...) is logged as one summary line
@@ -57,6 +61,18 @@ def frame_of(message: Message) -> dict[str, Any]:
     return frame
 
 
+def stream_end(message: Message) -> dict[str, Any] | None:
+    """How the generation of ``message`` ended, for a client that saw its deltas (None: not generated)."""
+    meta = message.get("meta")
+    if not isinstance(meta, dict) or not isinstance(meta.get("stream"), str):
+        return None
+    end = "cancelled" if meta.get("cancelled") else "error" if meta.get("error") else "done"
+    out: dict[str, Any] = {"id": meta["stream"], "end": end}
+    if meta.get("regenerated"):
+        out["regenerated"] = True
+    return out
+
+
 def error_frame(code: str, text: str) -> dict[str, Any]:
     return {"text": text, "id": "System", "error": {"code": code, "message": text}}
 
@@ -70,6 +86,19 @@ class _Closing:
         self.code, self.reason = code, reason
 
 
+class _Delta:
+    """A delta frame waiting in the outbox: later pieces of the same stream join it until it is
+    written, so a client that reads slowly gets fewer, larger frames (never an overflow)."""
+
+    __slots__ = ("bot", "stream", "text")
+
+    def __init__(self, bot: str, stream: str, text: str) -> None:
+        self.bot, self.stream, self.text = bot, stream, text
+
+    def frame(self) -> str:
+        return dumps({"text": "", "id": self.bot, "stream": {"id": self.stream, "delta": self.text}})
+
+
 class Outlet:
     """What a session delivers to: one connection. The runner calls :meth:`close` when
     the conversation ends, which closes the socket after the last frames."""
@@ -80,7 +109,17 @@ class Outlet:
         self.conn = conn
 
     def __call__(self, message: Message) -> None:
-        self.conn.push(frame_of(message))
+        frame = frame_of(message)
+        if self.conn.stream:
+            end = stream_end(message)
+            if end is not None:
+                frame["stream"] = end
+        self.conn.push(frame)
+
+    def delta(self, bot: str, stream: str, text: str) -> None:
+        """A piece of a reply being generated (workbench/runtime/session.py, DeltaOutlet)."""
+        if self.conn.stream:
+            self.conn.push_delta(bot, stream, text)
 
     def close(self) -> None:
         stopping = self.conn.service.ctx.stopping
@@ -100,6 +139,9 @@ class Connection:
         self.outlet = Outlet(self)
         self.resumable = False  # said hello: keep the conversation when the socket drops
         self.debug = False
+        #: the client asked for replies as they are generated (hello's or a frame's ``stream``)
+        self.stream = False
+        self._open_delta: _Delta | None = None
         self.closing = False
         self.outbox: asyncio.Queue = asyncio.Queue()
         loop = asyncio.get_running_loop()
@@ -115,14 +157,28 @@ class Connection:
 
     # -- writing ----------------------------------------------------------------
     def push(self, frame: dict[str, Any]) -> None:
-        if self.closing:
+        self._enqueue(dumps(frame))
+
+    def push_delta(self, bot: str, stream: str, text: str) -> None:
+        waiting = self._open_delta
+        if waiting is not None and waiting.stream == stream and not self.closing:
+            waiting.text += text
             return
+        delta = _Delta(bot, stream, text)
+        if self._enqueue(delta):
+            self._open_delta = delta
+
+    def _enqueue(self, item: Any) -> bool:
+        if self.closing:
+            return False
+        self._open_delta = None  # what follows a frame comes after it
         if self.outbox.qsize() >= OUTBOX_LIMIT:
             self.service.tally("not_reading")
             self.closing = True
             self.outbox.put_nowait(_Closing(POLICY, "not reading"))
-            return
-        self.outbox.put_nowait(dumps(frame))
+            return False
+        self.outbox.put_nowait(item)
+        return True
 
     def error(self, code: str, text: str) -> None:
         self.push(error_frame(code, text))
@@ -140,6 +196,10 @@ class Connection:
                 if isinstance(item, _Closing):
                     await ws.close(item.code, item.reason)
                     return
+                if isinstance(item, _Delta):
+                    if item is self._open_delta:
+                        self._open_delta = None  # written now: later pieces start a new frame
+                    item = item.frame()
                 await ws.send_text(item)
             except Exception:  # the client went away; the read loop sees the disconnect
                 self.closing = True
@@ -207,10 +267,14 @@ class Connection:
         given = frame.model_fields_set
         if "debug" in given:
             self.set_debug(bool(frame.debug))
+        if "stream" in given:
+            self.stream = bool(frame.stream)
+        if "cancel" in given and self.session is not None:
+            self.session.cancel_generation("person")
         if "hello" in given:
             await self.hello(frame.hello if isinstance(frame.hello, Hello) else Hello.model_validate({}))
             return
-        if "debug" in given and "text" not in given and "payload" not in given:
+        if given & CONTROL_KEYS and "text" not in given and "payload" not in given:
             return
         if self.session is None:
             await self.start(frame)
@@ -231,6 +295,8 @@ class Connection:
         wanted = hello.session
         if "client" in hello.model_fields_set:
             self.channel = hello.client
+        if "stream" in hello.model_fields_set:
+            self.stream = hello.stream
         if self.session is not None:
             if wanted in (None, self.session.conversation_id):
                 self.push(self._hello_reply(resumed=False))
@@ -251,6 +317,7 @@ class Connection:
                 "rate_burst": spec.rate_burst,
                 "resume_grace": spec.resume_grace,
             },
+            "stream": self.stream,
         }
 
     def set_debug(self, on: bool) -> None:
@@ -507,8 +574,10 @@ class WebsocketService:
         if event.session is None:
             return
         conn = self.debugging.get(event.session.conversation_id)
-        if conn is None or event.kind == "message":
-            return  # a sent message is its own frame; a received one is reported when acknowledged
+        if conn is None or event.kind in ("message", "delta"):
+            # a sent message is its own frame (deltas too, with stream); a received one is
+            # reported when acknowledged
+            return
         info: dict[str, Any] = {"event": event.kind}
         for key, value in event.fields.items():
             if key == "record":

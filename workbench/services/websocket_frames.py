@@ -33,6 +33,7 @@ class Hello(BaseModel):
     session: str | None = Field(None, max_length=128, description="the conversation to resume")
     history: int = Field(0, ge=0, description="re-send this many stored messages first (capped by max_history)")
     client: Client = Field("websocket", description="the channel the conversation is stored under")
+    stream: bool = Field(False, description="true: also send bots' replies as they are generated (delta frames)")
 
 
 class ClientFrame(BaseModel):
@@ -44,6 +45,8 @@ class ClientFrame(BaseModel):
     payload: Attachment | None = Field(None, description="an image or file (see Attachments)")
     hello: Hello | Literal[True] | None = Field(None, description="start or resume a conversation")
     debug: bool | None = Field(None, description="true: also send trace frames; false: stop")
+    stream: bool | None = Field(None, description="true: also send replies as they are generated; false: stop")
+    cancel: Literal[True] | None = Field(None, description="stop the reply being generated (stored as cancelled)")
     # sent by ParlAI clients and ignored, as ParlAI's server ignores them
     id: Any = Field(None, description="ignored (ParlAI clients send it)")
     episode_done: Any = Field(None, description="ignored (ParlAI clients send it)")
@@ -86,7 +89,7 @@ def read_frame(raw: str, max_bytes: int, unknown_fields: str = "error") -> Clien
             names = ", ".join(sorted(unknown))
             raise FrameError(
                 "unknown_field",
-                f"Unknown field(s) {names}; the frame was not sent. Known: text, payload, hello, debug.",
+                f"Unknown field(s) {names}; the frame was not sent. Known: text, payload, hello, debug, stream, cancel.",
             )
         data = {k: v for k, v in data.items() if k in CLIENT_KEYS}
     try:
@@ -110,14 +113,16 @@ def describe(exc: ValidationError) -> str:
         return f'"{loc}": {message}. {SHAPE}.'
     if loc.startswith("hello"):
         if kind == "extra_forbidden":
-            return f'Unknown key "{loc.rsplit(".", 1)[-1]}" in "hello". Known: session, history, client.'
+            return f'Unknown key "{loc.rsplit(".", 1)[-1]}" in "hello". Known: session, history, client, stream.'
         if loc == "hello":
             return '"hello" must be an object such as {"session": "ID"} or {}.'
         return f'"{loc}": {message}.'
     if loc == "text":
         return '"text" must be a string.'
-    if loc == "debug":
-        return '"debug" must be true or false.'
+    if loc in ("debug", "stream"):
+        return f'"{loc}" must be true or false.'
+    if loc == "cancel":
+        return '"cancel" must be true.'
     return f'"{loc}": {message}.'
 
 
@@ -135,6 +140,14 @@ class _Sent(BaseModel):
     text: str = Field(description="always present (empty for control frames)")
 
 
+class StreamEnd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="the stream the delta frames named")
+    end: Literal["done", "cancelled", "error"] = Field(description="how the generation ended")
+    regenerated: Literal[True] | None = Field(None, description="a new answer to the same message")
+
+
 class MessageFrame(_Sent):
     """A message of the conversation (ParlAI's frame plus the speaker)."""
 
@@ -144,6 +157,9 @@ class MessageFrame(_Sent):
     episode_done: Literal[True] | None = Field(None, description="the world says the episode ended")
     history: Literal[True] | None = Field(None, description="re-sent from the store after a hello with history")
     role: str | None = Field(None, description="with history: who said it (human, bot, world, system)")
+    stream: StreamEnd | None = Field(
+        None, description="to a client that asked for streams: the reply whose deltas came before, and how it ended"
+    )
 
 
 class ErrorFrame(_Sent):
@@ -168,6 +184,22 @@ class HelloReply(_Sent):
     session: str
     resumed: bool
     limits: HelloLimits
+    stream: bool = Field(False, description="whether delta frames will be sent")
+
+
+class StreamDelta(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="the reply being generated (the final message names it too)")
+    delta: str = Field(description="the next piece of its text")
+
+
+class DeltaFrame(_Sent):
+    """A piece of a bot's reply as it is generated, only after ``stream: true``."""
+
+    text: Literal[""] = Field(description="always empty: the final message frame carries the text")
+    id: str = Field(description="the bot speaking")
+    stream: StreamDelta
 
 
 class DebugFrame(_Sent):
@@ -176,4 +208,4 @@ class DebugFrame(_Sent):
     debug: dict[str, Any] = Field(description="{event, ...}: the runtime's event and its fields")
 
 
-SERVER_FRAMES: tuple[type[_Sent], ...] = (MessageFrame, ErrorFrame, HelloReply, DebugFrame)
+SERVER_FRAMES: tuple[type[_Sent], ...] = (MessageFrame, ErrorFrame, HelloReply, DebugFrame, DeltaFrame)

@@ -3,6 +3,10 @@
 A test file in a task's ``tests/`` folder is a YAML list of tests; a test has
 a ``name`` and ``steps``. Each test runs on a fresh temporary store, with the
 task's real worlds and engines, through the same runner every service uses.
+
+Model bots answer from the test file's cassette (``tests/cassettes/NAME.json``,
+workbench/engines/models/cassette.py) by default: ``models="record"`` talks to the real
+model and records its responses there, ``models="live"`` talks to it without recording.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from xml.sax.saxutils import escape, quoteattr
 
 from workbench.io.yaml_lines import Lines, line_of, load_yaml
@@ -26,6 +30,8 @@ STEP_KEYS = set(USER_KEYS + EXPECT_KEYS + ("person", "payload"))
 TEST_KEYS = {"name", "steps", "people", "description", "timeout"}
 #: how long a test waits for the bot's answer to one turn
 TURN_TIMEOUT = 10.0
+#: how model bots answer: from cassettes (replay), from the model while recording, from the model
+ModelMode = Literal["replay", "record", "live"]
 
 
 @dataclass
@@ -204,7 +210,15 @@ def _bot_state(task: Any, store: Any, session: Any) -> dict:
     return states
 
 
-async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = None) -> TestResult:
+def _use_tape(task: Any, tape: Any) -> None:
+    """Model bots answer from (or record to) ``tape`` (None: from their models)."""
+    from workbench.engines.capabilities import ModelBot, bots_with
+
+    for bot in bots_with(task, ModelBot):
+        task.engine(bot).use_cassette(tape)
+
+
+async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = None, tape: Any = None) -> TestResult:
     from workbench.runtime.runner import Runner
     from workbench.store import open_store
 
@@ -212,13 +226,18 @@ async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = N
     tmp = tempfile.TemporaryDirectory(prefix="workbench-test-", dir=store_dir)
     store = open_store(Path(tmp.name) / "test.db")
     task.use_store(store)
+    if tape is not None:
+        _use_tape(task, tape)
     runner = Runner(task, store)
+    # what went wrong inside (a bot that failed, a model with no recorded response) explains a failure
+    errors: list[str] = []
+    runner.subscribe(lambda ev: errors.append(str(ev.fields.get("error"))) if ev.kind == "error" else None)
     result = TestResult(test, ok=True)
     people = {name: _Person(name, result.transcript) for name in test.people}
 
     def fail(step: Step, msg: str) -> None:
         result.ok = False
-        result.failure = msg
+        result.failure = msg + (f" (runtime error: {'; '.join(dict.fromkeys(errors))})" if errors else "")
         result.failure_line = step.line
 
     def seen(p: _Person) -> list[Message]:
@@ -304,13 +323,36 @@ async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = N
     return result
 
 
-async def run_tests(task: Any, tests: list[ConversationTest], on_result=None) -> list[TestResult]:
+async def run_tests(
+    task: Any, tests: list[ConversationTest], on_result=None, models: ModelMode = "replay"
+) -> list[TestResult]:
+    """Run ``tests`` in order; model bots answer as ``models`` says (the module's docstring)."""
+    from workbench.engines.models.cassette import Cassette, cassette_path
+
     results = []
+    cassettes: dict[Path, Cassette] = {}
     for t in tests:
-        r = await run_test(task, t)
+        tape = None
+        if models != "live":
+            cassette = cassettes.get(t.file)
+            if cassette is None:
+                try:
+                    cassette = cassettes[t.file] = Cassette(cassette_path(t.file), models)
+                except TaskError as exc:
+                    r = TestResult(t, ok=False, failure=f"the cassette cannot be read: {exc}")
+                    results.append(r)
+                    if on_result:
+                        on_result(r)
+                    continue
+            tape = cassette.tape(t.name)
+        r = await run_test(task, t, tape=tape)
         results.append(r)
         if on_result:
             on_result(r)
+    if models == "record":
+        for cassette in cassettes.values():
+            if any(cassette.tests.values()):
+                cassette.save()
     return results
 
 

@@ -1,5 +1,6 @@
 """The chat's live bot panels in the inspector: one tab per bot of the world whose engine
-has a live view (a decision table's state, a form's slots; workbench/engines/capabilities.py)."""
+has a live view (a decision table's state, a form's slots, a model's settings and last turn;
+workbench/engines/capabilities.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 
 from textual.widgets import TabbedContent, TabPane
 
-from workbench.engines.capabilities import SlotBot, TableBot, engine_class
+from workbench.engines.capabilities import ModelBot, SlotBot, TableBot, engine_class
 from workbench.widgets.bot_panel import BotPanel
+from workbench.widgets.model_panel import ModelPanel
 from workbench.widgets.slot_panel import SlotPanel
 from workbench.widgets.state_panel import StatePanel
 
@@ -23,6 +25,8 @@ def panel_class(task: Any, bot: str) -> type[BotPanel] | None:
         return SlotPanel
     if issubclass(cls, TableBot):
         return StatePanel
+    if issubclass(cls, ModelBot):
+        return ModelPanel
     return None
 
 

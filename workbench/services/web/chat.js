@@ -1,5 +1,6 @@
 // The browser chat page: one websocket to /websocket, ParlAI's frames plus the opt-in hello,
-// so a dropped connection or a reload comes back to the same conversation.
+// so a dropped connection or a reload comes back to the same conversation, and streams, so a
+// model bot's reply appears as it is written (Stop cancels it).
 (function () {
   "use strict";
 
@@ -16,7 +17,10 @@
   const input = $("message");
   const imageInput = $("image");
   const sendButton = $("send");
+  const stopButton = $("stop");
   const ended = $("ended");
+  // stream id -> the message item its deltas are written into (until its final message)
+  const streaming = new Map();
 
   let ws = null;
   let sessionId = sessionStorage.getItem(SESSION_KEY);
@@ -104,7 +108,10 @@
       name.textContent = who;
       item.appendChild(name);
     }
-    if (text) item.appendChild(document.createTextNode(text));
+    const body = document.createElement("span");
+    body.className = "text";
+    body.textContent = text || "";
+    item.appendChild(body);
     const src = imageSource(payload);
     if (src) {
       const img = document.createElement("img");
@@ -179,8 +186,44 @@
     reader.readAsDataURL(file);
   }
 
+  function showStop() {
+    stopButton.hidden = streaming.size === 0;
+  }
+
+  // A piece of a reply being generated: appended to its item (made on the first piece).
+  function onDelta(frame) {
+    const id = String(frame.stream.id);
+    let item = streaming.get(id);
+    if (!item) {
+      showTyping(false);
+      item = addMessage("theirs streaming", frame.id, "", null);
+      streaming.set(id, item);
+      showStop();
+    }
+    item.querySelector(".text").textContent += frame.stream.delta;
+    transcript.scrollTop = transcript.scrollHeight;
+  }
+
+  // The final message of a stream replaces what its deltas wrote (it is what was stored).
+  function endStream(frame) {
+    const id = String(frame.stream.id);
+    const item = streaming.get(id);
+    streaming.delete(id);
+    showStop();
+    if (!item) return false;
+    item.classList.remove("streaming");
+    if (frame.stream.end === "cancelled") item.classList.add("cancelled");
+    item.querySelector(".text").textContent = frame.text || "";
+    setQuickReplies(frame.quick_replies);
+    return true;
+  }
+
   function onFrame(frame) {
     if (frame === null || typeof frame !== "object") return;
+    if (frame.stream && typeof frame.stream === "object" && typeof frame.stream.delta === "string") {
+      onDelta(frame);
+      return;
+    }
     if (typeof frame.session === "string") {
       // the answer to our hello
       if (sessionId && frame.session !== sessionId && transcript.children.length) {
@@ -208,6 +251,7 @@
       return;
     }
     showTyping(false);
+    if (frame.stream && typeof frame.stream === "object" && endStream(frame)) return;
     const system = frame.id === "System";
     addMessage(system ? "system" : "theirs", system ? "" : frame.id, frame.text, frame.payload);
     setQuickReplies(frame.quick_replies);
@@ -218,7 +262,7 @@
     ws = new WebSocket(scheme + location.host + "/websocket");
     setStatus(attempts ? "Reconnecting…" : "Connecting…");
     ws.addEventListener("open", () => {
-      const hello = { client: "browser" };
+      const hello = { client: "browser", stream: true };
       if (sessionId) hello.session = sessionId;
       if (wantHistory) hello.history = 100;
       ws.send(JSON.stringify({ hello: hello }));
@@ -231,6 +275,9 @@
     ws.addEventListener("close", (event) => {
       setReady(false);
       showTyping(false);
+      for (const item of streaming.values()) item.classList.replace("streaming", "cancelled");
+      streaming.clear();
+      showStop();
       if (event.code === 1000 && event.reason === "conversation ended") {
         finish();
         return;
@@ -278,6 +325,11 @@
       event.preventDefault();
       composer.requestSubmit();
     }
+  });
+
+  stopButton.addEventListener("click", () => {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ cancel: true }));
+    input.focus();
   });
 
   imageInput.addEventListener("change", () => {
