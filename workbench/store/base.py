@@ -113,6 +113,30 @@ class DocumentSet(ABC):
         """Record the file the set was just imported from."""
 
 
+class VectorCache(ABC):
+    """Sentence vectors of one embedding model, keyed by a hash of the text they encode.
+
+    Vectors are ``float32`` bytes (``dim`` of them); the cache never decodes them, so a
+    backend stores and returns exactly what it was given. A text is encoded once per
+    model for every table, knowledge base and NLU of the store, and again never after
+    a restart.
+    """
+
+    model: str
+
+    @abstractmethod
+    def get_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        """The stored vectors of ``keys`` (missing keys are left out)."""
+
+    @abstractmethod
+    def put_many(self, items: Iterable[tuple[str, bytes]]) -> int:
+        """Store (key, vector) pairs in one transaction, replacing equal keys; returns how many."""
+
+    @abstractmethod
+    def count(self) -> int:
+        """How many vectors the cache holds for this model."""
+
+
 class Store(ABC):
     """A task's persistence. Implementations are thread-safe: the event loop and world
     threads share one store."""
@@ -189,6 +213,10 @@ class Store(ABC):
     @abstractmethod
     def documents(self, name: str) -> DocumentSet:
         """The document set ``name`` (e.g. ``decision_table:desk``), created empty on first use."""
+
+    @abstractmethod
+    def vectors(self, model: str) -> VectorCache:
+        """The sentence vectors computed with ``model`` (e.g. ``all-MiniLM-L6-v2``)."""
 
     # -- channels ---------------------------------------------------------------------
     @abstractmethod

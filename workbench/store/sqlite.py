@@ -4,7 +4,8 @@ A message is *acknowledged* once :meth:`SqliteStore.commit` has returned: the
 messages of a turn and the engine's new state go in one transaction, and the
 runtime sends nothing before that. WAL mode keeps committed data through a
 killed process. The schema is a list of numbered migrations (sqlite_schema.py);
-document sets (decision tables, knowledge bases) are in sqlite_documents.py.
+document sets (decision tables, knowledge bases) are in sqlite_documents.py, sentence
+vectors in sqlite_vectors.py.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from workbench.store import base
 from workbench.store.base import Commit, Store
 from workbench.store.private import private_file
 from workbench.store.sqlite_documents import SqliteDocumentSet
+from workbench.store.sqlite_vectors import SqliteVectorCache
 
 #: conversations whose last message number is kept in memory (the rest are read when needed)
 SEQ_CACHE = 50_000
@@ -259,6 +261,9 @@ class SqliteStore(Store):
             if found is None:
                 found = self._documents[name] = SqliteDocumentSet(self, name)
             return found
+
+    def vectors(self, model: str) -> SqliteVectorCache:
+        return SqliteVectorCache(self, model)
 
     # -- channels ----------------------------------------------------------------------
     def claim_event(self, scope: str, key: str, window: float) -> bool:

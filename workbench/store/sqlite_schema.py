@@ -99,8 +99,19 @@ def _v2(conn: sqlite3.Connection) -> None:
         conn.execute(f"DROP TABLE IF EXISTS {old}")
 
 
+def _v3(conn: sqlite3.Connection) -> None:
+    """Sentence vectors per (embedding model, text hash): computed once, kept across restarts."""
+    _script(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS vectors (
+            model TEXT NOT NULL, key TEXT NOT NULL, vec BLOB NOT NULL, PRIMARY KEY (model, key)) WITHOUT ROWID;
+        """,
+    )
+
+
 #: (version, migration): version N's migration brings a file from N-1 to N
-MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [(1, _v1), (2, _v2)]
+MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3)]
 LATEST = MIGRATIONS[-1][0]
 
 

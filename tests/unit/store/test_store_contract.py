@@ -107,6 +107,21 @@ def test_reading_many_ids_keeps_the_set_order(store: Store) -> None:
     assert [d["i"] for _, d in got] == list(range(1200))
 
 
+def test_vectors_are_kept_per_model_and_key(store: Store) -> None:
+    mini = store.vectors("mini")
+    assert mini.count() == 0 and mini.get_many(["k1"]) == {}
+    one, two = bytes(range(16)), b"\x00\x00\x80\x3f" * 4
+    assert mini.put_many([("k1", one), ("k2", two)]) == 2
+    assert mini.get_many(["k2", "k1", "missing"]) == {"k1": one, "k2": two}
+    mini.put_many([("k1", two)])  # the same key replaces
+    assert mini.get_many(["k1"]) == {"k1": two} and mini.count() == 2
+    # another model's vectors are separate
+    assert store.vectors("other").get_many(["k1"]) == {} and store.vectors("other").count() == 0
+    # many keys at once (more than one statement's worth of parameters)
+    mini.put_many((f"n{i}", one) for i in range(1200))
+    assert len(mini.get_many(f"n{i}" for i in range(1200))) == 1200
+
+
 def test_a_replayed_event_is_recognised_within_its_window(store: Store) -> None:
     assert store.claim_event("messenger", "mid.1", window=3600) is True
     assert store.claim_event("messenger", "mid.1", window=3600) is False
