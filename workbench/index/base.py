@@ -11,9 +11,13 @@ threshold works for every backend.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -62,16 +66,62 @@ class Index:
     def count(self, collection: str) -> int:
         raise NotImplementedError
 
+    def delete_groups(self, collection: str, groups: Iterable[str]) -> None:
+        """Remove every document of these groups (a state's queries, whatever their number)."""
+        raise NotImplementedError
+
+    def stamp(self, collection: str) -> str | None:
+        """What the collection's owner last said it holds (a store revision), or None.
+
+        An owner that rebuilds from the store sets it after each change it applied; a
+        backend that keeps collections across restarts keeps the stamp with them, so the
+        owner can catch up from there instead of rebuilding."""
+        return None
+
+    def set_stamp(self, collection: str, value: str | None) -> None:
+        return None
+
+    @property
+    def persistent(self) -> bool:
+        """True when collections outlive the process (an on-disk index)."""
+        return False
+
     def close(self) -> None:
         return None
 
 
-def open_index(spec: str | dict | None = "embedded", path: str | None = None, language: str = "english") -> Index:
+def open_index(
+    spec: str | dict | None = "embedded", path: str | Path | None = None, language: str = "english", lock: bool = False
+) -> Index:
     """The backend a task's ``index:`` key names (``embedded`` by default)."""
     if spec in (None, "embedded"):
         from workbench.index.embedded import EmbeddedIndex
 
-        return EmbeddedIndex(path=path, language=language)
+        return EmbeddedIndex(path=path, language=language, lock=lock)
     if isinstance(spec, dict) and "elasticsearch" in spec:
         raise NotImplementedError("the Elasticsearch backend is not part of this version; use index: embedded")
     raise ValueError(f"unknown index backend {spec!r}")
+
+
+def index_folder(store_path: str | Path, language: str = "english") -> Path | None:
+    """Where the index of the store at ``store_path`` is kept (None for a store in memory)."""
+    text = str(store_path)
+    if not text or text == ":memory:" or text.startswith("file::memory:"):
+        return None
+    suffix = "-index" if language.lower() in ("english", "en") else f"-index-{language.lower()}"
+    return Path(text + suffix)
+
+
+def open_task_index(spec: str | dict | None, store_path: str | Path, language: str = "english") -> Index:
+    """A task's index, kept on disk beside its store so a restart does not re-index; in memory
+    when the store is, or when another process already owns the folder."""
+    folder = index_folder(store_path, language)
+    if folder is None or spec not in (None, "embedded"):
+        return open_index(spec, language=language)
+    from workbench.index.embedded import IndexInUse
+
+    try:
+        return open_index(spec, path=folder, language=language, lock=True)
+    except IndexInUse:
+        log.info("%s is used by another process: this one indexes in memory", folder)
+        return open_index(spec, language=language)

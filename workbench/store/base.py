@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,11 @@ class DocumentSet(ABC):
         """(id, document) in the set's order: all of them, or those of ``ids`` that exist."""
 
     @abstractmethod
+    def read_fields(self, fields: Sequence[str]) -> list[tuple[str, tuple[Any, ...]]]:
+        """(id, the values of ``fields``) of every document in the set's order; a field a document
+        lacks is None. Reading a few fields of a large set costs a fraction of :meth:`read`."""
+
+    @abstractmethod
     def changes(self, since: int) -> Changes:
         """What was written and deleted after revision ``since`` (everything when ``since`` < 0)."""
 
@@ -111,6 +116,16 @@ class DocumentSet(ABC):
     @abstractmethod
     def set_source(self, path: str, digest: str) -> None:
         """Record the file the set was just imported from."""
+
+    @abstractmethod
+    def derived(self, name: str) -> tuple[int, bytes] | None:
+        """What a reader derived from the set and saved (a compiled table), with the revision it
+        was derived at; None when nothing was saved. The reader catches up with
+        :meth:`changes` since that revision instead of deriving everything again."""
+
+    @abstractmethod
+    def set_derived(self, name: str, revision: int, blob: bytes) -> None:
+        """Save (replace) what was derived from the set at ``revision``."""
 
 
 class VectorCache(ABC):

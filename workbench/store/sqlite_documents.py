@@ -1,4 +1,4 @@
-"""Document sets in SQLite: tables ``doc_sets``, ``documents`` and ``doc_deleted``.
+"""Document sets in SQLite: tables ``doc_sets``, ``documents``, ``doc_deleted`` and ``doc_derived``.
 
 Every write takes the store's lock and one transaction, so a set never interleaves
 with a turn's commit on the shared connection.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from workbench.store.base import Changes, DocumentSet, Source
@@ -97,6 +97,29 @@ class SqliteDocumentSet(DocumentSet):
             found.sort(key=lambda r: order.get(r[0], 0))
         return _decode(found)
 
+    def read_fields(self, fields: Sequence[str]) -> list[tuple[str, tuple[Any, ...]]]:
+        for name in fields:
+            if not name.replace("_", "").isalnum():
+                raise ValueError(f"not a field name: {name!r}")
+        # ->> gives scalars as SQL values and arrays/objects as JSON text; json_type tells them apart
+        columns = ", ".join(f"doc ->> '$.{f}', json_type(doc, '$.{f}')" for f in fields)
+        with self.store._lock:
+            rows = self.store.conn.execute(
+                f"SELECT id, {columns} FROM documents WHERE set_name = ? ORDER BY position", (self.name,)
+            ).fetchall()
+        out: list[tuple[str, tuple[Any, ...]]] = []
+        for row in rows:
+            values = []
+            for i in range(1, len(row), 2):
+                value, kind = row[i], row[i + 1]
+                if kind in ("array", "object"):
+                    value = json.loads(value)
+                elif kind in ("true", "false"):
+                    value = kind == "true"
+                values.append(value)
+            out.append((row[0], tuple(values)))
+        return out
+
     def changes(self, since: int) -> Changes:
         with self.store._lock:
             conn = self.store.conn
@@ -142,4 +165,18 @@ class SqliteDocumentSet(DocumentSet):
             self.store.conn.execute(
                 "UPDATE doc_sets SET source = ?, source_hash = ?, imported = ? WHERE name = ?",
                 (path, digest, time.time(), self.name),
+            )
+
+    def derived(self, name: str) -> tuple[int, bytes] | None:
+        with self.store._lock:
+            row = self.store.conn.execute(
+                "SELECT rev, blob FROM doc_derived WHERE set_name = ? AND name = ?", (self.name, name)
+            ).fetchone()
+        return (int(row[0]), bytes(row[1])) if row else None
+
+    def set_derived(self, name: str, revision: int, blob: bytes) -> None:
+        with self.store.transaction():
+            self.store.conn.execute(
+                "INSERT OR REPLACE INTO doc_derived (set_name, name, rev, blob) VALUES (?, ?, ?, ?)",
+                (self.name, name, revision, blob),
             )

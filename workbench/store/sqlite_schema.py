@@ -100,12 +100,17 @@ def _v2(conn: sqlite3.Connection) -> None:
 
 
 def _v3(conn: sqlite3.Connection) -> None:
-    """Sentence vectors per (embedding model, text hash): computed once, kept across restarts."""
+    """Sentence vectors per (embedding model, text hash), computed once and kept across restarts;
+    and what readers derive from a document set (a compiled decision table), so a large table
+    starts from it instead of compiling every state again."""
     _script(
         conn,
         """
         CREATE TABLE IF NOT EXISTS vectors (
             model TEXT NOT NULL, key TEXT NOT NULL, vec BLOB NOT NULL, PRIMARY KEY (model, key)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS doc_derived (
+            set_name TEXT NOT NULL, name TEXT NOT NULL, rev INTEGER NOT NULL, blob BLOB NOT NULL,
+            PRIMARY KEY (set_name, name));
         """,
     )
 

@@ -100,6 +100,28 @@ def test_document_sets_remember_their_source(store: Store) -> None:
     assert (src.path, src.digest) == ("kb.csv", "abc") and src.imported is not None
 
 
+def test_document_sets_read_a_few_fields_of_every_document(store: Store) -> None:
+    docs = store.documents("decision_table:desk")
+    docs.write([("a", {"q": ["x", "y"], "n": 2, "s": "[not json]", "b": True, "o": {"k": 1}}), ("b", {"n": 0})])
+    assert docs.read_fields(["q", "n", "s", "b", "o", "missing"]) == [
+        ("a", (["x", "y"], 2, "[not json]", True, {"k": 1}, None)),
+        ("b", (None, 0, None, None, None, None)),
+    ]
+    with pytest.raises(ValueError):
+        docs.read_fields(["q') --"])
+
+
+def test_document_sets_keep_what_was_derived_from_them(store: Store) -> None:
+    docs = store.documents("decision_table:desk")
+    assert docs.derived("compiled") is None
+    rev = docs.write([("a", {"v": 1})])
+    docs.set_derived("compiled", rev, b"\x00blob")
+    assert docs.derived("compiled") == (rev, b"\x00blob")
+    docs.set_derived("compiled", rev + 1, b"newer")  # replaced, not added
+    assert docs.derived("compiled") == (rev + 1, b"newer")
+    assert docs.derived("other") is None and store.documents("knowledge_base:desk").derived("compiled") is None
+
+
 def test_reading_many_ids_keeps_the_set_order(store: Store) -> None:
     docs = store.documents("big")
     docs.write((f"id{i:04d}", {"i": i}) for i in range(1200))

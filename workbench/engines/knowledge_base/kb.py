@@ -23,12 +23,17 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from workbench.index.base import Document, Index
 from workbench.io import spreadsheet
 from workbench.problems import Problem, TaskError
 from workbench.store.private import open_private
+
+if TYPE_CHECKING:
+    from workbench.engines.retrieval.calibration import Threshold
+    from workbench.engines.retrieval.config import Retrieval
+    from workbench.engines.retrieval.retriever import Example, HybridRetriever
 
 DOCTYPES = ("normal", "hidden", "decisiontable")
 # starchat's field order, used for CSV headers and exports
@@ -85,6 +90,9 @@ class KBHit:
 
     qa: QA
     score: float
+    #: the question's cosine and BM25 scores, when hybrid retrieval ranked it
+    cosine: float | None = None
+    bm25: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"document": self.qa.to_dict(), "score": self.score}
@@ -245,17 +253,30 @@ def _opened(source: str | Path | TextIO, mode: str) -> Iterator[tuple[TextIO, st
 class KnowledgeBase:
     """One bot's knowledge base: Q/As in the store, mirrored into the index."""
 
-    def __init__(self, store: Any, index: Index, name: str, *, sync: bool = True) -> None:
+    def __init__(
+        self, store: Any, index: Index, name: str, *, sync: bool = True, retrieval: Retrieval | None = None
+    ) -> None:
         """``sync`` rebuilds the index collection when it disagrees with the store
-        (a fresh in-memory index, or an index built before a crash)."""
+        (a fresh in-memory index, or an index built before a crash). ``retrieval``
+        (docs/retrieval.md) adds sentence embeddings to BM25 unless its mode is ``bm25``."""
         self.store = store
         self.index = index
         self.name = name
         self.collection = f"knowledge_base:{name}"
         #: the Q/As, in the store (the source of truth)
         self.docs = store.documents(self.collection)
+        self.retriever: HybridRetriever | None = None
+        if retrieval is not None and retrieval.mode != "bm25":
+            from workbench.engines.retrieval.retriever import HybridRetriever
+
+            # every Q/A is its own group: no head, and nothing to cross-validate but out-of-scope examples
+            self.retriever = HybridRetriever(
+                store, index, self.collection, retrieval, default_threshold=DEFAULT_THRESHOLD, classes=False
+            )
         if sync and index.count(self.collection) != len(self):
             self.reindex()
+        elif self.retriever is not None:
+            self.retriever.reset(self._example(qa) for qa in self._rows())
 
     # -- storage ------------------------------------------------------------------
     @staticmethod
@@ -278,6 +299,13 @@ class KnowledgeBase:
             return
         self.docs.write((qa.id, qa.to_dict()) for qa in qas)
         self.index.upsert(self.collection, (self._document(qa) for qa in qas))
+        if self.retriever is not None:
+            self.retriever.update(self._example(qa) for qa in qas)
+
+    def _example(self, qa: QA) -> Example:
+        from workbench.engines.retrieval.retriever import Example
+
+        return Example(qa.id, qa.question, qa.id, fields=self._document(qa).fields)
 
     @staticmethod
     def _document(qa: QA) -> Document:
@@ -300,6 +328,8 @@ class KnowledgeBase:
         qas = self._rows()
         self.index.clear(self.collection)
         self.index.upsert(self.collection, (self._document(qa) for qa in qas))
+        if self.retriever is not None:
+            self.retriever.reset(self._example(qa) for qa in qas)
         return len(qas)
 
     # -- reading ------------------------------------------------------------------
@@ -363,6 +393,8 @@ class KnowledgeBase:
             return False
         self.docs.write(deletes=[qa_id])
         self.index.delete(self.collection, [qa_id])
+        if self.retriever is not None:
+            self.retriever.update(deletes=[qa_id])
         return True
 
     def clear(self) -> int:
@@ -370,6 +402,8 @@ class KnowledgeBase:
         removed = self.docs.count()
         self.docs.write(replace=True)
         self.index.clear(self.collection)
+        if self.retriever is not None:
+            self.retriever.reset([])
         return removed
 
     # -- retrieval ----------------------------------------------------------------
@@ -396,10 +430,30 @@ class KnowledgeBase:
                 value = _integer(value, 0)
             index_filters[key] = value
         index_filters.setdefault("doctype", list(RETRIEVABLE))
+        matches = (
+            self.retriever.rank(question, k, filters=index_filters, bm25_filters=index_filters)
+            if self.retriever is not None
+            else None
+        )
+        if matches is not None:
+            found = {qa.id: qa for qa in self.get_many(m.group for m in matches)}
+            return [KBHit(found[m.group], m.score, m.cosine, m.bm25) for m in matches if m.group in found]
         hits = self.index.search(self.collection, question, k=k, filters=index_filters)
         by_id = {qa.id: qa for qa in self.get_many(h.id for h in hits)}
         # a hit the store no longer has (an index out of step) is dropped, not invented
         return [KBHit(by_id[h.id], h.score) for h in hits if h.id in by_id]
+
+    def threshold(self) -> Threshold:
+        """The score an answer needs when the caller does not give one, and where it came from."""
+        if self.retriever is not None:
+            return self.retriever.threshold()
+        from workbench.engines.retrieval.calibration import Threshold
+
+        return Threshold(DEFAULT_THRESHOLD, "default", "the bm25 default")
+
+    def status(self) -> dict[str, Any]:
+        """For the trace: which mode answered, and why when it is not the one configured."""
+        return self.retriever.status() if self.retriever is not None else {"mode": "bm25"}
 
     def browse(
         self, text: str = "", *, verified: bool | None = None, doctype: str | None = None, limit: int = 200
@@ -420,11 +474,14 @@ class KnowledgeBase:
             if (keep is None or qa.verified == keep) and (wanted is None or qa.doctype == wanted)
         ]
 
-    def answer(self, question: str, threshold: float = DEFAULT_THRESHOLD) -> KBHit | None:
+    def answer(self, question: str, threshold: float | None = None) -> KBHit | None:
         """The best *verified* Q/A whose score reaches ``threshold`` (and is above 0), else None.
 
-        A ``decisiontable`` hit carries no answer: the caller moves to ``hit.qa.state``.
+        ``threshold`` None: :meth:`threshold`. A ``decisiontable`` hit carries no answer: the
+        caller moves to ``hit.qa.state``.
         """
+        if threshold is None:
+            threshold = self.threshold().value
         hits = self.search(question, k=1, filters={"verified": True})
         if hits and hits[0].score > 0 and hits[0].score >= threshold:
             return hits[0]
