@@ -110,7 +110,7 @@ class DecisionTableEngine(Engine):
         bot: str = "desk",
         threshold: float = 0.3,
         kb: Any = None,
-        kb_threshold: float = 0.5,
+        kb_threshold: float | None = None,
         max_results: int = 5,
         fallback_state: str | None = None,
         fallback_bot: str | None = None,
@@ -147,7 +147,14 @@ class DecisionTableEngine(Engine):
         return self.table
 
     def match_threshold(self) -> float:
-        return self.threshold
+        """What a state matched by its queries needs now (calibrated, set, or the default)."""
+        found = self.table.threshold()
+        return found.value if found is not None else self.threshold
+
+    def _bar(self, candidate: Any) -> float:
+        """The score ``candidate`` needs: an analyzer's is the bot's threshold, a query match's the
+        retrieval threshold."""
+        return self.threshold if candidate.by == "analyzer" else self.match_threshold()
 
     def state_view(self, state: dict[str, Any], trace: dict[str, Any] | None, data: dict[str, Any]) -> StateView:
         from workbench.engines.decision_table.state_view import state_view
@@ -287,14 +294,20 @@ class DecisionTableEngine(Engine):
             counts=st["counts"],
             limit=self.max_results,
         )
-        trace["threshold"] = self.threshold
+        found = self.table.threshold()
+        trace["threshold"] = round(found.value, 4) if found is not None else self.threshold
+        if found is not None:
+            trace["threshold_source"] = {"source": found.source, "detail": found.detail}
+            if abs(found.value - self.threshold) > 1e-9:
+                trace["analyzer_threshold"] = self.threshold
+        trace["retrieval"] = ranking.retrieval
         trace["candidates"] = [c.to_dict() for c in ranking.candidates]
         trace["evaluated"] = ranking.evaluated
         trace["considered"] = ranking.considered
         if ranking.exhausted:
             trace["exhausted"] = ranking.exhausted
         best = ranking.candidates[0] if ranking.candidates else None
-        if best is not None and best.score >= self.threshold:
+        if best is not None and best.score >= self._bar(best):
             trace["route"] = "match"
             if best.extracted:
                 st["data"].update(best.extracted)
@@ -316,7 +329,12 @@ class DecisionTableEngine(Engine):
                     "question": doc.get("question"),
                     "score": round(score, 4),
                     "state": doc.get("state") or None,
+                    "retrieval": self.kb.status(),
                 }
+                if hit.cosine is not None:
+                    trace["kb"]["cosine"] = round(hit.cosine, 4)
+                if hit.bm25 is not None:
+                    trace["kb"]["bm25"] = round(hit.bm25, 4)
                 linked = doc.get("state") or ""
                 answer = str(doc.get("answer") or "")
                 if answer and doc.get("doctype") != "decisiontable":
@@ -395,7 +413,7 @@ class DecisionTableEngine(Engine):
                 limit=1,
                 explain=False,
             )
-            if ranking.candidates and ranking.candidates[0].score >= self.threshold:
+            if ranking.candidates and ranking.candidates[0].score >= self._bar(ranking.candidates[0]):
                 trace["form"]["abandoned"] = True
                 st["pending"] = None
                 return self._match(text, st, out, trace, context, cls, auto)

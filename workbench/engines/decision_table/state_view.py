@@ -140,11 +140,13 @@ def state_view(
     current = st.get("current")
     data = dict(st.get("data") or {})
     threshold = tr.get("threshold", threshold)
+    analyzer_threshold = tr.get("analyzer_threshold", threshold)
     entered = list(tr.get("states") or [])
     chosen = entered[0] if entered and tr.get("route") == "match" else None
     candidates = []
     for c in tr.get("candidates") or []:
         score = float(c.get("score") or 0.0)
+        bar = analyzer_threshold if c.get("by") == "analyzer" else threshold
         candidates.append(
             CandidateRow(
                 state=str(c.get("state")),
@@ -152,7 +154,7 @@ def state_view(
                 by=str(c.get("by") or ""),
                 why=list(c.get("why") or []),
                 chosen=c.get("state") == chosen,
-                passed=None if threshold is None else score >= float(threshold),
+                passed=None if bar is None else score >= float(bar),
             )
         )
     counts = {str(k): int(v) for k, v in (st.get("counts") or {}).items()}

@@ -273,10 +273,13 @@ class KnowledgeBase:
             self.retriever = HybridRetriever(
                 store, index, self.collection, retrieval, default_threshold=DEFAULT_THRESHOLD, classes=False
             )
-        if sync and index.count(self.collection) != len(self):
+        stale = index.count(self.collection) != len(self)
+        if index.persistent:  # kept on disk: it says which revision it mirrors
+            stale = stale or index.stamp(self.collection) != self._stamp_value()
+        if sync and stale:
             self.reindex()
         elif self.retriever is not None:
-            self.retriever.reset(self._example(qa) for qa in self._rows())
+            self.retriever.reset((self._example(qa) for qa in self._rows()), version=f"rev:{self.docs.revision()}")
 
     # -- storage ------------------------------------------------------------------
     @staticmethod
@@ -297,10 +300,18 @@ class KnowledgeBase:
         An edited Q/A keeps its place in the order (and in exports)."""
         if not qas:
             return
-        self.docs.write((qa.id, qa.to_dict()) for qa in qas)
+        revision = self.docs.write((qa.id, qa.to_dict()) for qa in qas)
         self.index.upsert(self.collection, (self._document(qa) for qa in qas))
+        self._stamp()
         if self.retriever is not None:
-            self.retriever.update(self._example(qa) for qa in qas)
+            self.retriever.update((self._example(qa) for qa in qas), version=f"rev:{revision}")
+
+    def _stamp_value(self) -> str:
+        return f"rev:{self.docs.revision()}"
+
+    def _stamp(self) -> None:
+        if self.index.persistent:
+            self.index.set_stamp(self.collection, self._stamp_value())
 
     def _example(self, qa: QA) -> Example:
         from workbench.engines.retrieval.retriever import Example
@@ -328,8 +339,9 @@ class KnowledgeBase:
         qas = self._rows()
         self.index.clear(self.collection)
         self.index.upsert(self.collection, (self._document(qa) for qa in qas))
+        self._stamp()
         if self.retriever is not None:
-            self.retriever.reset(self._example(qa) for qa in qas)
+            self.retriever.reset((self._example(qa) for qa in qas), version=f"rev:{self.docs.revision()}")
         return len(qas)
 
     # -- reading ------------------------------------------------------------------
@@ -391,19 +403,21 @@ class KnowledgeBase:
         """Remove a Q/A; False when there was none."""
         if not self.docs.read([qa_id]):
             return False
-        self.docs.write(deletes=[qa_id])
+        revision = self.docs.write(deletes=[qa_id])
         self.index.delete(self.collection, [qa_id])
+        self._stamp()
         if self.retriever is not None:
-            self.retriever.update(deletes=[qa_id])
+            self.retriever.update(deletes=[qa_id], version=f"rev:{revision}")
         return True
 
     def clear(self) -> int:
         """Remove every Q/A of this knowledge base; returns how many there were."""
         removed = self.docs.count()
-        self.docs.write(replace=True)
+        revision = self.docs.write(replace=True)
         self.index.clear(self.collection)
+        self._stamp()
         if self.retriever is not None:
-            self.retriever.reset([])
+            self.retriever.reset([], version=f"rev:{revision}")
         return removed
 
     # -- retrieval ----------------------------------------------------------------

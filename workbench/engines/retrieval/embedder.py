@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from workbench.engines.retrieval.events import RetrievalEvent, emit
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -110,8 +112,13 @@ class Status:
 class Embeddings:
     """One embedding model for the whole process: loaded in the background, shared by every bot."""
 
-    def __init__(self, loader: Callable[[], Encoder] = MiniLMEncoder, name: str = MODEL_NAME) -> None:
+    def __init__(
+        self, loader: Callable[[], Encoder] = MiniLMEncoder, name: str = MODEL_NAME, dim: int | None = MiniLMEncoder.dim
+    ) -> None:
+        """``dim``: the vectors' length, when known before loading (stored vectors of another
+        length are encoded again)."""
         self.name = name
+        self.expected_dim = dim
         self._loader = loader
         self._encoder: Encoder | None = None
         self._state = "idle"
@@ -141,14 +148,16 @@ class Embeddings:
             reason = f"{type(exc).__name__}: {exc}"
             with self._lock:
                 self._state, self._detail = "unavailable", reason
-            log.warning(
-                "sentence embeddings are unavailable (%s): every bot matches with BM25 only. "
-                "Install workbench with its dependencies (pip install -e .) for hybrid matching.",
-                reason,
+            message = (
+                f"sentence embeddings are unavailable ({reason}): every bot matches with BM25 only. "
+                "Install workbench with its dependencies (pip install -e .) for hybrid matching."
             )
+            log.warning(message)
+            emit(RetrievalEvent("fallback", "*", message))
         else:
             with self._lock:
                 self._encoder = encoder
+                self.expected_dim = encoder.dim
                 self._state = "ready"
                 self._detail = f"loaded in {time.perf_counter() - started:.1f} s"
             log.info("embedding model %s %s", self.name, self._detail)

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: names the constants below; thresholds calibrated with other ones are not reused
+VERSION = 1
 #: the cosine's weight in an example's similarity (BM25 has the rest)
 ALPHA = 0.8
 #: examples that vote for their group

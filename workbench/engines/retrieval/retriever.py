@@ -8,27 +8,35 @@ what meaning needs:
 * a **vector per example text**, from the store's vector cache (keyed by model and
   text hash) or, for texts never seen, encoded in batches in the background with
   progress events and written back, so a restart encodes nothing; texts shared by
-  several examples are encoded and held once;
-* **ranking** (:meth:`HybridRetriever.rank`): cosine over the matrix of vectors
-  (one matrix-vector product), BM25 from the index, fused per group as
-  workbench/engines/retrieval/fusion.py says, with both scores and the nearest
-  example of each group;
+  several examples are encoded and held once (one row of one float32 matrix);
+* **ranking** (:meth:`HybridRetriever.rank`): cosine over the matrix (one
+  matrix-vector product), BM25 from the index, fused per group as fusion.py says,
+  with both scores and the nearest example of each group;
 * the **threshold** (:meth:`HybridRetriever.threshold`): a number from task.yml, or
-  cross-validated on the examples in the background (calibration.py), per mode.
+  cross-validated on the examples (calibration.py) for the mode that answers, kept
+  in the store so a restart has it at once.
 
 Until the model is loaded and every example has its vector, :meth:`rank` returns
 None and the engine answers with BM25, as it always did; :meth:`status` says why,
 for the trace. Out-of-scope examples join the vote as a group of their own that is
 never returned: an utterance that resembles them loses its other matches' share.
+
+Examples are held in columns (lists, then numpy arrays), not one object each: a
+100k-state table has 200k queries.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from workbench.engines.retrieval import fusion
 from workbench.engines.retrieval.calibration import Calibration, Sample, Threshold, calibrate, samples_of
@@ -38,7 +46,6 @@ from workbench.engines.retrieval.events import RetrievalEvent, emit
 from workbench.engines.retrieval.worker import submit
 
 if TYPE_CHECKING:
-
     from workbench.index.base import Index
     from workbench.store.base import Store
 
@@ -54,6 +61,11 @@ COSINE_DEPTH = 50
 ENCODE_INLINE = 32
 #: groups whose nearest example is looked up per query, beyond the ``k`` asked for
 EXTRA_GROUPS = 5
+#: the threshold hybrid and embeddings matching start from when nothing was calibrated: a
+#: cosine around 0.5 relates two utterances about the same thing, below it they mostly are not
+HYBRID_DEFAULT = 0.45
+#: what the kept calibrations depend on besides the examples (bumped when fusion changes)
+CALIBRATION_FORMAT = 1
 
 
 @dataclass(slots=True)
@@ -98,19 +110,27 @@ class Match:
 class _Snapshot:
     """Everything :meth:`HybridRetriever.rank` reads, swapped whole when the examples change."""
 
-    ids: list[str]
-    position: dict[str, int]
+    size: int  # examples (positions 0..size-1)
+    ids: list[str | None]
     texts: list[str]
-    matrix: Any  # (rows, dim) float32: one row per distinct text
-    doc_row: Any  # (docs,) row of each example's text
-    doc_group: Any  # (docs,) group code
-    doc_part: Any  # (docs,) partition code (-1: none)
+    position: dict[str, int]
+    matrix: np.ndarray  # (rows, dim) float32: one row per distinct text
+    doc_row: np.ndarray  # (size,) matrix row of each example's text
+    doc_group: np.ndarray  # (size,) group code (-1: a deleted example)
+    doc_part: np.ndarray  # (size,) partition code (-1: none)
+    alive: np.ndarray  # (size,) bool
     groups: list[str]
+    group_code: dict[str, int]
     partitions: dict[str, int]
-    fields: list[dict[str, Any] | None]
-    group_docs: dict[int, Any] = field(default_factory=dict)
+    fields: list[dict[str, Any] | None] | None
+    #: the examples of group g are order[starts[g]:starts[g + 1]]
+    order: np.ndarray
+    starts: np.ndarray
     head: fusion.LinearHead | None = None
-    masks: dict[str, Any] = field(default_factory=dict)
+    masks: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def group_docs(self, code: int) -> np.ndarray:
+        return self.order[self.starts[code] : self.starts[code + 1]]
 
 
 class HybridRetriever:
@@ -129,7 +149,8 @@ class HybridRetriever:
         bm25_rank: Callable[[str, str | None], tuple[str | None, float]] | None = None,
         model: Embeddings | None = None,
     ) -> None:
-        """``default_threshold`` stands until (or when) calibration cannot run; ``fixed_threshold``
+        """``default_threshold`` is BM25's until (or when) calibration cannot run (hybrid and
+        embeddings start from :data:`HYBRID_DEFAULT`); ``fixed_threshold``
         (an engine's own explicit threshold key) wins over calibration when task.yml sets no
         retrieval threshold. ``classes``: groups are classes with several examples (intents,
         states), so a linear head may be fitted. ``bm25_rank(text, excluded id)`` is the
@@ -144,59 +165,120 @@ class HybridRetriever:
         self.classes = classes
         self.bm25_rank = bm25_rank
         self.model = model if model is not None else embeddings()
-        self._examples: dict[str, Example] = {}
         self._lock = threading.RLock()
+        # the examples, in columns; a deleted one keeps its position (id None) until the next compaction
+        self._ids: list[str | None] = []
+        self._texts: list[str] = []
+        self._groups: list[str] = []
+        self._parts: list[str | None] = []
+        self._fields: list[dict[str, Any] | None] | None = None
+        self._pos: dict[str, int] = {}
+        self._dead = 0
+        # the vectors: one row per distinct text
+        self._row_of: dict[str, int] = {}
+        self._matrix: np.ndarray | None = None
+        self._rows = 0
         self._snapshot: _Snapshot | None = None
-        self._vectors: dict[str, Any] = {}  # text -> vector (float32 row), the texts of the examples
         self._pending = False  # background preparation queued or running
         self._settled = threading.Event()
         self._progress = (0, 0)
-        self._calibrations: dict[str, Calibration | None] = {}
-        self._bm25_calibrating = False
         self._version = 0
+        self._examples_key = ""
+        self._calibrations: dict[str, Calibration | None] = {}
+        self._fresh: set[str] = set()  # modes whose kept calibration is of these very examples
 
     # -- examples ------------------------------------------------------------------------
     @property
     def wants_vectors(self) -> bool:
         return self.mode in ("hybrid", "embeddings")
 
-    def reset(self, examples: Iterable[Example]) -> None:
-        """Replace every example (a full load); preparation starts in the background."""
+    def reset(self, examples: Iterable[Example], version: str | None = None) -> None:
+        """Replace every example (a full load). ``version`` names this set of examples (a store
+        revision); without one a digest of the examples does. The BM25 threshold is calibrated
+        now (or taken from the store); vectors are prepared in the background."""
         with self._lock:
-            self._examples = {}
+            self._ids, self._texts, self._groups, self._parts = [], [], [], []
+            self._fields, self._pos, self._dead = None, {}, 0
             for e in examples:
-                self._examples[e.id] = e
+                self._append(e)
             for i, text in enumerate(self.settings.out_of_scope):
-                self._examples[f"{OUT_OF_SCOPE}{i}"] = Example(f"{OUT_OF_SCOPE}{i}", text, OUT_OF_SCOPE)
-            self._changed()
+                self._append(Example(f"{OUT_OF_SCOPE}{i}", text, OUT_OF_SCOPE))
+            self._examples_key = version if version is not None else self._digest()
+            self._load_calibrations()
+            self._version += 1
+            self._snapshot = None
+            if self._wants_auto() and "bm25" not in self._fresh:
+                self._calibrate_bm25(self._version)  # a few hundred BM25 searches: deterministic from the start
+            self._schedule()
 
-    def update(self, upserts: Iterable[Example] = (), deletes: Iterable[str] = ()) -> None:
-        """Add or replace some examples and drop others (an edit)."""
+    def update(self, upserts: Iterable[Example] = (), deletes: Iterable[str] = (), version: str | None = None) -> None:
+        """Add or replace some examples and drop others (an edit); calibration follows in the background."""
         with self._lock:
             changed = False
             for doc_id in deletes:
-                changed |= self._examples.pop(doc_id, None) is not None
+                changed |= self._remove(doc_id)
             for e in upserts:
-                self._examples[e.id] = e
+                self._remove(e.id)
+                self._append(e)
                 changed = True
-            if changed:
-                self._changed()
+            if not changed:
+                return
+            self._examples_key = version if version is not None else self._digest()
+            self._fresh.clear()  # the kept calibrations stand until new ones are ready: an edit moves them little
+            self._version += 1
+            self._snapshot = None
+            if self._wants_auto():
+                version_now = self._version
+                submit(lambda: self._calibrate_bm25(version_now))
+            self._schedule()
 
-    def _changed(self) -> None:
-        # the last calibration stands until the new one is ready: an edit moves it little
-        self._version += 1
-        self._snapshot = None
+    def _append(self, e: Example) -> None:
+        self._pos[e.id] = len(self._ids)
+        self._ids.append(e.id)
+        self._texts.append(e.text)
+        self._groups.append(e.group)
+        self._parts.append(e.partition)
+        if e.fields is not None and self._fields is None:
+            self._fields = [None] * (len(self._ids) - 1)
+        if self._fields is not None:
+            self._fields.append(e.fields)
+
+    def _remove(self, doc_id: str) -> bool:
+        pos = self._pos.pop(doc_id, None)
+        if pos is None:
+            return False
+        self._ids[pos] = None
+        self._dead += 1
+        return True
+
+    def _digest(self) -> str:
+        h = hashlib.sha1()
+        for doc_id, text, group in zip(self._ids, self._texts, self._groups, strict=True):
+            if doc_id is not None:
+                h.update(f"{doc_id}\x1f{text}\x1f{group}\x1e".encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+
+    def examples(self) -> list[Example]:
+        """The live examples, out-of-scope ones included (their group is :data:`OUT_OF_SCOPE`)."""
+        with self._lock:
+            return [
+                Example(i, t, g, p, self._fields[n] if self._fields is not None else None)
+                for n, (i, t, g, p) in enumerate(zip(self._ids, self._texts, self._groups, self._parts, strict=True))
+                if i is not None
+            ]
+
+    # -- vectors ---------------------------------------------------------------------------
+    def _schedule(self) -> None:
+        """Make vectors ready: at once for an edit's few texts, in the background otherwise."""
         if not self.wants_vectors:
-            self._settled.clear()
-            if not self._calibrate_bm25_later():
-                self._settled.set()
+            self._settled.set()
             return
-        missing = [e.text for e in self._examples.values() if e.text not in self._vectors]
+        missing = self._missing_texts()
         if self.model.ready() and len(missing) <= ENCODE_INLINE:
-            self._add_vectors(missing)  # an edit: a few texts, encoded now
+            self._add_vectors(self._load_vectors(missing))  # an edit: a few texts, encoded now
             self._build()
-            self._settled.clear()
             version = self._version
+            self._settled.clear()
 
             def finish() -> None:
                 try:
@@ -208,11 +290,18 @@ class HybridRetriever:
             submit(finish)
             return
         self._settled.clear()
-        self._calibrate_bm25_later()
+        # what the store already has loads now, while the model loads in its own thread
+        self._prepare_later()
         self.model.start()
         self.model.when_loaded(self._prepare_later)
 
-    # -- background preparation ------------------------------------------------------------
+    def _missing_texts(self) -> list[str]:
+        return list(
+            dict.fromkeys(
+                t for i, t in zip(self._ids, self._texts, strict=True) if i is not None and t not in self._row_of
+            )
+        )
+
     def _prepare_later(self) -> None:
         with self._lock:
             if self._pending:
@@ -224,45 +313,54 @@ class HybridRetriever:
         try:
             self._prepare_now()
         finally:
-            if not self._pending:
-                self._settled.set()
+            with self._lock:
+                if not self._pending and (self.ready() or self.model.status.state == "unavailable"):
+                    self._settled.set()
 
     def _prepare_now(self) -> None:
         with self._lock:
             self._pending = False
             version = self._version
-            texts = list(dict.fromkeys(e.text for e in self._examples.values() if e.text not in self._vectors))
-        if not self.model.ready():
-            return  # BM25 answers for good: the model is unavailable
-        vectors = self._load_vectors(texts)
+            missing = self._missing_texts()
+        found = self._cached_vectors(missing) if missing else {}
         with self._lock:
-            self._vectors.update(vectors)
-            if version != self._version:
+            self._add_vectors(found)
+        if not self.model.ready():
+            return  # BM25 answers until the model is loaded (for good when it is unavailable)
+        with self._lock:
+            missing = self._missing_texts()
+        encoded = self._load_vectors(missing) if missing else {}
+        with self._lock:
+            self._add_vectors(encoded)
+            if version != self._version or self._missing_texts():
                 self._prepare_later()  # the examples changed meanwhile: once more
                 return
             self._build()
-        emit(RetrievalEvent("ready", self.collection, f"{self.mode} matching over {len(self._examples)} examples"))
+        emit(RetrievalEvent("ready", self.collection, f"{self.mode} matching over {len(self._pos)} examples"))
         self._fit_head(version)
         self._calibrate(version)
 
-    def _load_vectors(self, texts: list[str]) -> dict[str, Any]:
-        """Vectors of ``texts``: from the store's cache, the rest encoded (and stored) in batches."""
-        import numpy as np
-
+    def _cached_vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """The vectors of ``texts`` the store already has."""
         cache = self.store.vectors(self.model.name)
         keys = {text: text_key(text) for text in texts}
         found = cache.get_many(keys.values())
-        out: dict[str, Any] = {}
-        todo: list[str] = []
+        dim = self.model.expected_dim
+        out = {}
         for text, key in keys.items():
             blob = found.get(key)
-            if blob is not None and len(blob) == 4 * self.model.dim:
+            if blob is not None and (dim is None or len(blob) == 4 * dim):
                 out[text] = np.frombuffer(blob, dtype=np.float32)
-            else:
-                todo.append(text)
+        return out
+
+    def _load_vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Vectors of ``texts``: from the store's cache, the rest encoded (and stored) in batches."""
+        out = self._cached_vectors(texts)
+        todo = [t for t in texts if t not in out]
         total = len(todo)
         if total:
             log.info("%s: encoding %d example texts with %s", self.collection, total, self.model.name)
+        cache = self.store.vectors(self.model.name)
         step = 512  # stored in chunks, so an interrupted encoding keeps what it did
         for start in range(0, total, step):
             chunk = todo[start : start + step]
@@ -272,74 +370,110 @@ class HybridRetriever:
                 emit(RetrievalEvent("encoding", self.collection, done=start + done, total=total))
 
             encoded = self.model.encode(chunk, progress)
-            cache.put_many((keys[t], v.tobytes()) for t, v in zip(chunk, encoded, strict=True))
+            cache.put_many((text_key(t), v.tobytes()) for t, v in zip(chunk, encoded, strict=True))
             out.update(zip(chunk, encoded, strict=True))
         return out
 
-    def _add_vectors(self, texts: list[str]) -> None:
-        if texts:
-            self._vectors.update(self._load_vectors(texts))
+    def _add_vectors(self, vectors: dict[str, np.ndarray]) -> None:
+        """Append rows for new texts (callers hold the lock); the matrix grows by doubling."""
+        new = [(t, v) for t, v in vectors.items() if t not in self._row_of]
+        if not new:
+            return
+        dim = len(new[0][1])
+        need = self._rows + len(new)
+        if self._matrix is None or self._matrix.shape[1] != dim or need > len(self._matrix):
+            grown = np.zeros((max(need, 2 * self._rows, 64), dim), dtype=np.float32)
+            if self._matrix is not None and self._matrix.shape[1] == dim:
+                grown[: self._rows] = self._matrix[: self._rows]
+            self._matrix = grown
+        for text, vector in new:
+            self._matrix[self._rows] = vector
+            self._row_of[text] = self._rows
+            self._rows += 1
+
+    def _compact(self) -> None:
+        """Drop deleted examples and the rows of texts no example uses any more."""
+        keep = [n for n, i in enumerate(self._ids) if i is not None]
+        self._ids = [self._ids[n] for n in keep]
+        self._texts = [self._texts[n] for n in keep]
+        self._groups = [self._groups[n] for n in keep]
+        self._parts = [self._parts[n] for n in keep]
+        if self._fields is not None:
+            self._fields = [self._fields[n] for n in keep]
+        self._pos = {i: n for n, i in enumerate(self._ids) if i is not None}
+        self._dead = 0
+        if self._matrix is not None:
+            used = list(dict.fromkeys(t for t in self._texts if t in self._row_of))
+            rows = np.array([self._row_of[t] for t in used], dtype=np.int64)
+            self._matrix = self._matrix[rows] if len(rows) else None
+            self._row_of = {t: n for n, t in enumerate(used)}
+            self._rows = len(used)
 
     def _build(self) -> None:
         """A new snapshot from the examples and their vectors (callers hold the lock)."""
-        import numpy as np
-
-        examples = list(self._examples.values())
-        live_texts = {e.text for e in examples}
-        for text in [t for t in self._vectors if t not in live_texts]:
-            del self._vectors[text]  # an edited query's old vector
-        row_of: dict[str, int] = {}
-        texts: list[str] = []
+        if self._dead > max(1000, len(self._ids) // 4) or (
+            self._matrix is not None and self._rows > 2 * len(self._pos) + 1000
+        ):
+            self._compact()
+        n = len(self._ids)
         group_code: dict[str, int] = {}
         partitions: dict[str, int] = {}
-        n = len(examples)
-        doc_row = np.empty(n, dtype=np.int32)
-        doc_group = np.empty(n, dtype=np.int32)
+        doc_row = np.zeros(n, dtype=np.int32)
+        doc_group = np.full(n, -1, dtype=np.int32)
         doc_part = np.full(n, -1, dtype=np.int32)
-        fields: list[dict[str, Any] | None] = []
-        any_fields = False
-        for i, e in enumerate(examples):
-            row = row_of.get(e.text)
-            if row is None:
-                row = row_of[e.text] = len(texts)
-                texts.append(e.text)
-            doc_row[i] = row
-            doc_group[i] = group_code.setdefault(e.group, len(group_code))
-            if e.partition is not None:
-                doc_part[i] = partitions.setdefault(e.partition, len(partitions))
-            fields.append(e.fields)
-            any_fields |= e.fields is not None
-        dim = self.model.dim
-        matrix = np.zeros((len(texts), dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            matrix[row] = self._vectors[text]
-        snapshot = _Snapshot(
-            ids=[e.id for e in examples],
-            position={e.id: i for i, e in enumerate(examples)},
-            texts=texts,
+        alive = np.zeros(n, dtype=bool)
+        row_of = self._row_of
+        for pos, (doc_id, text, group, part) in enumerate(
+            zip(self._ids, self._texts, self._groups, self._parts, strict=True)
+        ):
+            if doc_id is None:
+                continue
+            alive[pos] = True
+            doc_row[pos] = row_of[text]
+            code = group_code.get(group)
+            if code is None:
+                code = group_code[group] = len(group_code)
+            doc_group[pos] = code
+            if part is not None:
+                pcode = partitions.get(part)
+                if pcode is None:
+                    pcode = partitions[part] = len(partitions)
+                doc_part[pos] = pcode
+        live = np.flatnonzero(alive)
+        order = live[np.argsort(doc_group[live], kind="stable")]
+        starts = np.searchsorted(doc_group[order], np.arange(len(group_code) + 1)).astype(np.int64)
+        assert self._matrix is not None or not len(live)
+        matrix = self._matrix[: self._rows] if self._matrix is not None else np.zeros((0, 1), dtype=np.float32)
+        self._snapshot = _Snapshot(
+            size=n,
+            ids=self._ids,
+            texts=self._texts,
+            position=self._pos,
             matrix=matrix,
             doc_row=doc_row,
             doc_group=doc_group,
             doc_part=doc_part,
+            alive=alive,
             groups=list(group_code),
+            group_code=group_code,
             partitions=partitions,
-            fields=fields if any_fields else [],
+            fields=self._fields,
+            order=order,
+            starts=starts,
         )
-        order = np.argsort(doc_group, kind="stable")
-        bounds = np.flatnonzero(np.diff(doc_group[order])) + 1
-        for chunk in np.split(order, bounds) if n else []:
-            snapshot.group_docs[int(doc_group[chunk[0]])] = chunk
-        self._snapshot = snapshot
 
     def _fit_head(self, version: int) -> None:
-        """Fit the linear head on the current snapshot and swap it in (in the retrieval thread):
-        a few seconds for ten thousand examples, during which the vote answers alone."""
-        import dataclasses
-
+        """Fit the linear head and swap it in (in the retrieval thread): a few seconds for ten
+        thousand examples, during which the vote answers alone."""
         snapshot = self._snapshot
-        if snapshot is None or not self.classes or not fusion.head_fits(len(snapshot.ids), len(snapshot.groups)):
+        if snapshot is None or not self.classes:
             return
-        head = fusion.LinearHead.fit(snapshot.matrix[snapshot.doc_row], snapshot.doc_group, len(snapshot.groups))
+        live = snapshot.alive
+        if not fusion.head_fits(int(live.sum()), len(snapshot.groups)):
+            return
+        head = fusion.LinearHead.fit(
+            snapshot.matrix[snapshot.doc_row[live]], snapshot.doc_group[live], len(snapshot.groups)
+        )
         with self._lock:
             if version == self._version and self._snapshot is snapshot:
                 self._snapshot = dataclasses.replace(snapshot, head=head, masks={})
@@ -350,7 +484,8 @@ class HybridRetriever:
         return self._snapshot is not None
 
     def wait(self, timeout: float) -> bool:
-        """Wait at most ``timeout`` seconds for the background preparation; True when ready."""
+        """Wait at most ``timeout`` seconds for the background work (vectors, head, calibration);
+        True when hybrid (or embeddings) matching answers."""
         self._settled.wait(timeout)
         return self.ready()
 
@@ -373,7 +508,7 @@ class HybridRetriever:
         if state.state in ("idle", "loading"):
             return f"the embedding model {self.model.name} is loading"
         done, total = self._progress
-        if total:
+        if total and done < total:
             return f"encoding the examples ({done} of {total})"
         return "preparing the example vectors"
 
@@ -393,8 +528,10 @@ class HybridRetriever:
         ``fields`` match (the index's filter rules); ``bm25_filters`` is what the index is asked.
         """
         snapshot = self._snapshot
-        if snapshot is None or not text.strip():
-            return None if snapshot is None else []
+        if snapshot is None:
+            return None
+        if not text.strip():
+            return []
         vector = self.model.query(text)
         return self._rank(snapshot, vector, text, k, partition, filters, bm25_filters, None, snapshot.head)
 
@@ -403,22 +540,21 @@ class HybridRetriever:
         snapshot = self._snapshot
         if snapshot is None or not text.strip():
             return None
-        import numpy as np
-
-        code = {g: i for i, g in enumerate(snapshot.groups)}.get(group)
+        code = snapshot.group_code.get(group)
         if code is None:
             return None
-        docs = snapshot.group_docs.get(code)
-        if docs is None or not len(docs):
+        docs = snapshot.group_docs(code)
+        if not len(docs):
             return None
         vector = self.model.query(text)
         cosines = snapshot.matrix[snapshot.doc_row[docs]] @ vector
         bm25 = np.zeros(len(docs), dtype=np.float32)
         if self.mode == "hybrid" and self.index is not None:
+            where = {int(p): n for n, p in enumerate(docs)}
             for hit in self.index.search(self.collection, text, k=len(docs), groups=[group]):
-                where = np.flatnonzero(docs == snapshot.position.get(hit.id, -1))
-                if where.size:
-                    bm25[where[0]] = hit.score
+                n = where.get(snapshot.position.get(hit.id, -1))
+                if n is not None:
+                    bm25[n] = hit.score
         sims = fusion.similarity(cosines, bm25, self.mode)
         best = int(np.argmax(sims))
         pos = int(docs[best])
@@ -429,36 +565,37 @@ class HybridRetriever:
             float(cosines[best]),
             float(bm25[best]),
             1.0,
-            snapshot.ids[pos],
-            snapshot.texts[snapshot.doc_row[pos]],
+            str(snapshot.ids[pos]),
+            snapshot.texts[pos],
         )
 
-    def _allowed(self, snapshot: _Snapshot, partition: str | None, filters: dict[str, Any] | None) -> Any:
-        import numpy as np
-
-        mask = None
+    def _allowed(self, snapshot: _Snapshot, partition: str | None, filters: dict[str, Any] | None) -> np.ndarray:
+        mask = snapshot.alive
         if partition is not None:
-            code = snapshot.partitions.get(partition, -2)
-            mask = snapshot.doc_part == code
+            mask = mask & (snapshot.doc_part == snapshot.partitions.get(partition, -2))
         if filters:
             key = repr(sorted((k, repr(v)) for k, v in filters.items()))
-            fmask = snapshot.masks.get(key)
-            if fmask is None:
-                fmask = np.fromiter(
-                    (_matches(f or {}, filters) for f in snapshot.fields or [None] * len(snapshot.ids)),
+            found = snapshot.masks.get(key)
+            if found is None:
+                fields = snapshot.fields
+                found = np.fromiter(
+                    (
+                        _matches((fields[p] if fields is not None else None) or {}, filters)
+                        for p in range(snapshot.size)
+                    ),
                     dtype=bool,
-                    count=len(snapshot.ids),
+                    count=snapshot.size,
                 )
                 if len(snapshot.masks) > 64:
                     snapshot.masks.clear()
-                snapshot.masks[key] = fmask
-            mask = fmask if mask is None else mask & fmask
+                snapshot.masks[key] = found
+            mask = mask & found
         return mask
 
     def _rank(
         self,
         snapshot: _Snapshot,
-        vector: Any,
+        vector: np.ndarray,
         text: str,
         k: int,
         partition: str | None,
@@ -467,29 +604,25 @@ class HybridRetriever:
         exclude: int | None,
         head: fusion.LinearHead | None,
     ) -> list[Match]:
-        import numpy as np
-
-        n = len(snapshot.ids)
+        n = snapshot.size
         if n == 0:
             return []
         cosines = (snapshot.matrix @ vector)[snapshot.doc_row]
         allowed = self._allowed(snapshot, partition, filters)
-        if allowed is not None or exclude is not None:
-            cosines = cosines.copy()
-            if allowed is not None:
-                cosines[~allowed] = -2.0
-            if exclude is not None:
-                cosines[exclude] = -2.0
+        if exclude is not None:
+            allowed = allowed.copy()
+            allowed[exclude] = False
+        cosines[~allowed] = -2.0
         bm25: dict[int, float] = {}
         if self.mode == "hybrid" and self.index is not None:
             for hit in self.index.search(self.collection, text, k=BM25_DEPTH, filters=bm25_filters):
                 pos = snapshot.position.get(hit.id)
-                if pos is not None and pos != exclude and cosines[pos] > -2.0:
+                if pos is not None and pos < n and allowed[pos]:
                     bm25[pos] = float(hit.score)
         depth = min(n, COSINE_DEPTH)
         top = np.argpartition(-cosines, depth - 1)[:depth] if depth < n else np.arange(n)
         candidates = np.unique(np.concatenate([top, np.fromiter(bm25, dtype=np.int64, count=len(bm25))]))
-        candidates = candidates[cosines[candidates] > -2.0]
+        candidates = candidates[allowed[candidates]]
         if candidates.size == 0:
             return []
         cand_bm25 = np.array([bm25.get(int(p), 0.0) for p in candidates], dtype=np.float32)
@@ -499,7 +632,7 @@ class HybridRetriever:
         head_log = None
         if head is not None:
             logp = head.log_proba(vector)
-            present = share.keys() if allowed is not None else range(len(snapshot.groups))
+            present = share.keys() if partition is not None or filters else range(len(snapshot.groups))
             head_log = {g: float(logp[g]) for g in present}
         fused = fusion.fuse(share, head_log)
         ranked = sorted(fused.items(), key=lambda item: -item[1])[: k + EXTRA_GROUPS]
@@ -507,13 +640,14 @@ class HybridRetriever:
         for code, probability in ranked:
             if snapshot.groups[code] == OUT_OF_SCOPE:
                 continue
-            docs = snapshot.group_docs[code]
+            docs = snapshot.group_docs(code)
+            docs = docs[allowed[docs]]
+            if not len(docs):
+                continue  # none of its examples may be returned here
             doc_cos = cosines[docs]
             doc_bm25 = np.array([bm25.get(int(p), 0.0) for p in docs], dtype=np.float32)
             doc_sims = fusion.similarity(doc_cos, doc_bm25, self.mode)
             best = int(np.argmax(doc_sims))
-            if doc_cos[best] <= -2.0:
-                continue  # none of its examples may be returned here
             pos = int(docs[best])
             near = float(doc_sims[best])
             out.append(
@@ -524,8 +658,8 @@ class HybridRetriever:
                     float(doc_cos[best]),
                     float(doc_bm25[best]),
                     probability,
-                    snapshot.ids[pos],
-                    snapshot.texts[snapshot.doc_row[pos]],
+                    str(snapshot.ids[pos]),
+                    snapshot.texts[pos],
                 )
             )
         out.sort(key=lambda m: -m.score)
@@ -547,107 +681,132 @@ class HybridRetriever:
         return Threshold(self.default_threshold_for(mode), "default", f"the {mode} default ({why})")
 
     def default_threshold_for(self, mode: str) -> float:
-        return self.default_threshold if mode == "bm25" else max(self.default_threshold, HYBRID_DEFAULT)
+        return self.default_threshold if mode == "bm25" else HYBRID_DEFAULT
 
     def calibration(self, mode: str | None = None) -> Calibration | None:
         return self._calibrations.get(mode or self.answering())
-
-    def _calibrate(self, version: int) -> None:
-        """Cross-validate the configured mode's threshold (in the retrieval thread)."""
-        with self._lock:
-            snapshot = self._snapshot
-            if snapshot is None or version != self._version or not self._wants_auto():
-                return
-            examples = [e for e in self._examples.values() if e.group != OUT_OF_SCOPE]
-        samples = samples_of([Sample(e.id, e.text, e.group) for e in examples])
-        head = snapshot.head
-        if head is not None and samples:
-            import numpy as np
-
-            # the head must not have seen the held-out examples, or their scores flatter it
-            held = np.array([snapshot.position[s.id] for s in samples])
-            keep = np.ones(len(snapshot.ids), dtype=bool)
-            keep[held] = False
-            if fusion.head_fits(int(keep.sum()), len(snapshot.groups)):
-                head = fusion.LinearHead.fit(
-                    snapshot.matrix[snapshot.doc_row[keep]], snapshot.doc_group[keep], len(snapshot.groups)
-                )
-
-        def rank(sample: Sample) -> tuple[str | None, float]:
-            pos = snapshot.position[sample.id]
-            vector = snapshot.matrix[snapshot.doc_row[pos]]
-            doc = self._examples.get(sample.id)
-            partition = doc.partition if doc is not None else None
-            matches = self._rank(snapshot, vector, sample.text, 1, partition, None, None, pos, head)
-            return (matches[0].group, matches[0].score) if matches else (None, 0.0)
-
-        out_of_scope = {
-            snapshot.texts[snapshot.doc_row[p]]: p for p, e in enumerate(snapshot.ids) if e.startswith(OUT_OF_SCOPE)
-        }
-
-        def rank_text(text: str) -> float:
-            import numpy as np
-
-            pos = out_of_scope.get(text)  # held out like the examples: its own vote would flatter it
-            vector = snapshot.matrix[snapshot.doc_row[pos]] if pos is not None else self.model.query(text)
-            matches = self._rank(snapshot, np.asarray(vector), text, 1, None, None, None, pos, head)
-            return matches[0].score if matches else 0.0
-
-        result = calibrate(samples, rank, self.settings.out_of_scope, rank_text)
-        with self._lock:
-            if version != self._version:
-                return
-            self._calibrations[self.mode] = result
-        if result is not None:
-            emit(
-                RetrievalEvent(
-                    "calibrated", self.collection, f"threshold {result.threshold:.2f}: {result.describe(self.mode)}"
-                )
-            )
 
     def _wants_auto(self) -> bool:
         """Whether the threshold is calibrated: ``auto`` asked for, or nothing set anywhere."""
         chosen = self.settings.threshold
         return chosen == "auto" or (chosen is None and self.fixed_threshold is None)
 
-    def _calibrate_bm25_later(self) -> bool:
-        """Queue the calibration of the engine's BM25 ranking; False when there is none to do."""
-        if self.bm25_rank is None or not self._wants_auto():
-            return False
+    def _live_samples(self) -> list[Sample]:
+        return samples_of(
+            [
+                Sample(i, t, g)
+                for i, t, g in zip(self._ids, self._texts, self._groups, strict=True)
+                if i is not None and g != OUT_OF_SCOPE
+            ]
+        )
+
+    def _calibrate_bm25(self, version: int) -> None:
+        """Cross-validate the engine's BM25 ranking (held-out queries ranked with BM25 alone)."""
+        rank = self.bm25_rank
+        if rank is None:
+            return
         with self._lock:
-            if self._bm25_calibrating:
-                return True
-            self._bm25_calibrating = True
+            if version != self._version:
+                return
+            samples = self._live_samples()
+        result = calibrate(
+            samples, lambda s: rank(s.text, s.id), self.settings.out_of_scope, lambda t: rank(t, None)[1]
+        )
+        self._store_calibration("bm25", result, version)
 
-        def job() -> None:
-            try:
-                with self._lock:
-                    self._bm25_calibrating = False
-                    version = self._version
-                    examples = [e for e in self._examples.values() if e.group != OUT_OF_SCOPE]
-                rank = self.bm25_rank
-                assert rank is not None
-                samples = samples_of([Sample(e.id, e.text, e.group) for e in examples])
-                result = calibrate(
-                    samples,
-                    lambda s: rank(s.text, s.id),
-                    self.settings.out_of_scope,
-                    lambda t: rank(t, None)[1],
+    def _calibrate(self, version: int) -> None:
+        """Cross-validate the configured mode's threshold (in the retrieval thread)."""
+        with self._lock:
+            snapshot = self._snapshot
+            if snapshot is None or version != self._version or not self._wants_auto() or self.mode in self._fresh:
+                return
+            samples = self._live_samples()
+        head = snapshot.head
+        if head is not None and samples:
+            # the head must not have seen the held-out examples, or their scores flatter it
+            keep = snapshot.alive.copy()
+            keep[[snapshot.position[s.id] for s in samples]] = False
+            if fusion.head_fits(int(keep.sum()), len(snapshot.groups)):
+                head = fusion.LinearHead.fit(
+                    snapshot.matrix[snapshot.doc_row[keep]], snapshot.doc_group[keep], len(snapshot.groups)
                 )
-                with self._lock:
-                    if version == self._version:
-                        self._calibrations["bm25"] = result
-            finally:
-                if not self.wants_vectors:
-                    self._settled.set()
+        parts = snapshot.doc_part
 
-        submit(job)
-        return True
+        def rank(sample: Sample) -> tuple[str | None, float]:
+            pos = snapshot.position[sample.id]
+            code = int(parts[pos])
+            partition = next((p for p, c in snapshot.partitions.items() if c == code), None) if code >= 0 else None
+            vector = snapshot.matrix[snapshot.doc_row[pos]]
+            matches = self._rank(snapshot, vector, sample.text, 1, partition, None, None, pos, head)
+            return (matches[0].group, matches[0].score) if matches else (None, 0.0)
 
+        out_of_scope = {
+            snapshot.texts[p]: p for p, i in enumerate(snapshot.ids) if i is not None and i.startswith(OUT_OF_SCOPE)
+        }
 
-#: the threshold hybrid and embeddings matching start from when nothing was calibrated: a
-#: cosine around 0.5 relates two utterances about the same thing, below it they mostly are not
-HYBRID_DEFAULT = 0.45
+        def rank_text(text: str) -> float:
+            pos = out_of_scope.get(text)  # held out like the examples: its own vote would flatter it
+            vector = snapshot.matrix[snapshot.doc_row[pos]] if pos is not None else self.model.query(text)
+            matches = self._rank(snapshot, vector, text, 1, None, None, None, pos, head)
+            return matches[0].score if matches else 0.0
+
+        result = calibrate(samples, rank, self.settings.out_of_scope, rank_text)
+        self._store_calibration(self.mode, result, version)
+
+    # -- calibrations kept in the store --------------------------------------------------------
+    def _settings_key(self) -> str:
+        oos = hashlib.sha1("\x1e".join(self.settings.out_of_scope).encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{CALIBRATION_FORMAT}:{fusion.VERSION}:{oos}"
+
+    def _load_calibrations(self) -> None:
+        """The calibrations the store kept for these settings: used at once (fresh when they are
+        of these very examples; otherwise until new ones are ready)."""
+        self._fresh = set()
+        found = self.store.documents(self.collection).derived("calibration")
+        if found is None:
+            return
+        try:
+            data = json.loads(found[1])
+        except ValueError:
+            return
+        if not isinstance(data, dict) or data.get("settings") != self._settings_key():
+            return
+        for mode, entry in (data.get("modes") or {}).items():
+            try:
+                result = Calibration(**entry["result"]) if entry.get("result") else None
+            except (TypeError, KeyError):
+                continue
+            self._calibrations[mode] = result
+            if entry.get("examples") == self._examples_key:
+                self._fresh.add(mode)
+
+    def _store_calibration(self, mode: str, result: Calibration | None, version: int) -> None:
+        with self._lock:
+            if version != self._version:
+                return
+            self._calibrations[mode] = result
+            self._fresh.add(mode)
+            docs = self.store.documents(self.collection)
+            found = docs.derived("calibration")
+            data: dict[str, Any] = {}
+            if found is not None:
+                try:
+                    data = json.loads(found[1])
+                except ValueError:
+                    data = {}
+            if not isinstance(data, dict) or data.get("settings") != self._settings_key():
+                data = {"settings": self._settings_key(), "modes": {}}
+            data.setdefault("modes", {})[mode] = {
+                "examples": self._examples_key,
+                "result": dataclasses.asdict(result) if result is not None else None,
+            }
+            docs.set_derived("calibration", 0, json.dumps(data).encode())
+        if result is not None:
+            emit(
+                RetrievalEvent(
+                    "calibrated", self.collection, f"{mode} threshold {result.threshold:.2f}: {result.describe(mode)}"
+                )
+            )
 
 
 def _matches(fields: dict[str, Any], filters: dict[str, Any]) -> bool:
