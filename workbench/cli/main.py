@@ -93,36 +93,63 @@ def chat(
         err_console.print("[red]error:[/red] give a TASK directory, or --connect ws://HOST:PORT")
         raise typer.Exit(2)
     t = load(task)
-    raise typer.Exit(run_local(t, resume=resume, record=record, person=person))
+    from workbench.cli.retrieval_view import watch
+
+    with watch():
+        code = run_local(t, resume=resume, record=record, person=person)
+    raise typer.Exit(code)
 
 
 @app.command()
-def validate(task: TaskArg) -> None:
-    """Check a task: exit 0 when valid (warnings allowed), 2 when invalid."""
+def validate(
+    task: TaskArg,
+    retrieval_wait: Annotated[
+        float,
+        typer.Option(
+            "--retrieval-wait",
+            help="Seconds to wait for the embedding model and the calibrated thresholds (0: do not wait).",
+        ),
+    ] = 300.0,
+) -> None:
+    """Check a task: exit 0 when valid (warnings allowed), 2 when invalid. Shows how each bot
+    matches a person's words and the threshold it uses (calibrated on its examples)."""
     t = load(task)
+    import time
+
     from rich.markup import escape
 
     from workbench.cli.render import console, show_problems
+    from workbench.cli.retrieval_view import describe, watch
+    from workbench.engines.capabilities import RetrievalBot
     from workbench.store import open_store
     from workbench.task import TaskError
 
     # build every bot on a throw-away store: tables, forms and NLU files are checked too
     t.use_store(open_store(":memory:"))
     failed = False
-    for name in t.bot_configs:
-        try:
-            t.engine(name)
-        except TaskError as exc:
-            show_problems(exc)
-            failed = True
-        except Exception as exc:  # an engine that cannot start is invalid input, not a crash
-            show_problems(ValueError(f"{t.file}: bots.{name}: cannot start this bot: {exc}"))
-            failed = True
-    if failed:
-        raise typer.Exit(2)
+    matching: list[tuple[str, str, object]] = []
+    with watch(progress_bar=retrieval_wait > 0):
+        for name in t.bot_configs:
+            try:
+                engine = t.engine(name)
+                if isinstance(engine, RetrievalBot):
+                    matching += [(name, label, r) for label, r in engine.retrievers().items()]
+            except TaskError as exc:
+                show_problems(exc)
+                failed = True
+            except Exception as exc:  # an engine that cannot start is invalid input, not a crash
+                show_problems(ValueError(f"{t.file}: bots.{name}: cannot start this bot: {exc}"))
+                failed = True
+        if failed:
+            raise typer.Exit(2)
+        deadline = time.monotonic() + retrieval_wait
+        for _, _, retriever in matching:
+            retriever.wait(max(0.0, deadline - time.monotonic()))  # type: ignore[attr-defined]
     bots = ", ".join(f"{n} ({c.engine})" for n, c in t.bot_configs.items()) or "none"
     summary = f"{t.name} ({t.format}: {t.file}) worlds: {', '.join(t.worlds)}; bots: {bots}"
     console.print(f"[green]ok[/green] {escape(summary)}")
+    for name, label, retriever in matching:
+        console.print(escape(f"  {name} {describe(label, retriever)}"))
 
 
 @app.command()
@@ -301,17 +328,20 @@ def serve(
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the
     # handler it found: with Python's defaults the process would die by the signal (143,
     # 130) after a clean shutdown. A stop that was asked for ends with exit code 0.
+    from workbench.cli.retrieval_view import watch
+
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        code = run_server(
-            t,
-            host=host,
-            port=port,
-            password=password,
-            log_level=log_level,
-            settings=settings,
-            log_messages=log_messages,
-        )
+        with watch():
+            code = run_server(
+                t,
+                host=host,
+                port=port,
+                password=password,
+                log_level=log_level,
+                settings=settings,
+                log_messages=log_messages,
+            )
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

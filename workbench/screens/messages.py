@@ -27,3 +27,12 @@ class StoreFailed(TextualMessage):
     def __init__(self, error: str) -> None:
         super().__init__()
         self.error = error
+
+
+class RetrievalUpdate(TextualMessage):
+    """Background retrieval work moved on: the model loaded, examples encoded, a threshold chosen
+    (a :class:`workbench.engines.retrieval.events.RetrievalEvent`)."""
+
+    def __init__(self, event: Any) -> None:
+        super().__init__()
+        self.event = event

@@ -7,6 +7,7 @@ task's real worlds and engines, through the same runner every service uses.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import tempfile
 import time
@@ -195,6 +196,26 @@ def _bot_state(task: Any, store: Any, session: Any) -> dict:
     return states
 
 
+#: seconds a test run waits for the embedding model and the bots' example vectors
+RETRIEVAL_WAIT = 300.0
+
+
+async def _retrieval_ready(task: Any) -> None:
+    """Build the bots that match by retrieval and wait until they answer as configured: a test
+    checks what people get once the model is loaded, not the BM25 of the first seconds."""
+    from workbench.engines.capabilities import RetrievalBot, bots_with
+
+    deadline = time.monotonic() + RETRIEVAL_WAIT
+    for name in bots_with(task, RetrievalBot):
+        try:
+            engine = task.engine(name)
+            retrievers = engine.retrievers().values()
+        except Exception:  # a bot that cannot start fails the test where it is used, with its error
+            continue
+        for retriever in retrievers:
+            await asyncio.to_thread(retriever.wait, max(0.0, deadline - time.monotonic()))
+
+
 async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = None) -> TestResult:
     from workbench.runtime.runner import Runner
     from workbench.store import open_store
@@ -203,6 +224,7 @@ async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = N
     tmp = tempfile.TemporaryDirectory(prefix="workbench-test-", dir=store_dir)
     store = open_store(Path(tmp.name) / "test.db")
     task.use_store(store)
+    await _retrieval_ready(task)
     runner = Runner(task, store)
     people = {name: _Person(name) for name in test.people}
     result = TestResult(test, ok=True)

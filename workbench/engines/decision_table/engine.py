@@ -146,6 +146,15 @@ class DecisionTableEngine(Engine):
     def decision_table(self) -> DecisionTable:
         return self.table
 
+    def retrievers(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.table.retriever is not None:
+            out["states"] = self.table.retriever
+        retriever = getattr(self.kb, "retriever", None)
+        if retriever is not None:
+            out["knowledge base"] = retriever
+        return out
+
     def match_threshold(self) -> float:
         """What a state matched by its queries needs now (calibrated, set, or the default)."""
         found = self.table.threshold()

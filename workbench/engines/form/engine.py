@@ -97,6 +97,12 @@ class FormEngine(Engine):
         return bool(state.get("form"))
 
     # -- understanding ----------------------------------------------------------
+    def retrievers(self) -> dict[str, Any]:
+        """The intents' retriever (the NLU's examples are indexed on first use: this is a use)."""
+        ranker = self.nlu.ranker if self.nlu is not None else None
+        retriever = getattr(ranker, "retriever", None)
+        return {"intents": retriever} if retriever is not None else {}
+
     def understand(self, text: str) -> Parse:
         if self.nlu is not None:
             return self.nlu.parse(text, self.today)

@@ -42,6 +42,9 @@ BATCH = 64
 MAX_CHARS = 2000
 #: query vectors remembered per model (people repeat themselves, tests repeat everything)
 QUERY_CACHE = 4096
+#: example vectors this process encoded, remembered for a store that has not got them yet
+#: (a test run opens a fresh store per conversation test)
+ENCODED_CACHE = 20_000
 #: torch threads: a server has other work, and under load one thread encodes faster than two
 THREADS = 1
 
@@ -127,6 +130,7 @@ class Embeddings:
         self._loaded = threading.Event()
         self._waiters: list[Callable[[], None]] = []
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._encoded: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     # -- loading -------------------------------------------------------------------------
@@ -215,6 +219,19 @@ class Embeddings:
         if not parts:
             return np.zeros((0, self._encoder.dim), dtype=np.float32)
         return np.concatenate(parts)
+
+    def remembered(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectors of ``texts`` this process encoded lately (as examples)."""
+        with self._cache_lock:
+            return {t: self._encoded[t] for t in texts if t in self._encoded}
+
+    def remember(self, vectors: dict[str, np.ndarray]) -> None:
+        with self._cache_lock:
+            for text, vector in vectors.items():
+                self._encoded[text] = vector
+                self._encoded.move_to_end(text)
+            while len(self._encoded) > ENCODED_CACHE:
+                self._encoded.popitem(last=False)
 
     def query(self, text: str) -> np.ndarray:
         """One text's vector, remembered (LRU) for the next time someone says it."""

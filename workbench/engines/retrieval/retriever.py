@@ -355,12 +355,16 @@ class HybridRetriever:
 
     def _load_vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
         """Vectors of ``texts``: from the store's cache, the rest encoded (and stored) in batches."""
+        cache = self.store.vectors(self.model.name)
         out = self._cached_vectors(texts)
+        known = self.model.remembered([t for t in texts if t not in out])
+        if known:
+            cache.put_many((text_key(t), v.tobytes()) for t, v in known.items())
+            out.update(known)
         todo = [t for t in texts if t not in out]
         total = len(todo)
         if total:
             log.info("%s: encoding %d example texts with %s", self.collection, total, self.model.name)
-        cache = self.store.vectors(self.model.name)
         step = 512  # stored in chunks, so an interrupted encoding keeps what it did
         for start in range(0, total, step):
             chunk = todo[start : start + step]
@@ -371,7 +375,9 @@ class HybridRetriever:
 
             encoded = self.model.encode(chunk, progress)
             cache.put_many((text_key(t), v.tobytes()) for t, v in zip(chunk, encoded, strict=True))
-            out.update(zip(chunk, encoded, strict=True))
+            fresh = dict(zip(chunk, encoded, strict=True))
+            self.model.remember(fresh)
+            out.update(fresh)
         return out
 
     def _add_vectors(self, vectors: dict[str, np.ndarray]) -> None:
