@@ -58,9 +58,11 @@ class Index:
         k: int = 10,
         filters: dict[str, Any] | None = None,
         groups: Iterable[str] | None = None,
+        with_fields: bool = True,
     ) -> list[Hit]:
         """Top ``k`` hits for ``query``; ``filters`` match ``fields`` exactly;
-        ``groups`` restricts to documents of those groups."""
+        ``groups`` restricts to documents of those groups; ``with_fields=False``: hits
+        without their ``fields``."""
         raise NotImplementedError
 
     def count(self, collection: str) -> int:

@@ -411,8 +411,12 @@ class EmbeddedIndex(Index):
         k: int = 10,
         filters: dict[str, Any] | None = None,
         groups: Iterable[str] | None = None,
+        with_fields: bool = True,
     ) -> list[Hit]:
         """Top ``k`` hits for ``query``, any of its terms matching (OR), scores in 0..1.
+
+        ``with_fields=False`` leaves each hit's ``fields`` empty (reading them is half the
+        cost of a deep search that only needs ids and scores).
 
         ``filters`` maps a field to a value or to a list of accepted values; a
         document whose field is a list matches when any element does; a ``None``
@@ -463,7 +467,7 @@ class EmbeddedIndex(Index):
         hits = []
         for raw, address in result.hits:
             stored = searcher.doc(address)
-            fields_blob = stored.get_first("fields")
+            fields_blob = stored.get_first("fields") if with_fields else None
             hits.append(
                 Hit(
                     id=stored.get_first("id"),

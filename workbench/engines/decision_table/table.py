@@ -117,6 +117,8 @@ class Candidate:
     example: str | None = None
     cosine: float | None = None
     bm25: float | None = None
+    #: what this state needs beyond the retrieval threshold (its queries' own calibration)
+    offset: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"state": self.state, "score": round(self.score, 4), "by": self.by, "why": self.why}
@@ -128,6 +130,8 @@ class Candidate:
             out["cosine"] = round(self.cosine, 4)
         if self.bm25 is not None:
             out["bm25"] = round(self.bm25, 4)
+        if self.offset:
+            out["offset"] = round(self.offset, 4)
         return out
 
 
@@ -516,7 +520,7 @@ class DecisionTable:
         if self.index is None or not self._with_queries or not text.strip():
             return {}
         filters = self._filters(evaluation_class)
-        hits = self.index.search(self.collection, text, k=k + (exclude is not None), filters=filters)
+        hits = self.index.search(self.collection, text, k=k + (exclude is not None), filters=filters, with_fields=False)
         best: dict[str, tuple[float, str]] = {}
         for h in hits:
             if h.id == exclude:

@@ -116,7 +116,7 @@ class NLU:
         parse.threshold = threshold
         if ranker is not None:
             parse.retrieval = ranker.status()
-        if ranking and ranking[0].score >= threshold["value"]:
+        if ranking and ranking[0].score >= threshold["value"] + ranking[0].offset:
             parse.intent, parse.confidence = ranking[0].intent, ranking[0].score
         else:
             parse.intent = self.fallback_intent
