@@ -425,7 +425,8 @@ def main() -> None:
             print(
                 "  hybrid, auto threshold, other draws of 16 held-out intents (seed: no match / lost): "
                 + ", ".join(
-                    f"{seed}: {r['rejected']:.0%} / {r['lost'] * 100:.1f}p" for seed, r in zip(args.oos_seeds, draws)
+                    f"{seed}: {r['rejected']:.0%} / {r['lost'] * 100:.1f}p"
+                    for seed, r in zip(args.oos_seeds, draws, strict=True)
                 )
             )
         print()
