@@ -93,9 +93,10 @@ class DocumentSet(ABC):
         """(id, document) in the set's order: all of them, or those of ``ids`` that exist."""
 
     @abstractmethod
-    def read_fields(self, fields: Sequence[str]) -> list[tuple[str, tuple[Any, ...]]]:
+    def read_fields(self, fields: Sequence[str]) -> Iterator[tuple[str, tuple[Any, ...]]]:
         """(id, the values of ``fields``) of every document in the set's order; a field a document
-        lacks is None. Reading a few fields of a large set costs a fraction of :meth:`read`."""
+        lacks is None. Reading a few fields of a large set costs a fraction of :meth:`read`, and
+        the documents come in batches (a reader never holds them all)."""
 
     @abstractmethod
     def changes(self, since: int) -> Changes:

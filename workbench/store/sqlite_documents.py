@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from workbench.store.base import Changes, DocumentSet, Source
 
 if TYPE_CHECKING:
     from workbench.store.sqlite import SqliteStore
+
+#: documents per query of :meth:`SqliteDocumentSet.read_fields`
+READ_BATCH = 5000
 
 
 def _decode(rows: Iterable[tuple[str, str]]) -> list[tuple[str, dict[str, Any]]]:
@@ -97,28 +100,27 @@ class SqliteDocumentSet(DocumentSet):
             found.sort(key=lambda r: order.get(r[0], 0))
         return _decode(found)
 
-    def read_fields(self, fields: Sequence[str]) -> list[tuple[str, tuple[Any, ...]]]:
+    def read_fields(self, fields: Sequence[str]) -> Iterator[tuple[str, tuple[Any, ...]]]:
         for name in fields:
             if not name.replace("_", "").isalnum():
                 raise ValueError(f"not a field name: {name!r}")
-        # ->> gives scalars as SQL values and arrays/objects as JSON text; json_type tells them apart
-        columns = ", ".join(f"doc ->> '$.{f}', json_type(doc, '$.{f}')" for f in fields)
-        with self.store._lock:
-            rows = self.store.conn.execute(
-                f"SELECT id, {columns} FROM documents WHERE set_name = ? ORDER BY position", (self.name,)
-            ).fetchall()
-        out: list[tuple[str, tuple[Any, ...]]] = []
-        for row in rows:
-            values = []
-            for i in range(1, len(row), 2):
-                value, kind = row[i], row[i + 1]
-                if kind in ("array", "object"):
-                    value = json.loads(value)
-                elif kind in ("true", "false"):
-                    value = kind == "true"
-                values.append(value)
-            out.append((row[0], tuple(values)))
-        return out
+        # one JSON array per row ([position, id, field...]), a few thousand rows per query and one
+        # json.loads per batch: a 100k-document read stays fast, and never holds every row at once
+        values = ", ".join(f"json(doc -> '$.{f}')" for f in fields)
+        sql = (
+            f"SELECT json_array(position, id, {values}) FROM documents WHERE set_name = ? AND position > ?"
+            " ORDER BY position LIMIT ?"
+        )
+        after = -1
+        while True:
+            with self.store._lock:
+                rows = self.store.conn.execute(sql, (self.name, after, READ_BATCH)).fetchall()
+            if not rows:
+                return
+            batch = json.loads("[" + ",".join(r[0] for r in rows) + "]")
+            after = batch[-1][0]
+            for row in batch:
+                yield row[1], tuple(row[2:])
 
     def changes(self, since: int) -> Changes:
         with self.store._lock:

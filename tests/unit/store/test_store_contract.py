@@ -103,12 +103,15 @@ def test_document_sets_remember_their_source(store: Store) -> None:
 def test_document_sets_read_a_few_fields_of_every_document(store: Store) -> None:
     docs = store.documents("decision_table:desk")
     docs.write([("a", {"q": ["x", "y"], "n": 2, "s": "[not json]", "b": True, "o": {"k": 1}}), ("b", {"n": 0})])
-    assert docs.read_fields(["q", "n", "s", "b", "o", "missing"]) == [
+    assert list(docs.read_fields(["q", "n", "s", "b", "o", "missing"])) == [
         ("a", (["x", "y"], 2, "[not json]", True, {"k": 1}, None)),
         ("b", (None, 0, None, None, None, None)),
     ]
     with pytest.raises(ValueError):
-        docs.read_fields(["q') --"])
+        list(docs.read_fields(["q') --"]))
+    many = store.documents("big")
+    many.write((f"id{i:05d}", {"i": i}) for i in range(12_000))  # more than one batch
+    assert [v[0] for _, v in many.read_fields(["i"])] == list(range(12_000))
 
 
 def test_document_sets_keep_what_was_derived_from_them(store: Store) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,7 @@ class AnalyzerCache:
         self._entries: dict[str, list[Any]] = entries or {}
         self._regexes: dict[tuple[str, tuple[str, ...]], Any] = {}
         self._used: set[str] = set()
+        self._triggers: dict[str, frozenset[Trigger] | None] = {}
         self.parsed = 0
 
     @classmethod
@@ -59,6 +61,28 @@ class AnalyzerCache:
         if not isinstance(data, dict) or data.get("version") != _version() or not isinstance(data.get("entries"), dict):
             return cls()
         return cls(data["entries"])
+
+    def lazy(self, text: str) -> tuple[Callable[[], Node], frozenset[Trigger] | None]:
+        """A function that builds the AST of ``text``, and its triggers (known at once): only the
+        states a turn evaluates ever build theirs."""
+        self._used.add(text)
+        entry = self._entries.get(text)
+        if entry is not None:
+            try:
+                found = self._triggers.get(text) or self._triggers.setdefault(text, _triggers(entry[1]))
+            except (TypeError, ValueError):
+                found = None
+            else:
+                data = entry[0]
+                return (lambda: self._rebuild(text, data)), found
+        ast, found = self.compile(text)
+        return (lambda: ast), found
+
+    def _rebuild(self, text: str, data: list[Any]) -> Node:
+        try:
+            return self._decode(data)
+        except (TypeError, ValueError, IndexError, KeyError):
+            return parse(text)  # a damaged entry: parse it again
 
     def compile(self, text: str) -> tuple[Node, frozenset[Trigger] | None]:
         """The AST and triggers of ``text`` (raises AnalyzerError for a bad analyzer)."""

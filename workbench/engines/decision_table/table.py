@@ -24,13 +24,14 @@ embeddings to the states' queries (docs/retrieval.md).
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import logging
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,9 +94,17 @@ class Compiled:
     execution_order: int
     max_state_count: int
     queries: tuple[str, ...]
-    ast: Node | None
+    _ast: Node | None
     #: words one of which must be present (None: always evaluated)
     triggers: frozenset[Trigger] | None
+    #: a cached AST not built yet (most states of a large table are never evaluated)
+    _pending: Callable[[], Node] | None = None
+
+    @property
+    def ast(self) -> Node | None:
+        if self._pending is not None:
+            self._ast, self._pending = self._pending(), None
+        return self._ast
 
     @property
     def doc_ids(self) -> list[str]:
@@ -245,19 +254,34 @@ class DecisionTable:
 
     def _load(self) -> None:
         """Compile every state from a few fields each, and bring the index up to date."""
+        # a load allocates hundreds of thousands of long-lived, acyclic objects: the cyclic
+        # collector would walk the growing heap again and again (half the time of a 100k load)
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._load_all()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _load_all(self) -> None:
         self._reset()
         revision = self.docs.revision()  # read first: rows newer than it are applied again, harmlessly
         cache = AnalyzerCache.load(self.docs)
+        # one string per distinct text: tables repeat classes on every state and often queries
+        texts: dict[str, str] = {}
         for name, (cls, order, max_count, analyzer, queries) in self.docs.read_fields(MATCH_FIELDS):
-            ast, trig = cache.compile(analyzer) if analyzer else (None, None)
+            pending, trig = cache.lazy(analyzer) if analyzer else (None, None)
+            cls = cls or DEFAULT_CLASS
             comp = Compiled(
                 name,
-                cls or DEFAULT_CLASS,
+                texts.setdefault(cls, cls),
                 1 if order is None else int(order),
                 int(max_count or 0),
-                tuple(queries or ()),
-                ast,
+                tuple(texts.setdefault(q, q) for q in queries or ()),
+                None,
                 trig,
+                pending,
             )
             self._compiled[name] = comp
             self._order.append(name)
@@ -311,8 +335,8 @@ class DecisionTable:
         from workbench.engines.retrieval.retriever import Example
 
         for c in states:
-            for i, q in enumerate(c.queries):
-                yield Example(f"{c.name}\x1f{i}", q, c.name, c.evaluation_class)
+            for q in c.queries:  # the n-th query of a state is its index document "state\x1fn"
+                yield Example(None, q, c.name, c.evaluation_class)
 
     def _reset(self) -> None:
         self._compiled.clear()
@@ -366,9 +390,8 @@ class DecisionTable:
             self._order = [n for n in self._order if n not in gone]
         docs = list(self._documents(fresh))
         if self.retriever is not None:
-            current = {d.id for d in docs}
             self.retriever.update(
-                self._examples(fresh), [i for i in stale if i not in current], version=f"rev:{revision}"
+                self._examples(fresh), version=f"rev:{revision}", groups=[*deletes, *(c.name for c in fresh)]
             )
         if self.index is None:
             return
@@ -384,7 +407,7 @@ class DecisionTable:
         self._class_count[cls] = self._class_count.get(cls, 0) + 1
         if c.queries:
             self._with_queries.add(c.name)
-        if c.ast is None:
+        if c._ast is None and c._pending is None:
             return
         if c.triggers is None:
             self._always.add(c.name)

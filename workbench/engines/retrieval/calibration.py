@@ -36,11 +36,13 @@ MAX_LOSS_WITH_OOS = 0.05
 
 @dataclass(frozen=True)
 class Sample:
-    """One example: its document id (excluded while it is ranked), text and group."""
+    """One example: its document id (excluded while it is ranked), text, group, and where the
+    retriever holds it."""
 
     id: str
     text: str
     group: str
+    position: int = -1
 
 
 @dataclass(frozen=True)

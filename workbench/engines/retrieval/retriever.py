@@ -61,7 +61,8 @@ COSINE_DEPTH = 50
 ENCODE_INLINE = 32
 #: groups whose nearest example is looked up per query, beyond the ``k`` asked for
 EXTRA_GROUPS = 5
-#: groups with a smaller share of the fused vote are not returned (their score is near 0)
+#: groups with a smaller share of the fused vote are not returned (their score is near 0); a
+#: knowledge base's search lists its Q/As however small their share
 MIN_PROBABILITY = 1e-3
 #: the threshold hybrid and embeddings matching start from when nothing was calibrated: a
 #: cosine around 0.5 relates two utterances about the same thing, below it they mostly are not
@@ -72,9 +73,14 @@ CALIBRATION_FORMAT = 1
 
 @dataclass(slots=True)
 class Example:
-    """One document matched against: a state's query, an intent's example, a question."""
+    """One document matched against: a state's query, an intent's example, a question.
 
-    id: str
+    ``id`` None: the example is the n-th of its group, and its index document's id is
+    ``group + "\\x1f" + n`` (a decision table's queries: a 100k-state table then keeps
+    no 200k id strings; its edits replace whole groups).
+    """
+
+    id: str | None
     text: str
     group: str
     #: one value a search can be restricted to (a decision table's evaluation class)
@@ -122,7 +128,7 @@ class _Snapshot:
     size: int  # examples (positions 0..size-1)
     ids: list[str | None]
     texts: list[str]
-    position: dict[str, int]
+    position: dict[str, int]  # id -> position (examples with an id)
     matrix: np.ndarray  # (rows, dim) float32: one row per distinct text
     doc_row: np.ndarray  # (size,) matrix row of each example's text
     doc_group: np.ndarray  # (size,) group code (-1: a deleted example)
@@ -142,6 +148,27 @@ class _Snapshot:
 
     def group_docs(self, code: int) -> np.ndarray:
         return self.order[self.starts[code] : self.starts[code + 1]]
+
+    def locate(self, doc_id: str, group: str | None) -> int | None:
+        """The position of an index document: by its id, or as the n-th example of its group."""
+        pos = self.position.get(doc_id)
+        if pos is not None or group is None:
+            return pos
+        code = self.group_code.get(group)
+        name, sep, n = doc_id.rpartition("\x1f")
+        if code is None or not sep or name != group or not n.isdigit():
+            return None
+        docs = self.group_docs(code)
+        return int(docs[int(n)]) if int(n) < len(docs) else None
+
+    def name_of(self, pos: int) -> str:
+        """The id of the example at ``pos`` (its group and number when it has none)."""
+        doc_id = self.ids[pos]
+        if doc_id is not None:
+            return doc_id
+        code = int(self.doc_group[pos])
+        docs = self.group_docs(code)
+        return f"{self.groups[code]}\x1f{int(np.searchsorted(docs, pos))}"
 
 
 class HybridRetriever:
@@ -177,12 +204,13 @@ class HybridRetriever:
         self.bm25_rank = bm25_rank
         self.model = model if model is not None else embeddings()
         self._lock = threading.RLock()
-        # the examples, in columns; a deleted one keeps its position (id None) until the next compaction
+        # the examples, in columns; a deleted one keeps its position (``_live`` 0) until the next compaction
         self._ids: list[str | None] = []
         self._texts: list[str] = []
         self._groups: list[str] = []
         self._parts: list[str | None] = []
         self._fields: list[dict[str, Any] | None] | None = None
+        self._live = bytearray()
         self._pos: dict[str, int] = {}
         self._dead = 0
         # the vectors: one row per distinct text
@@ -208,10 +236,27 @@ class HybridRetriever:
         revision); without one a digest of the examples does. The BM25 threshold is calibrated
         now (or taken from the store); vectors are prepared in the background."""
         with self._lock:
-            self._ids, self._texts, self._groups, self._parts = [], [], [], []
-            self._fields, self._pos, self._dead = None, {}, 0
-            for e in examples:
-                self._append(e)
+            ids: list[str | None] = []
+            texts: list[str] = []
+            groups: list[str] = []
+            parts: list[str | None] = []
+            fields: list[dict[str, Any] | None] = []
+            for e in examples:  # columns filled inline: a large table has hundreds of thousands
+                ids.append(e.id)
+                texts.append(e.text)
+                groups.append(e.group)
+                parts.append(e.partition)
+                fields.append(e.fields)
+            self._ids, self._texts, self._groups, self._parts = ids, texts, groups, parts
+            self._fields = fields if any(f is not None for f in fields) else None
+            self._live = bytearray(b"\x01") * len(ids)
+            self._pos = {i: n for n, i in enumerate(ids) if i is not None}
+            self._dead = 0
+            if len(self._pos) < sum(1 for i in ids if i is not None):  # a repeated id: its first place is dead
+                for n, i in enumerate(ids):
+                    if i is not None and self._pos[i] != n:
+                        self._live[n] = 0
+                        self._dead += 1
             for i, text in enumerate(self.settings.out_of_scope):
                 self._append(Example(f"{OUT_OF_SCOPE}{i}", text, OUT_OF_SCOPE))
             self._examples_key = version if version is not None else self._digest()
@@ -222,14 +267,28 @@ class HybridRetriever:
                 self._calibrate_bm25(self._version)  # a few hundred BM25 searches: deterministic from the start
             self._schedule()
 
-    def update(self, upserts: Iterable[Example] = (), deletes: Iterable[str] = (), version: str | None = None) -> None:
-        """Add or replace some examples and drop others (an edit); calibration follows in the background."""
+    def update(
+        self,
+        upserts: Iterable[Example] = (),
+        deletes: Iterable[str] = (),
+        version: str | None = None,
+        groups: Iterable[str] = (),
+    ) -> None:
+        """Add or replace some examples and drop others, by id or every example of ``groups``
+        (an edit); calibration follows in the background."""
         with self._lock:
             changed = False
             for doc_id in deletes:
                 changed |= self._remove(doc_id)
+            gone = set(groups)
+            if gone:
+                for n, group in enumerate(self._groups):
+                    if self._live[n] and group in gone:
+                        self._kill(n)
+                        changed = True
             for e in upserts:
-                self._remove(e.id)
+                if e.id is not None:
+                    self._remove(e.id)
                 self._append(e)
                 changed = True
             if not changed:
@@ -244,7 +303,9 @@ class HybridRetriever:
             self._schedule()
 
     def _append(self, e: Example) -> None:
-        self._pos[e.id] = len(self._ids)
+        if e.id is not None:
+            self._pos[e.id] = len(self._ids)
+        self._live.append(1)
         self._ids.append(e.id)
         self._texts.append(e.text)
         self._groups.append(e.group)
@@ -255,17 +316,23 @@ class HybridRetriever:
             self._fields.append(e.fields)
 
     def _remove(self, doc_id: str) -> bool:
-        pos = self._pos.pop(doc_id, None)
+        pos = self._pos.get(doc_id)
         if pos is None:
             return False
-        self._ids[pos] = None
-        self._dead += 1
+        self._kill(pos)
         return True
+
+    def _kill(self, pos: int) -> None:
+        doc_id = self._ids[pos]
+        if doc_id is not None and self._pos.get(doc_id) == pos:
+            del self._pos[doc_id]
+        self._live[pos] = 0
+        self._dead += 1
 
     def _digest(self) -> str:
         h = hashlib.sha1()
-        for doc_id, text, group in zip(self._ids, self._texts, self._groups, strict=True):
-            if doc_id is not None:
+        for n, (doc_id, text, group) in enumerate(zip(self._ids, self._texts, self._groups, strict=True)):
+            if self._live[n]:
                 h.update(f"{doc_id}\x1f{text}\x1f{group}\x1e".encode("utf-8", "surrogatepass"))
         return h.hexdigest()
 
@@ -275,7 +342,7 @@ class HybridRetriever:
             return [
                 Example(i, t, g, p, self._fields[n] if self._fields is not None else None)
                 for n, (i, t, g, p) in enumerate(zip(self._ids, self._texts, self._groups, self._parts, strict=True))
-                if i is not None
+                if self._live[n]
             ]
 
     # -- vectors ---------------------------------------------------------------------------
@@ -284,7 +351,7 @@ class HybridRetriever:
         if not self.wants_vectors:
             self._settled.set()
             return
-        missing = self._missing_texts()
+        missing = self._missing_texts() if self.model.ready() else []
         if self.model.ready() and len(missing) <= ENCODE_INLINE:
             self._add_vectors(self._load_vectors(missing))  # an edit: a few texts, encoded now
             self._build()
@@ -307,11 +374,7 @@ class HybridRetriever:
         self.model.when_loaded(self._prepare_later)
 
     def _missing_texts(self) -> list[str]:
-        return list(
-            dict.fromkeys(
-                t for i, t in zip(self._ids, self._texts, strict=True) if i is not None and t not in self._row_of
-            )
-        )
+        return list(dict.fromkeys(t for n, t in enumerate(self._texts) if self._live[n] and t not in self._row_of))
 
     def _prepare_later(self) -> None:
         with self._lock:
@@ -347,7 +410,11 @@ class HybridRetriever:
                 self._prepare_later()  # the examples changed meanwhile: once more
                 return
             self._build()
-        emit(RetrievalEvent("ready", self.collection, f"{self.mode} matching over {len(self._pos)} examples"))
+        emit(
+            RetrievalEvent(
+                "ready", self.collection, f"{self.mode} matching over {len(self._ids) - self._dead} examples"
+            )
+        )
         self._fit_head(version)
         self._calibrate(version)
 
@@ -410,7 +477,7 @@ class HybridRetriever:
 
     def _compact(self) -> None:
         """Drop deleted examples and the rows of texts no example uses any more."""
-        keep = [n for n, i in enumerate(self._ids) if i is not None]
+        keep = [n for n in range(len(self._ids)) if self._live[n]]
         self._ids = [self._ids[n] for n in keep]
         self._texts = [self._texts[n] for n in keep]
         self._groups = [self._groups[n] for n in keep]
@@ -418,6 +485,7 @@ class HybridRetriever:
         if self._fields is not None:
             self._fields = [self._fields[n] for n in keep]
         self._pos = {i: n for n, i in enumerate(self._ids) if i is not None}
+        self._live = bytearray(b"\x01") * len(self._ids)
         self._dead = 0
         if self._matrix is not None:
             used = list(dict.fromkeys(t for t in self._texts if t in self._row_of))
@@ -429,7 +497,7 @@ class HybridRetriever:
     def _build(self) -> None:
         """A new snapshot from the examples and their vectors (callers hold the lock)."""
         if self._dead > max(1000, len(self._ids) // 4) or (
-            self._matrix is not None and self._rows > 2 * len(self._pos) + 1000
+            self._matrix is not None and self._rows > 2 * (len(self._ids) - self._dead) + 1000
         ):
             self._compact()
         n = len(self._ids)
@@ -440,10 +508,9 @@ class HybridRetriever:
         doc_part = np.full(n, -1, dtype=np.int32)
         alive = np.zeros(n, dtype=bool)
         row_of = self._row_of
-        for pos, (doc_id, text, group, part) in enumerate(
-            zip(self._ids, self._texts, self._groups, self._parts, strict=True)
-        ):
-            if doc_id is None:
+        live_flags = self._live
+        for pos, (text, group, part) in enumerate(zip(self._texts, self._groups, self._parts, strict=True)):
+            if not live_flags[pos]:
                 continue
             alive[pos] = True
             doc_row[pos] = row_of[text]
@@ -570,7 +637,7 @@ class HybridRetriever:
         if self.mode == "hybrid" and self.index is not None:
             where = {int(p): n for n, p in enumerate(docs)}
             for hit in self.index.search(self.collection, text, k=len(docs), groups=[group], with_fields=False):
-                n = where.get(snapshot.position.get(hit.id, -1))
+                n = where.get(snapshot.locate(hit.id, hit.group))
                 if n is not None:
                     bm25[n] = hit.score
         sims = fusion.similarity(cosines, bm25, self.mode)
@@ -583,7 +650,7 @@ class HybridRetriever:
             float(cosines[best]),
             float(bm25[best]),
             1.0,
-            str(snapshot.ids[pos]),
+            snapshot.name_of(pos),
             snapshot.texts[pos],
         )
 
@@ -634,7 +701,7 @@ class HybridRetriever:
         bm25: dict[int, float] = {}
         if self.mode == "hybrid" and self.index is not None:
             for hit in self.index.search(self.collection, text, k=BM25_DEPTH, filters=bm25_filters, with_fields=False):
-                pos = snapshot.position.get(hit.id)
+                pos = snapshot.locate(hit.id, hit.group)
                 if pos is not None and pos < n and allowed[pos]:
                     bm25[pos] = float(hit.score)
         depth = min(n, COSINE_DEPTH)
@@ -656,7 +723,7 @@ class HybridRetriever:
         ranked = sorted(fused.items(), key=lambda item: -item[1])[: k + EXTRA_GROUPS]
         out: list[Match] = []
         for code, probability in ranked:
-            if snapshot.groups[code] == OUT_OF_SCOPE or (probability < MIN_PROBABILITY and out):
+            if snapshot.groups[code] == OUT_OF_SCOPE or (self.classes and probability < MIN_PROBABILITY and out):
                 continue
             docs = snapshot.group_docs(code)
             docs = docs[allowed[docs]]
@@ -676,7 +743,7 @@ class HybridRetriever:
                     float(doc_cos[best]),
                     float(doc_bm25[best]),
                     probability,
-                    str(snapshot.ids[pos]),
+                    snapshot.name_of(pos),
                     snapshot.texts[pos],
                     float(snapshot.offsets[code]) if snapshot.offsets is not None else 0.0,
                 )
@@ -711,13 +778,18 @@ class HybridRetriever:
         return chosen == "auto" or (chosen is None and self.fixed_threshold is None)
 
     def _live_samples(self) -> list[Sample]:
-        return samples_of(
-            [
-                Sample(i, t, g)
-                for i, t, g in zip(self._ids, self._texts, self._groups, strict=True)
-                if i is not None and g != OUT_OF_SCOPE
-            ]
-        )
+        """The examples calibration may hold out (callers hold the lock); an example without an id
+        is named as its index document is (its group and number)."""
+        seen: dict[str, int] = {}
+        out = []
+        for n, (doc_id, text, group) in enumerate(zip(self._ids, self._texts, self._groups, strict=True)):
+            if not self._live[n]:
+                continue
+            k = seen.get(group, 0)
+            seen[group] = k + 1
+            if group != OUT_OF_SCOPE:
+                out.append(Sample(doc_id if doc_id is not None else f"{group}\x1f{k}", text, group, n))
+        return samples_of(out)
 
     def _calibrate_bm25(self, version: int) -> None:
         """Cross-validate the engine's BM25 ranking (held-out queries ranked with BM25 alone)."""
@@ -744,7 +816,7 @@ class HybridRetriever:
         if head is not None and samples:
             # the head must not have seen the held-out examples, or their scores flatter it
             keep = snapshot.alive.copy()
-            keep[[snapshot.position[s.id] for s in samples]] = False
+            keep[[s.position for s in samples]] = False
             if fusion.head_fits(int(keep.sum()), len(snapshot.groups)):
                 head = fusion.LinearHead.fit(
                     snapshot.matrix[snapshot.doc_row[keep]], snapshot.doc_group[keep], len(snapshot.groups)
@@ -752,16 +824,17 @@ class HybridRetriever:
         parts = snapshot.doc_part
 
         def rank(sample: Sample) -> tuple[str | None, float]:
-            pos = snapshot.position[sample.id]
+            pos = sample.position
             code = int(parts[pos])
             partition = next((p for p, c in snapshot.partitions.items() if c == code), None) if code >= 0 else None
             vector = snapshot.matrix[snapshot.doc_row[pos]]
             matches = self._rank(snapshot, vector, sample.text, 1, partition, None, None, [pos], head)
             return (matches[0].group, matches[0].score - matches[0].offset) if matches else (None, 0.0)
 
-        out_of_scope = {
-            snapshot.texts[p]: p for p, i in enumerate(snapshot.ids) if i is not None and i.startswith(OUT_OF_SCOPE)
-        }
+        oos_code = snapshot.group_code.get(OUT_OF_SCOPE)
+        out_of_scope = (
+            {} if oos_code is None else {snapshot.texts[int(p)]: int(p) for p in snapshot.group_docs(oos_code)}
+        )
         # an out-of-scope example is scored as an utterance the task never saw: without any of them,
         # or the others (often from the same conversations) would flatter the rejection
         every_oos = list(out_of_scope.values())
