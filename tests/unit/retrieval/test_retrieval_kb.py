@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support.retrieval import real_model  # noqa: F401  (a fixture)
+import pytest
+from support.retrieval import real_model  # noqa: F401  (the session's model, a fixture)
 
 from workbench.engines.knowledge_base import KnowledgeBase
 from workbench.engines.retrieval.config import Retrieval
 from workbench.index.embedded import EmbeddedIndex
 from workbench.store import open_store
+
+pytestmark = pytest.mark.usefixtures("real_model")
 
 QAS = [
     {"question": "what are your opening hours", "answer": "Nine to five, Monday to Friday.", "verified": True},
@@ -26,7 +29,7 @@ def _kb(tmp_path: Path, mode: str) -> tuple[KnowledgeBase, object]:
     return kb, store
 
 
-def test_a_paraphrase_finds_its_question_where_words_alone_do_not(real_model, tmp_path: Path) -> None:
+def test_a_paraphrase_finds_its_question_where_words_alone_do_not(tmp_path: Path) -> None:
     words, store = _kb(tmp_path, "bm25")
     assert words.answer("when are you open?") is None  # BM25: too little in common to answer
     store.close()
@@ -44,7 +47,7 @@ def test_a_paraphrase_finds_its_question_where_words_alone_do_not(real_model, tm
     store.close()
 
 
-def test_filters_and_edits_reach_hybrid_search(real_model, tmp_path: Path) -> None:
+def test_filters_and_edits_reach_hybrid_search(tmp_path: Path) -> None:
     kb, store = _kb(tmp_path, "hybrid")
     assert kb.retriever is not None and kb.retriever.wait(60)
     # unverified Q/As are never answers

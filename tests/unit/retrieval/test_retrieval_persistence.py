@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support.retrieval import counting, real_model, service  # noqa: F401  (real_model is a fixture)
+import pytest
+from support.retrieval import counting, real_model, service  # noqa: F401  (real_model: a fixture)
 
 from workbench.engines.decision_table import compiled
 from workbench.engines.decision_table.model import State
 from workbench.engines.decision_table.table import DecisionTable
 from workbench.engines.retrieval.config import Retrieval
+from workbench.engines.retrieval.embedder import embeddings
 from workbench.engines.retrieval.retriever import Example, HybridRetriever
 from workbench.index.base import open_task_index
 from workbench.index.embedded import EmbeddedIndex
@@ -34,15 +36,16 @@ def _started(store, model) -> HybridRetriever:
     return retriever
 
 
-def test_vectors_are_encoded_once_and_not_again_after_a_restart(real_model, tmp_path: Path) -> None:
-    first = counting(real_model)
+@pytest.mark.usefixtures("real_model")
+def test_vectors_are_encoded_once_and_not_again_after_a_restart(tmp_path: Path) -> None:
+    first = counting(embeddings())
     store = open_store(tmp_path / "t.db")
     retriever = _started(store, service(lambda: first))
     assert sorted(first.texts) == sorted({e.text for e in EXAMPLES})  # every distinct text, once
     assert retriever.rank("when are you open?")[0].group == "hours"
     store.close()
 
-    second = counting(real_model)  # a new process: a new model, the same store file
+    second = counting(embeddings())  # a new process: a new model, the same store file
     again = open_store(tmp_path / "t.db")
     restarted = _started(again, service(lambda: second))
     assert second.texts == []
