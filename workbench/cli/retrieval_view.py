@@ -1,7 +1,8 @@
 """What the CLI shows of hybrid matching: encoding progress, when it answers, and thresholds.
 
 Everything goes to standard error, so a scripted chat's standard output stays the
-conversation. :func:`watch` shows the background work while a command runs (a
+conversation. That the model is unavailable (and BM25 answers) is the model's own
+warning in the log, said once per process. :func:`watch` shows the background work while a command runs (a
 progress bar for ``validate``, one line per step for ``chat`` and ``serve``);
 :func:`describe` turns a bot's retrievers into the lines ``validate`` prints.
 """
@@ -57,9 +58,6 @@ def watch(progress_bar: bool = False) -> Iterator[None]:
             elif event.kind == "ready" and (event.collection, "ready") not in said:
                 said.add((event.collection, "ready"))
                 err_console.print(f"[dim]{escape(event.collection)}: {escape(event.message)}[/dim]")
-            elif event.kind == "fallback" and ("*", "fallback") not in said:
-                said.add(("*", "fallback"))
-                err_console.print(f"[yellow]warning:[/yellow] {escape(event.message)}")
 
     stop: Callable[[], None] = subscribe(show)
     try:
