@@ -26,6 +26,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from workbench.engines.decision_table.state_view import matching_note
 from workbench.runtime.editing import BotEditor
 from workbench.widgets.ranking_view import RankingView
 
@@ -476,7 +477,10 @@ class DecisionTableScreen(Screen[None]):
             return  # typed on since: a newer ranking is coming
         r = message.ranking
         heading = f"{len(r.candidates)} match(es) · {r.evaluated} of {r.considered} states evaluated"
-        self.query_one("#dt-ranking", RankingView).show(r.candidates, self.threshold, heading)
+        found = self.table.threshold() if self.table is not None else None
+        source = {"source": found.source, "detail": found.detail} if found is not None else {}
+        note = matching_note({"retrieval": r.retrieval, "threshold_source": source})
+        self.query_one("#dt-ranking", RankingView).show(r.candidates, self.threshold, heading, note=note)
 
     # -- the rest ---------------------------------------------------------------------------------
     @on(Failed)

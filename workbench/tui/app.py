@@ -103,10 +103,10 @@ class WorkbenchApp(App):
             self.sub_title = f"encoding {event.collection}: {event.done} of {event.total} examples"
         elif event.kind == "ready":
             self.sub_title = ""
-            self.notify(f"{event.collection}: {event.message}", title="Hybrid matching ready", timeout=4)
+            self.notify(f"{event.collection}: {event.message}", title="Hybrid matching ready", timeout=4, markup=False)
         elif event.kind == "fallback":
             self.sub_title = ""
-            self.notify(event.message, title="Matching with BM25 only", severity="warning", timeout=12)
+            self.notify(event.message, title="Matching with BM25 only", severity="warning", timeout=12, markup=False)
 
     def action_serve(self) -> None:
         """Open the serve screen (kept installed, so the server outlives a visit to the chat)."""

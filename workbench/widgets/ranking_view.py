@@ -38,7 +38,12 @@ def ranking_table(candidates: Iterable[Any], threshold: float | None = None, cho
         by = str(_field(c, "by", "") or "")
         why = list(_field(c, "why", []) or [])
         extracted = _field(c, "extracted", None) or {}
-        below = threshold is not None and score < threshold
+        passed = _field(c, "passed", None)
+        if passed is not None:  # the view already compared it with its own bar
+            below = not passed
+        else:  # a state matched by its queries needs the threshold plus its offset
+            offset = float(_field(c, "offset", 0.0) or 0.0) if by == "search" else 0.0
+            below = threshold is not None and score < threshold + offset
         name = Text(state, style="dim" if below else "bold")
         if chosen and state == chosen:
             name.append("  ← chosen", style="italic")
@@ -55,8 +60,14 @@ class RankingView(Static):
     """Shows a ranking; :meth:`show` replaces it, :meth:`note` says why there is none."""
 
     def show(
-        self, candidates: list[Any], threshold: float | None = None, heading: str = "", chosen: str | None = None
+        self,
+        candidates: list[Any],
+        threshold: float | None = None,
+        heading: str = "",
+        chosen: str | None = None,
+        note: str = "",
     ) -> None:
+        """``note``: where the threshold came from and how the states were matched."""
         parts: list[Any] = []
         if heading:
             parts.append(Text(heading, style="bold"))
@@ -64,6 +75,8 @@ class RankingView(Static):
             parts.append(ranking_table(candidates, threshold, chosen))
             if threshold is not None:
                 parts.append(Text(f"threshold {threshold:.2f}: dimmed states are below it", style="dim"))
+            if note:
+                parts.append(Text(note, style="dim"))
         else:
             parts.append(Text("no state scored above 0", style="italic"))
         self.update(Group(*parts))

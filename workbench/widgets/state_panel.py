@@ -80,7 +80,12 @@ class StatePanel(BotPanel):
 
         ranking = self.query_one("#sp-candidates", RankingView)
         if v.candidates:
-            ranking.show(v.candidates, v.threshold, chosen=next((c.state for c in v.candidates if c.chosen), None))
+            ranking.show(
+                v.candidates,
+                v.threshold,
+                chosen=next((c.state for c in v.candidates if c.chosen), None),
+                note=v.matching,
+            )
         else:
             ranking.note(
                 "no ranking in the last turn (a greeting, a button, a form answer)" if v.turn else "no turn yet"

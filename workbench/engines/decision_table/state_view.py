@@ -68,6 +68,8 @@ class StateView:
     #: how the last turn was decided: match, button, form, knowledge_base, fallback_state, no_answer...
     route: str | None = None
     threshold: float | None = None
+    #: where the threshold came from and how the queries were matched, for people
+    matching: str = ""
     #: the quick reply that named the next state, when one did
     button: str | None = None
     #: the states entered in the last turn, in order
@@ -117,6 +119,24 @@ def _lookup(name: str, sources: list[Mapping[str, Any]]) -> Any:
         if value is not None:
             return value
     return None
+
+
+def matching_note(trace: Mapping[str, Any]) -> str:
+    """One line from a turn's trace: how the queries were matched and where the threshold came from
+    (empty when BM25 matched, as configured, against the default threshold: nothing to add)."""
+    parts = []
+    retrieval = trace.get("retrieval") or {}
+    source = trace.get("threshold_source") or {}
+    if retrieval.get("mode", "bm25") == "bm25" and not retrieval.get("wanted") and source.get("source") != "auto":
+        return ""
+    if retrieval.get("mode"):
+        mode = f"matched by {retrieval['mode']}"
+        if retrieval.get("wanted"):
+            mode += f" ({retrieval['wanted']} once ready: {retrieval.get('why', '')})"
+        parts.append(mode)
+    if source.get("detail"):
+        parts.append(f"threshold {source.get('source')}: {source['detail']}")
+    return "; ".join(parts)
 
 
 def state_view(
@@ -182,6 +202,7 @@ def state_view(
         turn=int(st.get("turns") or 0),
         route=tr.get("route"),
         threshold=threshold,
+        matching=matching_note(tr),
         button=tr.get("button") or None,
         entered=entered,
         candidates=candidates,

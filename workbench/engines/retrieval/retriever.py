@@ -219,6 +219,7 @@ class HybridRetriever:
         self._rows = 0
         self._snapshot: _Snapshot | None = None
         self._pending = False  # background preparation queued or running
+        self._announced = False
         self._settled = threading.Event()
         self._progress = (0, 0)
         self._version = 0
@@ -355,6 +356,7 @@ class HybridRetriever:
         if self.model.ready() and len(missing) <= ENCODE_INLINE:
             self._add_vectors(self._load_vectors(missing))  # an edit: a few texts, encoded now
             self._build()
+            self._announce()
             version = self._version
             self._settled.clear()
 
@@ -410,13 +412,16 @@ class HybridRetriever:
                 self._prepare_later()  # the examples changed meanwhile: once more
                 return
             self._build()
-        emit(
-            RetrievalEvent(
-                "ready", self.collection, f"{self.mode} matching over {len(self._ids) - self._dead} examples"
-            )
-        )
+        self._announce()
         self._fit_head(version)
         self._calibrate(version)
+
+    def _announce(self) -> None:
+        """Say once that this collection's configured matching answers from now on."""
+        if not self._announced:
+            self._announced = True
+            examples = len(self._ids) - self._dead
+            emit(RetrievalEvent("ready", self.collection, f"{self.mode} matching over {examples} examples"))
 
     def _cached_vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
         """The vectors of ``texts`` the store already has."""
