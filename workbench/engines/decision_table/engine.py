@@ -146,6 +146,12 @@ class DecisionTableEngine(Engine):
     def decision_table(self) -> DecisionTable:
         return self.table
 
+    @property
+    def blocking(self) -> bool:  # type: ignore[override]
+        """With sentence embeddings a turn encodes the utterance (milliseconds of CPU): the
+        runtime then runs the step in a worker thread, so the event loop serves everyone else."""
+        return any(r.mode != "bm25" for r in self.retrievers().values())
+
     def retrievers(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self.table.retriever is not None:

@@ -58,6 +58,8 @@ class NLU:
         self.today = today
         self.extractor = EntityExtractor(data.entities)
         self._ranker_spec = ranker
+        #: the retrieval settings the ``retrieval`` ranker runs with (None for other rankers)
+        self.retrieval_settings = retrieval if ranker == "retrieval" and store is not None else None
         self._ranker_options = dict(ranker_options or {})
         if store is not None and retrieval is not None:
             self._ranker_options.setdefault("store", store)

@@ -68,7 +68,9 @@ MIN_PROBABILITY = 1e-3
 #: cosine around 0.5 relates two utterances about the same thing, below it they mostly are not
 HYBRID_DEFAULT = 0.45
 #: what the kept calibrations depend on besides the examples (bumped when fusion changes)
-CALIBRATION_FORMAT = 1
+CALIBRATION_FORMAT = 2
+#: folds of held-out examples, each ranked by a head fitted without it
+CALIBRATION_FOLDS = 5
 
 
 @dataclass(slots=True)
@@ -818,14 +820,22 @@ class HybridRetriever:
                 return
             samples = self._live_samples()
         head = snapshot.head
+        heads: dict[int, fusion.LinearHead | None] = {}  # a held-out example's position -> its fold's head
         if head is not None and samples:
-            # the head must not have seen the held-out examples, or their scores flatter it
-            keep = snapshot.alive.copy()
-            keep[[s.position for s in samples]] = False
-            if fusion.head_fits(int(keep.sum()), len(snapshot.groups)):
-                head = fusion.LinearHead.fit(
-                    snapshot.matrix[snapshot.doc_row[keep]], snapshot.doc_group[keep], len(snapshot.groups)
-                )
+            # the head must not have seen the held-out examples, or their scores flatter it; one
+            # head per fold, each missing a fifth of them (a head missing them all would be weaker
+            # than the one that answers, and the threshold too lenient)
+            for fold in range(CALIBRATION_FOLDS):
+                held = [s.position for s in samples[fold::CALIBRATION_FOLDS]]
+                keep = snapshot.alive.copy()
+                keep[held] = False
+                fitted = None
+                if held and fusion.head_fits(int(keep.sum()), len(snapshot.groups)):
+                    fitted = fusion.LinearHead.fit(
+                        snapshot.matrix[snapshot.doc_row[keep]], snapshot.doc_group[keep], len(snapshot.groups)
+                    )
+                heads.update((pos, fitted) for pos in held)
+            head = next((h for h in heads.values() if h is not None), None)
         parts = snapshot.doc_part
 
         def rank(sample: Sample) -> tuple[str | None, float]:
@@ -833,7 +843,7 @@ class HybridRetriever:
             code = int(parts[pos])
             partition = next((p for p, c in snapshot.partitions.items() if c == code), None) if code >= 0 else None
             vector = snapshot.matrix[snapshot.doc_row[pos]]
-            matches = self._rank(snapshot, vector, sample.text, 1, partition, None, None, [pos], head)
+            matches = self._rank(snapshot, vector, sample.text, 1, partition, None, None, [pos], heads.get(pos, head))
             return (matches[0].group, matches[0].score - matches[0].offset) if matches else (None, 0.0)
 
         oos_code = snapshot.group_code.get(OUT_OF_SCOPE)
