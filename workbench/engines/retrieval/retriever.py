@@ -29,20 +29,20 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from workbench.engines.retrieval import fusion
+from workbench.engines.retrieval import fusion, kept
 from workbench.engines.retrieval.calibration import Calibration, Sample, Threshold, calibrate, samples_of
 from workbench.engines.retrieval.config import Retrieval
 from workbench.engines.retrieval.embedder import Embeddings, embeddings, text_key
 from workbench.engines.retrieval.events import RetrievalEvent, emit
+from workbench.engines.retrieval.snapshot import OUT_OF_SCOPE, Snapshot, group_offsets, matches_filters
 from workbench.engines.retrieval.worker import submit
 
 if TYPE_CHECKING:
@@ -51,8 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: the group out-of-scope examples vote for (never returned)
-OUT_OF_SCOPE = "\x00out_of_scope"
 #: BM25 hits fused per query (deeper hits never reach the vote: BANKING77 ranks the same with 100)
 BM25_DEPTH = 30
 #: examples taken by cosine besides BM25's hits before the vote picks its neighbours
@@ -67,8 +65,6 @@ MIN_PROBABILITY = 1e-3
 #: the threshold hybrid and embeddings matching start from when nothing was calibrated: a
 #: cosine around 0.5 relates two utterances about the same thing, below it they mostly are not
 HYBRID_DEFAULT = 0.45
-#: what the kept calibrations depend on besides the examples (bumped when fusion changes)
-CALIBRATION_FORMAT = 2
 #: folds of held-out examples, each ranked by a head fitted without it
 CALIBRATION_FOLDS = 5
 
@@ -109,68 +105,6 @@ class Match:
     #: how much more (or less) than the threshold this group needs: a group whose examples are
     #: close to each other needs its matches closer (calibration.py)
     offset: float = 0.0
-
-    def needs(self, threshold: float) -> float:
-        """The score this match needs to be answered, given the collection's threshold."""
-        return threshold + self.offset
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "score": round(self.score, 4),
-            "cosine": round(self.cosine, 4),
-            "bm25": round(self.bm25, 4),
-            "example": self.example,
-        }
-
-
-@dataclass
-class _Snapshot:
-    """Everything :meth:`HybridRetriever.rank` reads, swapped whole when the examples change."""
-
-    size: int  # examples (positions 0..size-1)
-    ids: list[str | None]
-    texts: list[str]
-    position: dict[str, int]  # id -> position (examples with an id)
-    matrix: np.ndarray  # (rows, dim) float32: one row per distinct text
-    doc_row: np.ndarray  # (size,) matrix row of each example's text
-    doc_group: np.ndarray  # (size,) group code (-1: a deleted example)
-    doc_part: np.ndarray  # (size,) partition code (-1: none)
-    alive: np.ndarray  # (size,) bool
-    groups: list[str]
-    group_code: dict[str, int]
-    partitions: dict[str, int]
-    fields: list[dict[str, Any] | None] | None
-    #: the examples of group g are order[starts[g]:starts[g + 1]]
-    order: np.ndarray
-    starts: np.ndarray
-    head: fusion.LinearHead | None = None
-    #: per group code: what its matches need beyond the threshold (zeros until fitted)
-    offsets: np.ndarray | None = None
-    masks: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def group_docs(self, code: int) -> np.ndarray:
-        return self.order[self.starts[code] : self.starts[code + 1]]
-
-    def locate(self, doc_id: str, group: str | None) -> int | None:
-        """The position of an index document: by its id, or as the n-th example of its group."""
-        pos = self.position.get(doc_id)
-        if pos is not None or group is None:
-            return pos
-        code = self.group_code.get(group)
-        name, sep, n = doc_id.rpartition("\x1f")
-        if code is None or not sep or name != group or not n.isdigit():
-            return None
-        docs = self.group_docs(code)
-        return int(docs[int(n)]) if int(n) < len(docs) else None
-
-    def name_of(self, pos: int) -> str:
-        """The id of the example at ``pos`` (its group and number when it has none)."""
-        doc_id = self.ids[pos]
-        if doc_id is not None:
-            return doc_id
-        code = int(self.doc_group[pos])
-        docs = self.group_docs(code)
-        return f"{self.groups[code]}\x1f{int(np.searchsorted(docs, pos))}"
 
 
 class HybridRetriever:
@@ -219,7 +153,7 @@ class HybridRetriever:
         self._row_of: dict[str, int] = {}
         self._matrix: np.ndarray | None = None
         self._rows = 0
-        self._snapshot: _Snapshot | None = None
+        self._snapshot: Snapshot | None = None
         self._pending = False  # background preparation queued or running
         self._announced = False
         self._settled = threading.Event()
@@ -338,15 +272,6 @@ class HybridRetriever:
             if self._live[n]:
                 h.update(f"{doc_id}\x1f{text}\x1f{group}\x1e".encode("utf-8", "surrogatepass"))
         return h.hexdigest()
-
-    def examples(self) -> list[Example]:
-        """The live examples, out-of-scope ones included (their group is :data:`OUT_OF_SCOPE`)."""
-        with self._lock:
-            return [
-                Example(i, t, g, p, self._fields[n] if self._fields is not None else None)
-                for n, (i, t, g, p) in enumerate(zip(self._ids, self._texts, self._groups, self._parts, strict=True))
-                if self._live[n]
-            ]
 
     # -- vectors ---------------------------------------------------------------------------
     def _schedule(self) -> None:
@@ -535,7 +460,7 @@ class HybridRetriever:
         starts = np.searchsorted(doc_group[order], np.arange(len(group_code) + 1)).astype(np.int64)
         assert self._matrix is not None or not len(live)
         matrix = self._matrix[: self._rows] if self._matrix is not None else np.zeros((0, 1), dtype=np.float32)
-        self._snapshot = _Snapshot(
+        self._snapshot = Snapshot(
             size=n,
             ids=self._ids,
             texts=self._texts,
@@ -565,7 +490,7 @@ class HybridRetriever:
             head = fusion.LinearHead.fit(
                 snapshot.matrix[snapshot.doc_row[live]], snapshot.doc_group[live], len(snapshot.groups)
             )
-        offsets = calibration_offsets(snapshot)
+        offsets = group_offsets(snapshot)
         with self._lock:
             if version == self._version and self._snapshot is snapshot:
                 self._snapshot = dataclasses.replace(snapshot, head=head, offsets=offsets, masks={})
@@ -661,7 +586,7 @@ class HybridRetriever:
             snapshot.texts[pos],
         )
 
-    def _allowed(self, snapshot: _Snapshot, partition: str | None, filters: dict[str, Any] | None) -> np.ndarray:
+    def _allowed(self, snapshot: Snapshot, partition: str | None, filters: dict[str, Any] | None) -> np.ndarray:
         mask = snapshot.alive
         if partition is not None:
             mask = mask & (snapshot.doc_part == snapshot.partitions.get(partition, -2))
@@ -672,7 +597,7 @@ class HybridRetriever:
                 fields = snapshot.fields
                 found = np.fromiter(
                     (
-                        _matches((fields[p] if fields is not None else None) or {}, filters)
+                        matches_filters((fields[p] if fields is not None else None) or {}, filters)
                         for p in range(snapshot.size)
                     ),
                     dtype=bool,
@@ -686,7 +611,7 @@ class HybridRetriever:
 
     def _rank(
         self,
-        snapshot: _Snapshot,
+        snapshot: Snapshot,
         vector: np.ndarray,
         text: str,
         k: int,
@@ -776,9 +701,6 @@ class HybridRetriever:
     def default_threshold_for(self, mode: str) -> float:
         return self.default_threshold if mode == "bm25" else HYBRID_DEFAULT
 
-    def calibration(self, mode: str | None = None) -> Calibration | None:
-        return self._calibrations.get(mode or self.answering())
-
     def _wants_auto(self) -> bool:
         """Whether the threshold is calibrated: ``auto`` asked for, or nothing set anywhere."""
         chosen = self.settings.threshold
@@ -867,31 +789,13 @@ class HybridRetriever:
         self._store_calibration(self.mode, result, version)
 
     # -- calibrations kept in the store --------------------------------------------------------
-    def _settings_key(self) -> str:
-        oos = hashlib.sha1("\x1e".join(self.settings.out_of_scope).encode("utf-8", "surrogatepass")).hexdigest()
-        return f"{CALIBRATION_FORMAT}:{fusion.VERSION}:{oos}"
-
     def _load_calibrations(self) -> None:
         """The calibrations the store kept for these settings: used at once (fresh when they are
         of these very examples; otherwise until new ones are ready)."""
-        self._fresh = set()
-        found = self.store.documents(self.collection).derived("calibration")
-        if found is None:
-            return
-        try:
-            data = json.loads(found[1])
-        except ValueError:
-            return
-        if not isinstance(data, dict) or data.get("settings") != self._settings_key():
-            return
-        for mode, entry in (data.get("modes") or {}).items():
-            try:
-                result = Calibration(**entry["result"]) if entry.get("result") else None
-            except (TypeError, KeyError):
-                continue
-            self._calibrations[mode] = result
-            if entry.get("examples") == self._examples_key:
-                self._fresh.add(mode)
+        found, self._fresh = kept.load(
+            self.store, self.collection, kept.settings_key(self.settings.out_of_scope), self._examples_key
+        )
+        self._calibrations.update(found)
 
     def _store_calibration(self, mode: str, result: Calibration | None, version: int) -> None:
         with self._lock:
@@ -899,82 +803,11 @@ class HybridRetriever:
                 return
             self._calibrations[mode] = result
             self._fresh.add(mode)
-            docs = self.store.documents(self.collection)
-            found = docs.derived("calibration")
-            data: dict[str, Any] = {}
-            if found is not None:
-                try:
-                    data = json.loads(found[1])
-                except ValueError:
-                    data = {}
-            if not isinstance(data, dict) or data.get("settings") != self._settings_key():
-                data = {"settings": self._settings_key(), "modes": {}}
-            data.setdefault("modes", {})[mode] = {
-                "examples": self._examples_key,
-                "result": dataclasses.asdict(result) if result is not None else None,
-            }
-            docs.set_derived("calibration", 0, json.dumps(data).encode())
+            key = kept.settings_key(self.settings.out_of_scope)
+            kept.keep(self.store, self.collection, key, mode, self._examples_key, result)
         if result is not None:
             emit(
                 RetrievalEvent(
                     "calibrated", self.collection, f"{mode} threshold {result.threshold:.2f}: {result.describe(mode)}"
                 )
             )
-
-
-#: groups with fewer examples get no offset (too few to say how close their examples are)
-OFFSET_MIN_EXAMPLES = 5
-#: examples of a group compared with each other at most, for its offset
-OFFSET_SAMPLE = 300
-#: the quantile of a group's leave-one-out nearest-example cosines its offset is taken from
-OFFSET_QUANTILE = 10
-
-
-def calibration_offsets(snapshot: _Snapshot) -> np.ndarray:
-    """Per group: how much more than the collection's threshold its matches need.
-
-    A group whose examples sit close together (every example has a near twin) is matched
-    closely by its own paraphrases; an utterance that comes only so close to it is more
-    likely something else than the same score near a loose group would be. The offset is
-    the group's low quantile of leave-one-out nearest-example cosines, less the median of
-    that over the groups, times the cosine's weight in a similarity. Measured on BANKING77
-    with 16 intents held out, it turns 56% of out-of-scope utterances into "no match"
-    where one threshold for all turns 49%, for the same accuracy given up.
-    """
-    offsets = np.zeros(len(snapshot.groups), dtype=np.float32)
-    tight: dict[int, float] = {}
-    for code in range(len(snapshot.groups)):
-        docs = snapshot.group_docs(code)
-        if len(docs) < OFFSET_MIN_EXAMPLES or snapshot.groups[code] == OUT_OF_SCOPE:
-            continue
-        rows = np.unique(snapshot.doc_row[docs[:OFFSET_SAMPLE]])
-        if len(rows) < OFFSET_MIN_EXAMPLES:
-            continue
-        vectors = snapshot.matrix[rows]
-        sims = vectors @ vectors.T
-        np.fill_diagonal(sims, -1.0)
-        tight[code] = float(np.percentile(sims.max(axis=1), OFFSET_QUANTILE))
-    if len(tight) >= 2:
-        middle = float(np.median(list(tight.values())))
-        for code, value in tight.items():
-            offsets[code] = fusion.ALPHA * (value - middle)
-    return offsets
-
-
-def _matches(fields: dict[str, Any], filters: dict[str, Any]) -> bool:
-    """The index's filter rule: each filter's value (or one of its values) equals the field's
-    value (or one of its values); a None filter is ignored."""
-    for key, wanted in filters.items():
-        if wanted is None:
-            continue
-        accepted = wanted if isinstance(wanted, (list, tuple, set, frozenset)) else [wanted]
-        have = fields.get(key)
-        values = have if isinstance(have, (list, tuple, set, frozenset)) else [have]
-        if not any(_same(v, a) for v in values for a in accepted):
-            return False
-    return True
-
-
-def _same(a: Any, b: Any) -> bool:
-    # as the index spells filter values in JSON: True and 1 differ, "1" and 1 differ
-    return type(a) is type(b) and a == b
