@@ -182,8 +182,9 @@ class DecisionTableEngine(Engine):
         if self.kb is None and create:
             from workbench.engines.knowledge_base import KnowledgeBase
 
-            # a knowledge base started by a tool is consulted by the bot from then on
-            self.kb = KnowledgeBase(self.table.store, self.table.index, self.bot)
+            # a knowledge base started by a tool is consulted by the bot from then on, matched as its table is
+            settings = self.table.retriever.settings if self.table.retriever is not None else None
+            self.kb = KnowledgeBase(self.table.store, self.table.index, self.bot, retrieval=settings)
         return self.kb
 
     def initial_state(self) -> dict[str, Any]:
