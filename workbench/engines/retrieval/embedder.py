@@ -2,10 +2,11 @@
 
 :func:`embeddings` returns the process's :class:`Embeddings` for a model. Nothing
 heavy is imported until :meth:`Embeddings.start` is called (the first bot that wants
-hybrid matching calls it), and then only in a daemon thread: ``torch`` and
-``transformers`` take seconds to import and the model a few more to load, and the
-first paint and the first answers never wait for them. Until :meth:`Embeddings.ready`
-is true, callers answer with BM25 and say so in their trace.
+hybrid matching calls it), and then not in this process at all: the model runs in a
+child process (:class:`RemoteEncoder`, encoder_process.py), because importing torch and
+transformers holds the interpreter lock for seconds and the first answers must not
+wait for them. Until :meth:`Embeddings.ready` is true, callers answer with BM25 and
+say so in their trace.
 
 When the model cannot be loaded (the package is missing, or torch is), the reason
 is logged once per process and every caller falls back to BM25 with that reason.
@@ -18,8 +19,12 @@ vectors are mean-pooled token states, L2-normalised, so a dot product is a cosin
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
+import struct
+import subprocess
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -27,6 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from workbench.engines.retrieval.events import RetrievalEvent, emit
+from workbench.engines.retrieval.worker import Stopped, stopping
 
 if TYPE_CHECKING:
     import numpy as np
@@ -102,6 +108,76 @@ class MiniLMEncoder:
         return vectors.numpy().astype(np.float32, copy=False)
 
 
+class RemoteEncoder:
+    """The model in a child process (encoder_process.py), spoken to over its pipes.
+
+    Creating one starts the child and waits for it to load the model (seconds: call it
+    from a background thread); it raises ``RuntimeError`` with the child's reason when the
+    model cannot be loaded there. One request at a time; the child ends with this process.
+    """
+
+    def __init__(self) -> None:
+        import atexit
+        from pathlib import Path
+
+        env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+        # the child imports workbench from where this process did
+        here = str(Path(__file__).resolve().parents[3])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), here) if p)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "workbench.engines.retrieval.encoder_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        self._lock = threading.Lock()
+        atexit.register(self.close)
+        assert self._process.stdout is not None
+        hello = self._process.stdout.readline().decode("utf-8", "replace").strip()
+        if not hello.startswith("OK "):
+            self.close()
+            raise RuntimeError(hello.removeprefix("ERROR ") or "the model's process ended before it was ready")
+        _, self.name, dim = hello.split(" ", 2)
+        self.dim = int(dim)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        body = json.dumps([t[:MAX_CHARS] for t in texts]).encode("utf-8", "surrogatepass")
+        with self._lock:
+            pipe_in, pipe_out = self._process.stdin, self._process.stdout
+            if pipe_in is None or pipe_out is None or self._process.poll() is not None:
+                raise RuntimeError("the embedding model's process has ended")
+            pipe_in.write(struct.pack("<I", len(body)) + body)
+            pipe_in.flush()
+            rows, second = struct.unpack("<II", _read_exact(pipe_out, 8))
+            if rows == 0xFFFFFFFF:
+                raise RuntimeError(_read_exact(pipe_out, second).decode("utf-8", "replace"))
+            data = _read_exact(pipe_out, rows * second * 4)
+        return np.frombuffer(data, dtype="<f4").reshape(rows, second).astype(np.float32)
+
+    def close(self) -> None:
+        process = self._process
+        if process.poll() is None:
+            try:
+                if process.stdin is not None:
+                    process.stdin.close()  # end of input: the child exits
+                process.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                process.kill()
+
+
+def _read_exact(stream, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = stream.read(n - len(data))
+        if not chunk:
+            raise RuntimeError("the embedding model's process has ended")
+        data += chunk
+    return data
+
+
 @dataclass
 class Status:
     """Where the model is: ``idle`` (nobody asked), ``loading``, ``ready`` or ``unavailable``."""
@@ -116,7 +192,7 @@ class Embeddings:
     """One embedding model for the whole process: loaded in the background, shared by every bot."""
 
     def __init__(
-        self, loader: Callable[[], Encoder] = MiniLMEncoder, name: str = MODEL_NAME, dim: int | None = MiniLMEncoder.dim
+        self, loader: Callable[[], Encoder] = RemoteEncoder, name: str = MODEL_NAME, dim: int | None = MiniLMEncoder.dim
     ) -> None:
         """``dim``: the vectors' length, when known before loading (stored vectors of another
         length are encoded again)."""
@@ -213,6 +289,8 @@ class Embeddings:
             raise RuntimeError(f"the embedding model {self.name} is not loaded")
         parts = []
         for start in range(0, len(texts), BATCH):
+            if stopping():
+                raise Stopped()
             parts.append(self._encoder.encode(texts[start : start + BATCH]))
             if progress is not None:
                 progress(min(len(texts), start + BATCH), len(texts))
