@@ -132,8 +132,20 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def rss_mb(pid: int | str = "self") -> float:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return float("nan")
+    for line in lines:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def model_rss_mb() -> float:
+    """Resident memory of the embedding model's process (it runs beside this one)."""
+    from workbench.engines.retrieval.embedder import embeddings
+
+    process = getattr(embeddings()._encoder, "_process", None)
+    return rss_mb(process.pid) if process is not None else float("nan")
