@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,12 @@ from support.openai_double import OpenAIDouble
 from support.servers import InLoopServer, LoopThread, ServeProcess, serve_app
 
 # -- servers ------------------------------------------------------------------------------------
+
+# Hybrid matching answers once the embedding model has loaded in the background, so a test
+# that does not wait for it would see BM25 or hybrid depending on the machine's speed. Bots
+# that name no mode match with BM25 here (subprocesses inherit it); the retrieval tests set
+# `retrieval: {mode: hybrid}` and wait for the model (tests/support/retrieval.py).
+os.environ.setdefault("WORKBENCH_RETRIEVAL", "bm25")
 
 
 @pytest.fixture

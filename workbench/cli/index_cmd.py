@@ -93,6 +93,7 @@ def sync(task: TaskArg, bot: BotOpt = None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from workbench.cli.render import console
+    from workbench.engines.mirror import identity, stamp
 
     t, collections = _collections(task, bot, engines=True)
     try:
@@ -103,7 +104,10 @@ def sync(task: TaskArg, bot: BotOpt = None) -> None:
                 documents = source.documents()
                 job = bar.add_task(collection, total=max(len(documents), 1))
                 index.rebuild(
-                    collection, documents, revision=revision, progress=lambda n, job=job: bar.update(job, completed=n)
+                    collection,
+                    documents,
+                    stamp=stamp(identity(docs), revision),
+                    progress=lambda n, job=job: bar.update(job, completed=n),
                 )
                 bar.update(job, completed=max(len(documents), 1))
         console.print(escape(f"{len(collections)} collection(s) rebuilt in the {index.name} index"), highlight=False)
@@ -119,6 +123,7 @@ def check(task: TaskArg, bot: BotOpt = None) -> None:
     from rich.markup import escape
 
     from workbench.cli.render import console
+    from workbench.engines.mirror import identity, stamped_revision
 
     t, collections = _collections(task, bot, engines=False)
     healthy = True
@@ -130,7 +135,8 @@ def check(task: TaskArg, bot: BotOpt = None) -> None:
             healthy = False
         for collection, source, docs in collections:
             expected, held = len(source.documents()), index.count(collection)
-            revision, mirrored = docs.revision(), index.revision(collection)
+            revision = docs.revision()
+            mirrored = stamped_revision(index.stamp(collection), identity(docs, create=False))
             ok = expected == held and mirrored in (None, revision)
             healthy = healthy and ok
             mark = "ok" if ok else "OUT OF STEP"

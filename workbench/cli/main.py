@@ -4,7 +4,7 @@ so `workbench --help` stays fast (no textual, uvicorn, pydantic at start-up)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -118,23 +118,52 @@ def chat(
         raise typer.Exit(2)
     t = load(task)
     check(t)
-    raise typer.Exit(run_local(t, resume=resume, record=record, person=person))
+    from workbench.cli.retrieval_view import watch
+
+    with watch():
+        code = run_local(t, resume=resume, record=record, person=person)
+    raise typer.Exit(code)
 
 
 @app.command()
-def validate(task: TaskArg) -> None:
-    """Check a task: exit 0 when valid (warnings allowed), 2 when invalid."""
+def validate(
+    task: TaskArg,
+    retrieval_wait: Annotated[
+        float,
+        typer.Option(
+            "--retrieval-wait",
+            help="Seconds to wait for the embedding model and the calibrated thresholds (0: do not wait).",
+        ),
+    ] = 300.0,
+) -> None:
+    """Check a task: exit 0 when valid (warnings allowed), 2 when invalid. Shows how each bot
+    matches a person's words and the threshold it uses (calibrated on its examples)."""
     t = load(task)
+    import time
+
     from rich.markup import escape
 
     from workbench.cli.render import console
+    from workbench.cli.retrieval_view import describe, watch
+    from workbench.engines.capabilities import RetrievalBot
     from workbench.store import open_store
 
     # every bot built on a throw-away store: tables, forms and NLU files are checked too
-    check(t, open_store(":memory:"))
+    matching: list[tuple[str, str, Any]] = []
+    with watch(progress_bar=retrieval_wait > 0):
+        check(t, open_store(":memory:"))
+        for name in t.bot_configs:
+            engine = t.engine(name)  # built by the check
+            if isinstance(engine, RetrievalBot):
+                matching += [(name, label, r) for label, r in engine.retrievers().items()]
+        deadline = time.monotonic() + retrieval_wait
+        for _, _, retriever in matching:
+            retriever.wait(max(0.0, deadline - time.monotonic()))
     bots = ", ".join(f"{n} ({c.engine})" for n, c in t.bot_configs.items()) or "none"
     summary = f"{t.name} ({t.format}: {t.file}) worlds: {', '.join(t.worlds)}; bots: {bots}"
     console.print(f"[green]ok[/green] {escape(summary)}")
+    for name, label, retriever in matching:
+        console.print(escape(f"  {name} {describe(label, retriever)}"))
 
 
 @app.command()
@@ -422,18 +451,21 @@ def serve(
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the
     # handler it found: with Python's defaults the process would die by the signal (143,
     # 130) after a clean shutdown. A stop that was asked for ends with exit code 0.
+    from workbench.cli.retrieval_view import watch
+
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        code = run_server(
-            t,
-            host=host,
-            port=port,
-            password=password,
-            log_level=log_level,
-            settings=settings,
-            log_messages=log_messages,
-            reuse_port=reuse_port,
-        )
+        with watch():
+            code = run_server(
+                t,
+                host=host,
+                port=port,
+                password=password,
+                log_level=log_level,
+                settings=settings,
+                log_messages=log_messages,
+                reuse_port=reuse_port,
+            )
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

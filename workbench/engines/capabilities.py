@@ -49,6 +49,16 @@ class KnowledgeBot(Protocol):
 
 
 @runtime_checkable
+class RetrievalBot(Protocol):
+    """A bot that matches a person's words by retrieval (docs/retrieval.md)."""
+
+    def retrievers(self) -> dict[str, Any]:
+        """What it matches ("states", "intents", "knowledge base") -> its
+        :class:`~workbench.engines.retrieval.retriever.HybridRetriever`."""
+        ...
+
+
+@runtime_checkable
 class SlotBot(Protocol):
     """A bot that fills slots (a form): its slots can be shown and set by hand."""
 

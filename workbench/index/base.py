@@ -11,9 +11,13 @@ threshold works for every backend.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,9 +62,11 @@ class Index:
         k: int = 10,
         filters: dict[str, Any] | None = None,
         groups: Iterable[str] | None = None,
+        with_fields: bool = True,
     ) -> list[Hit]:
         """Top ``k`` hits for ``query``; ``filters`` match ``fields`` exactly;
-        ``groups`` restricts to documents of those groups."""
+        ``groups`` restricts to documents of those groups; ``with_fields=False``: hits
+        without their ``fields``."""
         raise NotImplementedError
 
     def count(self, collection: str) -> int:
@@ -70,42 +76,82 @@ class Index:
         self,
         collection: str,
         docs: Iterable[Document],
-        revision: int | None = None,
+        stamp: str | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> None:
         """Replace a collection's documents with ``docs``; searches see the old ones until the new
         ones are all in (a backend shared by several processes swaps them at once), and with
-        ``revision`` the collection records the store revision it now mirrors. ``progress`` is
+        ``stamp`` the collection records what it now mirrors (:meth:`stamp`). ``progress`` is
         told how many documents are in so far."""
         batch = list(docs)
         self.clear(collection)
         self.upsert(collection, batch)
         if progress is not None:
             progress(len(batch))
-        if revision is not None:
-            self.set_revision(collection, revision)
+        if stamp is not None:
+            self.set_stamp(collection, stamp)
 
-    def revision(self, collection: str) -> int | None:
-        """The store revision the collection mirrors, when the backend keeps one (a shared index
-        does, so a process that starts finds it up to date instead of rebuilding it); else None."""
+    def delete_groups(self, collection: str, groups: Iterable[str]) -> None:
+        """Remove every document of these groups (a state's queries, whatever their number)."""
+        raise NotImplementedError
+
+    def stamp(self, collection: str) -> str | None:
+        """What the collection's owner last said it holds (which document set, at which store
+        revision: workbench/engines/mirror.py), or None.
+
+        An owner that rebuilds from the store sets it after each change it applied; a backend
+        whose collections outlive the process (:attr:`persistent`: an index on disk, a shared
+        server) keeps the stamp with them, so the owner, or another process, catches up from
+        there instead of rebuilding."""
         return None
 
-    def set_revision(self, collection: str, revision: int) -> None:
-        """Record that the collection mirrors store revision ``revision`` (see :meth:`revision`)."""
+    def set_stamp(self, collection: str, value: str | None) -> None:
+        """Record what the collection mirrors (see :meth:`stamp`); None forgets it."""
         return None
+
+    @property
+    def persistent(self) -> bool:
+        """True when collections outlive the process (an index on disk, a server)."""
+        return False
 
     def close(self) -> None:
         return None
 
 
-def open_index(spec: str | dict | None = "embedded", path: str | None = None, language: str = "english") -> Index:
+def open_index(
+    spec: str | dict | None = "embedded", path: str | Path | None = None, language: str = "english", lock: bool = False
+) -> Index:
     """The backend a task's ``index:`` key names (``embedded`` by default)."""
     if spec in (None, "embedded"):
         from workbench.index.embedded import EmbeddedIndex
 
-        return EmbeddedIndex(path=path, language=language)
+        return EmbeddedIndex(path=path, language=language, lock=lock)
     if isinstance(spec, dict) and ("elasticsearch" in spec or "opensearch" in spec):
         from workbench.index.server import ServerIndex
 
         return ServerIndex.from_spec(spec, language=language)
     raise ValueError(f"unknown index backend {spec!r}")
+
+
+def index_folder(store_path: str | Path, language: str = "english") -> Path | None:
+    """Where the index of the store at ``store_path`` is kept (None for a store in memory)."""
+    text = str(store_path)
+    if not text or text == ":memory:" or text.startswith("file::memory:"):
+        return None
+    suffix = "-index" if language.lower() in ("english", "en") else f"-index-{language.lower()}"
+    return Path(text + suffix)
+
+
+def open_task_index(spec: str | dict | None, store_path: str | Path, language: str = "english") -> Index:
+    """A task's index, kept on disk beside its store so a restart does not re-index; in memory
+    when the store is, or when another process already owns the folder."""
+    folder = index_folder(store_path, language)
+    if folder is None or spec not in (None, "embedded"):
+        return open_index(spec, language=language)
+    from workbench.index.embedded import IndexInUse
+
+    try:
+        return open_index(spec, path=folder, language=language, lock=True)
+    except IndexInUse:
+        log.info("%s is used by another process: this one indexes in memory", folder)
+        return open_index(spec, language=language)

@@ -34,6 +34,10 @@ How it works
 * **Writes** take the collection's lock, open a short-lived writer, commit and swap
   in a new searcher; **searches** take no lock and read whichever searcher is
   current, so they may run from many threads while a write is in progress.
+* **On disk**, a collection keeps the *stamp* its owner set (the store revision it
+  mirrors), so a restart catches up with the edits since instead of re-indexing
+  (a 100k-state table opens in a fraction of a second). One process at a time owns
+  a folder (``lock=True``: an advisory lock); another gets :class:`IndexInUse`.
 """
 
 from __future__ import annotations
@@ -69,6 +73,13 @@ WRITER_HEAP = 15_000_000
 
 # Separates a field's name from its value in a filter term; cannot appear in a name.
 FILTER_SEP = "\x1f"
+
+STAMPS_FILE = "workbench-stamps.json"
+LOCK_FILE = "workbench.lock"
+
+
+class IndexInUse(OSError):
+    """Another process owns this on-disk index."""
 
 
 class Analyzer:
@@ -182,14 +193,66 @@ class EmbeddedIndex(Index):
 
     name = "embedded"
 
-    def __init__(self, path: str | Path | None = None, language: str | None = "english") -> None:
+    def __init__(self, path: str | Path | None = None, language: str | None = "english", lock: bool = False) -> None:
+        """``lock``: own the folder (raise :class:`IndexInUse` when another process does)."""
         self.analyzer = Analyzer(language)
         self.language = self.analyzer.language
         self.path = Path(path) if path is not None else None
         self._collections: dict[str, _Collection] = {}
-        self._lock = threading.Lock()  # guards _collections
+        self._lock = threading.Lock()  # guards _collections and the stamps
+        self._stamps: dict[str, str] = {}
+        self._lock_file: Any = None
         if self.path is not None:
+            if lock:
+                self._own_folder()
             self._check_disk_format()
+            self._stamps = self._read_stamps()
+
+    def _own_folder(self) -> None:
+        assert self.path is not None
+        self.path.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path / LOCK_FILE, "a+b")  # noqa: SIM115 - held for the index's lifetime
+        try:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:
+            pass  # no advisory locks on this platform: the caller's own care must do
+        except OSError:
+            handle.close()
+            raise IndexInUse(f"{self.path} is used by another process") from None
+        self._lock_file = handle
+
+    @property
+    def persistent(self) -> bool:
+        return self.path is not None
+
+    # -- stamps -----------------------------------------------------------------
+    def _read_stamps(self) -> dict[str, str]:
+        assert self.path is not None
+        try:
+            found = json.loads((self.path / STAMPS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(found, dict):
+            return {}
+        # a stamp whose collection is gone from disk says nothing
+        return {k: v for k, v in found.items() if isinstance(v, str) and (self.path / quote(k, safe="")).exists()}
+
+    def stamp(self, collection: str) -> str | None:
+        return self._stamps.get(collection)
+
+    def set_stamp(self, collection: str, value: str | None) -> None:
+        with self._lock:
+            if value is None:
+                self._stamps.pop(collection, None)
+            else:
+                self._stamps[collection] = value
+            if self.path is None:
+                return
+            temporary = self.path / f".{STAMPS_FILE}.tmp"
+            temporary.write_text(json.dumps(self._stamps), encoding="utf-8")
+            temporary.replace(self.path / STAMPS_FILE)  # atomic: a crash leaves the old stamps or the new
 
     # -- analysis ---------------------------------------------------------------
     def analyze(self, text: str) -> list[str]:
@@ -308,11 +371,11 @@ class EmbeddedIndex(Index):
         self,
         collection: str,
         docs: Iterable[Document],
-        revision: int | None = None,
+        stamp: str | None = None,
         progress: Any = None,
     ) -> None:
         """Replace every document of a collection in one commit: searches see the old set until
-        the new one is in. (Each process builds its own index: no revision to remember.)"""
+        the new one is in; then the collection is stamped with ``stamp`` (kept when on disk)."""
         coll = self._collection(collection, create=True)
         assert coll is not None
         count = 0
@@ -331,9 +394,25 @@ class EmbeddedIndex(Index):
         self._write(coll, apply)
         if progress is not None:
             progress(count)
+        self.set_stamp(collection, stamp)
+
+    def delete_groups(self, collection: str, groups: Iterable[str]) -> None:
+        """Remove every document of these groups."""
+        names = [str(g) for g in groups]
+        coll = self._collection(collection, create=False)
+        if coll is None or not names:
+            return
+
+        def apply(writer: Any) -> None:
+            for name in names:
+                writer.delete_documents_by_term("group", name)
+
+        self._write(coll, apply)
 
     def clear(self, collection: str) -> None:
-        """Remove every document of a collection."""
+        """Remove every document of a collection (and its stamp)."""
+        if collection in self._stamps:
+            self.set_stamp(collection, None)
         coll = self._collection(collection, create=False)
         if coll is not None:
             self._write(coll, lambda writer: writer.delete_all_documents())
@@ -350,8 +429,12 @@ class EmbeddedIndex(Index):
         k: int = 10,
         filters: dict[str, Any] | None = None,
         groups: Iterable[str] | None = None,
+        with_fields: bool = True,
     ) -> list[Hit]:
         """Top ``k`` hits for ``query``, any of its terms matching (OR), scores in 0..1.
+
+        ``with_fields=False`` leaves each hit's ``fields`` empty (reading them is half the
+        cost of a deep search that only needs ids and scores).
 
         ``filters`` maps a field to a value or to a list of accepted values; a
         document whose field is a list matches when any element does; a ``None``
@@ -402,7 +485,7 @@ class EmbeddedIndex(Index):
         hits = []
         for raw, address in result.hits:
             stored = searcher.doc(address)
-            fields_blob = stored.get_first("fields")
+            fields_blob = stored.get_first("fields") if with_fields else None
             hits.append(
                 Hit(
                     id=stored.get_first("id"),
@@ -449,3 +532,6 @@ class EmbeddedIndex(Index):
     def close(self) -> None:
         with self._lock:
             self._collections.clear()
+            if self._lock_file is not None:
+                self._lock_file.close()  # releases the folder for the next process
+                self._lock_file = None

@@ -4,9 +4,9 @@ One *alias* per collection (``{prefix}-{language}-{collection}-{hash}``) points 
 index; :meth:`ServerIndex.rebuild` loads a new index next to it and swaps the alias in one atomic
 step, then drops the old one, so searches never see a half-built collection. Incremental writes
 (:meth:`upsert`, :meth:`delete`) go through the alias and are refreshed before they return, as
-in the embedded backend. Each index records, in its mapping's ``_meta``, the store revision it
-mirrors (:meth:`revision`), so a process that starts finds a shared collection up to date
-instead of rebuilding it.
+in the embedded backend. Each index records, in its mapping's ``_meta``, the stamp of what it
+mirrors (:meth:`stamp`: which document set, at which store revision), so a process that starts
+finds a shared collection up to date, or catches it up, instead of rebuilding it.
 
 Scores are BM25 normalised exactly as the embedded backend's: divided by the score a document
 identical to the query would get, computed from the statistics the server used (documents,
@@ -255,7 +255,7 @@ class ServerIndex(Index):
         self,
         collection: str,
         docs: Iterable[Document],
-        revision: int | None = None,
+        stamp: str | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> None:
         """Load ``docs`` into a new index, then swap the alias to it in one step (no downtime)."""
@@ -270,8 +270,8 @@ class ServerIndex(Index):
             try:
                 await self._vector_field(new, checked)
                 await self._load(new, checked, progress)
-                if revision is not None:
-                    await self._call("PUT", f"/{new}/_mapping", bodies.revision_mark(revision))
+                if stamp is not None:
+                    await self._call("PUT", f"/{new}/_mapping", bodies.stamp_mark(stamp))
                 await self._call("POST", "/_aliases", bodies.swap(alias, new, old))
             except BaseException:
                 await self._call("DELETE", f"/{new}")
@@ -285,10 +285,29 @@ class ServerIndex(Index):
 
         self._run(go(), timeout=None)
 
-    def revision(self, collection: str) -> int | None:
+    @property
+    def persistent(self) -> bool:
+        return True
+
+    def delete_groups(self, collection: str, groups: Iterable[str]) -> None:
+        names = list(dict.fromkeys(str(g) for g in groups))
+        if not names:
+            return
         alias = self.alias(collection)
 
-        async def go() -> int | None:
+        async def go() -> None:
+            if not await self._indices(alias):
+                return
+            await self._call(
+                "POST", f"/{alias}/_delete_by_query", bodies.groups_query(names), params={"refresh": "true"}
+            )
+
+        self._run(go())
+
+    def stamp(self, collection: str) -> str | None:
+        alias = self.alias(collection)
+
+        async def go() -> str | None:
             try:
                 found = await self._call("GET", f"/{alias}/_mapping")
             except ServerError as exc:
@@ -297,18 +316,18 @@ class ServerIndex(Index):
                 raise
             for index in found.values():
                 mark = ((index.get("mappings") or {}).get("_meta") or {}).get("workbench") or {}
-                if isinstance(mark.get("revision"), int):
-                    return int(mark["revision"])
+                if isinstance(mark.get("stamp"), str):
+                    return str(mark["stamp"])
             return None
 
         return self._run(go())
 
-    def set_revision(self, collection: str, revision: int) -> None:
+    def set_stamp(self, collection: str, value: str | None) -> None:
         alias = self.alias(collection)
 
         async def go() -> None:
             if await self._indices(alias):
-                await self._call("PUT", f"/{alias}/_mapping", bodies.revision_mark(revision))
+                await self._call("PUT", f"/{alias}/_mapping", bodies.stamp_mark(value))
 
         self._run(go())
 
@@ -333,8 +352,10 @@ class ServerIndex(Index):
         k: int = 10,
         filters: dict[str, Any] | None = None,
         groups: Iterable[str] | None = None,
+        with_fields: bool = True,
     ) -> list[Hit]:
-        """Top ``k`` hits for ``query`` (any of its words), scores 0..1 as the embedded backend's."""
+        """Top ``k`` hits for ``query`` (any of its words), scores 0..1 as the embedded backend's
+        (always with their fields: the server sends them anyway)."""
         if k <= 0 or not query.strip():
             return []
         clauses = bodies.restrictions(filters, None if groups is None else [str(g) for g in groups])

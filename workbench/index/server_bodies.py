@@ -218,6 +218,11 @@ def swap(alias: str, new: str, old: list[str]) -> dict[str, Any]:
     return {"actions": actions}
 
 
-def revision_mark(revision: int) -> dict[str, Any]:
-    """The mapping ``_meta`` that records which store revision a collection mirrors."""
-    return {"_meta": {"workbench": {"revision": revision}}}
+def stamp_mark(stamp: str | None) -> dict[str, Any]:
+    """The mapping ``_meta`` that records what a collection mirrors (Index.stamp)."""
+    return {"_meta": {"workbench": {"stamp": stamp}}}
+
+
+def groups_query(groups: list[str]) -> dict[str, Any]:
+    """A delete-by-query body for every document of ``groups``."""
+    return {"query": {"terms": {"group": groups}}}

@@ -26,6 +26,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from workbench.engines.decision_table.state_view import matching_note
 from workbench.engines.decision_table.ties import tie_note
 from workbench.runtime.editing import BotEditor
 from workbench.widgets.ranking_view import RankingView
@@ -587,7 +588,10 @@ class DecisionTableScreen(Screen[None]):
         r = message.ranking
         heading = f"{len(r.candidates)} match(es) · {r.evaluated} of {r.considered} states evaluated"
         tie = tie_note(r.candidates, self._execution_order)
-        self.query_one("#dt-ranking", RankingView).show(r.candidates, self.threshold, heading, tie=tie)
+        found = self.table.threshold() if self.table is not None else None
+        source = {"source": found.source, "detail": found.detail} if found is not None else {}
+        note = matching_note({"retrieval": r.retrieval, "threshold_source": source})
+        self.query_one("#dt-ranking", RankingView).show(r.candidates, self.threshold, heading, tie=tie, note=note)
 
     def _execution_order(self, name: str) -> int | None:
         state = self._states.get(name)

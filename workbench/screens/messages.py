@@ -49,3 +49,12 @@ class TaskInvalid(TextualMessage):
     def __init__(self, problems: list[Any]) -> None:
         super().__init__()
         self.problems = problems
+
+
+class RetrievalUpdate(TextualMessage):
+    """Background retrieval work moved on: the model loaded, examples encoded, a threshold chosen
+    (a :class:`workbench.engines.retrieval.events.RetrievalEvent`)."""
+
+    def __init__(self, event: Any) -> None:
+        super().__init__()
+        self.event = event

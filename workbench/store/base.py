@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,6 +136,12 @@ class DocumentSet(ABC):
         """(id, document) in the set's order: all of them, or those of ``ids`` that exist."""
 
     @abstractmethod
+    def read_fields(self, fields: Sequence[str]) -> Iterator[tuple[str, tuple[Any, ...]]]:
+        """(id, the values of ``fields``) of every document in the set's order; a field a document
+        lacks is None. Reading a few fields of a large set costs a fraction of :meth:`read`, and
+        the documents come in batches (a reader never holds them all)."""
+
+    @abstractmethod
     def changes(self, since: int) -> Changes:
         """What was written and deleted after revision ``since`` (everything when ``since`` < 0)."""
 
@@ -154,6 +160,40 @@ class DocumentSet(ABC):
     @abstractmethod
     def set_source(self, path: str, digest: str) -> None:
         """Record the file the set was just imported from."""
+
+    @abstractmethod
+    def derived(self, name: str) -> tuple[int, bytes] | None:
+        """What a reader derived from the set and saved (a compiled table), with the revision it
+        was derived at; None when nothing was saved. The reader catches up with
+        :meth:`changes` since that revision instead of deriving everything again."""
+
+    @abstractmethod
+    def set_derived(self, name: str, revision: int, blob: bytes) -> None:
+        """Save (replace) what was derived from the set at ``revision``."""
+
+
+class VectorCache(ABC):
+    """Sentence vectors of one embedding model, keyed by a hash of the text they encode.
+
+    Vectors are ``float32`` bytes (``dim`` of them); the cache never decodes them, so a
+    backend stores and returns exactly what it was given. A text is encoded once per
+    model for every table, knowledge base and NLU of the store, and again never after
+    a restart.
+    """
+
+    model: str
+
+    @abstractmethod
+    def get_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        """The stored vectors of ``keys`` (missing keys are left out)."""
+
+    @abstractmethod
+    def put_many(self, items: Iterable[tuple[str, bytes]]) -> int:
+        """Store (key, vector) pairs in one transaction, replacing equal keys; returns how many."""
+
+    @abstractmethod
+    def count(self) -> int:
+        """How many vectors the cache holds for this model."""
 
 
 class AccountExists(ValueError):
@@ -414,6 +454,10 @@ class Store(ABC):
     @abstractmethod
     def document_sets(self) -> list[str]:
         """The names of every document set that was written, sorted (what-if replay copies them)."""
+
+    @abstractmethod
+    def vectors(self, model: str) -> VectorCache:
+        """The sentence vectors computed with ``model`` (e.g. ``all-MiniLM-L6-v2``)."""
 
     # -- evaluation ------------------------------------------------------------------
     @property

@@ -48,6 +48,9 @@ TABLES: dict[str, list[str]] = {
     "eval_accounts": ["id", "name", "role", "password_hash", "ext_src", "ext_id", "created", "consent", "data"],
     "eval_threads": ["id", "study", "topic", "bot", "person", "status", "created", "updated", "data"],
     "eval_ratings": ["thread", "person", "question", "seq", "value", "created"],
+    # sentence vectors are costly to compute again; what readers derived from document sets
+    # (doc_derived: compiled tables, calibrations) is rebuilt by the first process that starts
+    "vectors": ["model", "key", "vec"],
 }
 
 #: (table, rows copied so far, rows in the table)

@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from workbench.store import base
 from workbench.store.base import Commit, ConversationMoved, StateAt, Store
 from workbench.store.copy import TABLES
+from workbench.store.postgres_vectors import PostgresVectorCache
 from workbench.store.settings import store_environment, without_password
 
 #: a schema name spliced into ``SET search_path`` (quoted), checked first
@@ -49,6 +50,7 @@ ORDER = {
     "doc_deleted": "set_name, id",
     "seen_events": "scope, key",
     "state_history": "id",
+    "vectors": "model, key",
 }
 
 
@@ -401,6 +403,9 @@ class PostgresStore(Store):
                 "SELECT name FROM doc_sets WHERE rev > 0 OR source IS NOT NULL ORDER BY name"
             ).fetchall()
         return [r[0] for r in rows]
+
+    def vectors(self, model: str) -> PostgresVectorCache:
+        return PostgresVectorCache(self, model)
 
     # -- evaluation ----------------------------------------------------------------------
     @property

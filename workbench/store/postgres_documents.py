@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from workbench.store.base import Changes, DocumentSet, Source
 
 if TYPE_CHECKING:
     from workbench.store.postgres import PostgresStore
+
+#: documents per query of :meth:`PostgresDocumentSet.read_fields`
+READ_BATCH = 4000
 
 
 def _decode(rows: Iterable[tuple[str, str]]) -> list[tuple[str, dict[str, Any]]]:
@@ -92,6 +95,41 @@ class PostgresDocumentSet(DocumentSet):
                     (self.name, list(dict.fromkeys(ids))),
                 ).fetchall()
         return _decode(rows)
+
+    def read_fields(self, fields: Sequence[str]) -> Iterator[tuple[str, tuple[Any, ...]]]:
+        for name in fields:
+            if not name.replace("_", "").isalnum():
+                raise ValueError(f"not a field name: {name!r}")
+        # a few fields as JSON (the documents stay in the server), a few thousand rows per query
+        values = ", ".join(f"(doc::jsonb) -> '{f}'" for f in fields)
+        sql = (
+            f"SELECT position, id, json_build_array({values})::text FROM documents"
+            " WHERE set_name = %s AND position > %s ORDER BY position LIMIT %s"
+        )
+        after = -1
+        while True:
+            with self.store.transaction() as conn:
+                rows = conn.execute(sql, (self.name, after, READ_BATCH)).fetchall()
+            if not rows:
+                return
+            after = rows[-1][0]
+            for _, doc_id, values_json in rows:
+                yield doc_id, tuple(json.loads(values_json))
+
+    def derived(self, name: str) -> tuple[int, bytes] | None:
+        with self.store.transaction() as conn:
+            row = conn.execute(
+                "SELECT rev, blob FROM doc_derived WHERE set_name = %s AND name = %s", (self.name, name)
+            ).fetchone()
+        return (int(row[0]), bytes(row[1])) if row else None
+
+    def set_derived(self, name: str, revision: int, blob: bytes) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO doc_derived (set_name, name, rev, blob) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (set_name, name) DO UPDATE SET rev = excluded.rev, blob = excluded.blob",
+                (self.name, name, revision, blob),
+            )
 
     def changes(self, since: int) -> Changes:
         with self.store.transaction() as conn:

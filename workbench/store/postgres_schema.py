@@ -85,8 +85,22 @@ def _v2(conn: Any) -> None:
     )
 
 
+def _v3(conn: Any) -> None:
+    """Sentence vectors per (embedding model, text hash) and what readers derive from a document
+    set (a compiled decision table, the set's identity), as SQLite's migration 6."""
+    conn.execute(
+        """
+        CREATE TABLE IF NOT EXISTS vectors (
+            model TEXT NOT NULL, key TEXT NOT NULL, vec BYTEA NOT NULL, PRIMARY KEY (model, key));
+        CREATE TABLE IF NOT EXISTS doc_derived (
+            set_name TEXT NOT NULL, name TEXT NOT NULL, rev INTEGER NOT NULL, blob BYTEA NOT NULL,
+            PRIMARY KEY (set_name, name));
+        """
+    )
+
+
 #: (version, migration): version N's migration brings a schema from N-1 to N
-MIGRATIONS: list[tuple[int, Callable[[Any], None]]] = [(1, _v1), (2, _v2)]
+MIGRATIONS: list[tuple[int, Callable[[Any], None]]] = [(1, _v1), (2, _v2), (3, _v3)]
 LATEST = MIGRATIONS[-1][0]
 
 

@@ -4,7 +4,8 @@ A message is *acknowledged* once :meth:`SqliteStore.commit` has returned: the
 messages of a turn and the engine's new state go in one transaction, and the
 runtime sends nothing before that. WAL mode keeps committed data through a
 killed process. The schema is a list of numbered migrations (sqlite_schema.py);
-document sets (decision tables, knowledge bases) are in sqlite_documents.py.
+document sets (decision tables, knowledge bases) are in sqlite_documents.py, sentence
+vectors in sqlite_vectors.py.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from workbench.store.base import Commit, ConversationMoved, StateAt, Store
 from workbench.store.private import private_file
 from workbench.store.sqlite_documents import SqliteDocumentSet
 from workbench.store.sqlite_study import SqliteStudy
+from workbench.store.sqlite_vectors import SqliteVectorCache
 
 #: conversations whose last message number is kept in memory (the rest are read when needed)
 SEQ_CACHE = 50_000
@@ -340,6 +342,9 @@ class SqliteStore(Store):
             ).fetchall()
         return [r[0] for r in rows]
 
+    def vectors(self, model: str) -> SqliteVectorCache:
+        return SqliteVectorCache(self, model)
+
     # -- evaluation ----------------------------------------------------------------------
     @property
     def study(self) -> SqliteStudy:
@@ -358,6 +363,9 @@ class SqliteStore(Store):
     # -- moving data between backends -----------------------------------------------------
     def export_rows(self, table: str, columns: list[str], batch: int = 1000) -> Iterator[list[tuple]]:
         _known(table)
+        if table == "vectors":  # WITHOUT ROWID: pages by its key
+            yield from self._export_by_key(table, ("model", "key"), columns, batch)
+            return
         last = 0
         while True:
             with self._lock:
@@ -369,6 +377,21 @@ class SqliteStore(Store):
                 return
             last = rows[-1][0]
             yield [tuple(r[1:]) for r in rows]
+
+    def _export_by_key(self, table: str, key: tuple[str, ...], columns: list[str], batch: int) -> Iterator[list[tuple]]:
+        wanted = ", ".join((*key, *columns))
+        order = ", ".join(key)
+        after: tuple | None = None
+        while True:
+            where = f"WHERE ({order}) > ({', '.join('?' * len(key))})" if after is not None else ""
+            with self._lock:
+                rows = self.conn.execute(
+                    f"SELECT {wanted} FROM {table} {where} ORDER BY {order} LIMIT ?", (*(after or ()), batch)
+                ).fetchall()
+            if not rows:
+                return
+            after = tuple(rows[-1][: len(key)])
+            yield [tuple(r[len(key) :]) for r in rows]
 
     def import_rows(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         _known(table)

@@ -1,4 +1,4 @@
-"""Document sets in SQLite: tables ``doc_sets``, ``documents`` and ``doc_deleted``.
+"""Document sets in SQLite: tables ``doc_sets``, ``documents``, ``doc_deleted`` and ``doc_derived``.
 
 Every write takes the store's lock and one transaction, so a set never interleaves
 with a turn's commit on the shared connection.
@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from workbench.store.base import Changes, DocumentSet, Source
 
 if TYPE_CHECKING:
     from workbench.store.sqlite import SqliteStore
+
+#: documents per query of :meth:`SqliteDocumentSet.read_fields`
+READ_BATCH = 5000
 
 
 def _decode(rows: Iterable[tuple[str, str]]) -> list[tuple[str, dict[str, Any]]]:
@@ -97,6 +100,28 @@ class SqliteDocumentSet(DocumentSet):
             found.sort(key=lambda r: order.get(r[0], 0))
         return _decode(found)
 
+    def read_fields(self, fields: Sequence[str]) -> Iterator[tuple[str, tuple[Any, ...]]]:
+        for name in fields:
+            if not name.replace("_", "").isalnum():
+                raise ValueError(f"not a field name: {name!r}")
+        # one JSON array per row ([position, id, field...]), a few thousand rows per query and one
+        # json.loads per batch: a 100k-document read stays fast, and never holds every row at once
+        values = ", ".join(f"json(doc -> '$.{f}')" for f in fields)
+        sql = (
+            f"SELECT json_array(position, id, {values}) FROM documents WHERE set_name = ? AND position > ?"
+            " ORDER BY position LIMIT ?"
+        )
+        after = -1
+        while True:
+            with self.store._lock:
+                rows = self.store.conn.execute(sql, (self.name, after, READ_BATCH)).fetchall()
+            if not rows:
+                return
+            batch = json.loads("[" + ",".join(r[0] for r in rows) + "]")
+            after = batch[-1][0]
+            for row in batch:
+                yield row[1], tuple(row[2:])
+
     def changes(self, since: int) -> Changes:
         with self.store._lock:
             conn = self.store.conn
@@ -142,4 +167,18 @@ class SqliteDocumentSet(DocumentSet):
             self.store.conn.execute(
                 "UPDATE doc_sets SET source = ?, source_hash = ?, imported = ? WHERE name = ?",
                 (path, digest, time.time(), self.name),
+            )
+
+    def derived(self, name: str) -> tuple[int, bytes] | None:
+        with self.store._lock:
+            row = self.store.conn.execute(
+                "SELECT rev, blob FROM doc_derived WHERE set_name = ? AND name = ?", (self.name, name)
+            ).fetchone()
+        return (int(row[0]), bytes(row[1])) if row else None
+
+    def set_derived(self, name: str, revision: int, blob: bytes) -> None:
+        with self.store.transaction():
+            self.store.conn.execute(
+                "INSERT OR REPLACE INTO doc_derived (set_name, name, rev, blob) VALUES (?, ?, ?, ?)",
+                (self.name, name, revision, blob),
             )

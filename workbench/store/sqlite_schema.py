@@ -148,8 +148,31 @@ def _v5(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v6(conn: sqlite3.Connection) -> None:
+    """Sentence vectors per (embedding model, text hash), computed once and kept across restarts;
+    and what readers derive from a document set (a compiled decision table), so a large table
+    starts from it instead of compiling every state again."""
+    _script(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS vectors (
+            model TEXT NOT NULL, key TEXT NOT NULL, vec BLOB NOT NULL, PRIMARY KEY (model, key)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS doc_derived (
+            set_name TEXT NOT NULL, name TEXT NOT NULL, rev INTEGER NOT NULL, blob BLOB NOT NULL,
+            PRIMARY KEY (set_name, name));
+        """,
+    )
+
+
 #: (version, migration): version N's migration brings a file from N-1 to N
-MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3), (4, _v4), (5, _v5)]
+MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
+    (1, _v1),
+    (2, _v2),
+    (3, _v3),
+    (4, _v4),
+    (5, _v5),
+    (6, _v6),
+]
 LATEST = MIGRATIONS[-1][0]
 
 

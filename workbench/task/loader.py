@@ -92,17 +92,25 @@ class Task:
     def use_store(self, store) -> None:
         """Point the task at another store (a test's temporary one); engines are rebuilt."""
         self._store = store
+        if self._index is not None:
+            self._index.close()
         self._index = None
         self._engines.clear()
 
     @property
     def index(self):
-        """The retrieval index the task's ``index:`` key names (embedded by default)."""
+        """The retrieval index the task's ``index:`` key names (embedded by default), kept beside
+        the store so that a restart catches up instead of re-indexing."""
         if self._index is None:
-            from workbench.index import open_index
+            from workbench.index.base import open_task_index
 
-            self._index = open_index(self.spec.index)
+            self._index = open_task_index(self.spec.index, self.store_location)
         return self._index
+
+    @property
+    def store_location(self) -> str | Path:
+        """Where the store is: its file, or ``:memory:``."""
+        return self._store.path if self._store is not None else self.store_path
 
     @property
     def name(self) -> str:

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from workbench.engines.retrieval.config import RetrievalConfig
 from workbench.io.contained import relative_path_problem
 
 
@@ -457,6 +458,8 @@ class TaskSpec(Strict):
     serve: ServeSpec = Field(default_factory=ServeSpec)
     #: personal-information detection, blocklist and the /report command (every channel)
     safety: SafetySpec = Field(default_factory=SafetySpec)
+    #: how bots match a person's words (docs/retrieval.md); a bot's own ``retrieval:`` wins key by key
+    retrieval: RetrievalConfig | None = None
     bots: dict[str, dict[str, Any]] = Field(default_factory=dict)
     worlds: dict[str, dict[str, Any]]
     #: human rating of a bot (docs/evaluation.md)

@@ -11,6 +11,7 @@ model and records its responses there, ``models="live"`` talks to it without rec
 
 from __future__ import annotations
 
+import asyncio
 import re
 import tempfile
 import time
@@ -218,6 +219,26 @@ def _use_tape(task: Any, tape: Any) -> None:
         task.engine(bot).use_cassette(tape)
 
 
+#: seconds a test run waits for the embedding model and the bots' example vectors
+RETRIEVAL_WAIT = 300.0
+
+
+async def _retrieval_ready(task: Any) -> None:
+    """Build the bots that match by retrieval and wait until they answer as configured: a test
+    checks what people get once the model is loaded, not the BM25 of the first seconds."""
+    from workbench.engines.capabilities import RetrievalBot, bots_with
+
+    deadline = time.monotonic() + RETRIEVAL_WAIT
+    for name in bots_with(task, RetrievalBot):
+        try:
+            engine = task.engine(name)
+            retrievers = engine.retrievers().values()
+        except Exception:  # a bot that cannot start fails the test where it is used, with its error
+            continue
+        for retriever in retrievers:
+            await asyncio.to_thread(retriever.wait, max(0.0, deadline - time.monotonic()))
+
+
 async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = None, tape: Any = None) -> TestResult:
     from workbench.runtime.runner import Runner
     from workbench.store import open_store
@@ -228,6 +249,7 @@ async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = N
     task.use_store(store)
     if tape is not None:
         _use_tape(task, tape)
+    await _retrieval_ready(task)
     runner = Runner(task, store)
     # what went wrong inside (a bot that failed, a model with no recorded response) explains a failure
     errors: list[str] = []

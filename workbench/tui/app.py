@@ -17,7 +17,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from workbench.screens.messages import StoreFailed, StoreReady, TaskInvalid
+from workbench.screens.messages import RetrievalUpdate, StoreFailed, StoreReady, TaskInvalid
 
 if TYPE_CHECKING:
     from workbench.store import Store
@@ -71,6 +71,7 @@ class WorkbenchApp(App):
         self.first_usable: float | None = None
         self._created = time.perf_counter()
         self._usable_timer: Any = None
+        self._unsubscribe: Any = None
 
     def on_mount(self) -> None:
         from workbench.screens.chat import ChatScreen
@@ -78,6 +79,10 @@ class WorkbenchApp(App):
         self.chat = ChatScreen(self.wb_task, self.conversation_id)
         self.push_screen(self.chat)
         self.call_after_refresh(self._painted)
+        from workbench.engines.retrieval.events import subscribe
+
+        # post_message is thread-safe: the events come from the retrieval thread
+        self._unsubscribe = subscribe(lambda event: self.post_message(RetrievalUpdate(event)))
         self.open_store()
 
     def _painted(self) -> None:
@@ -146,6 +151,20 @@ class WorkbenchApp(App):
     def _store_failed(self, message: StoreFailed) -> None:
         self.notify(f"Could not open the store: {message.error}", severity="error", timeout=30)
 
+    @on(RetrievalUpdate)
+    def _retrieval_update(self, message: RetrievalUpdate) -> None:
+        """Show the background work of hybrid matching: encoding progress in the header, then
+        when it answers (or why it cannot)."""
+        event = message.event
+        if event.kind == "encoding":
+            self.sub_title = f"encoding {event.collection}: {event.done} of {event.total} examples"
+        elif event.kind == "ready":
+            self.sub_title = ""
+            self.notify(f"{event.collection}: {event.message}", title="Hybrid matching ready", timeout=4, markup=False)
+        elif event.kind == "fallback":
+            self.sub_title = ""
+            self.notify(event.message, title="Matching with BM25 only", severity="warning", timeout=12, markup=False)
+
     def action_serve(self) -> None:
         """Open the serve screen (kept installed, so the server outlives a visit to the chat)."""
         from workbench.screens.serve import ServeScreen
@@ -187,6 +206,8 @@ class WorkbenchApp(App):
             self.push_screen(EvalAdminScreen(study))
 
     async def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         if self.serve_screen is not None:
             await self.serve_screen.live.stop()
         if self.runner is not None:

@@ -37,7 +37,12 @@ def ranking_table(candidates: Iterable[Any], threshold: float | None = None, cho
         by = str(_field(c, "by", "") or "")
         why = list(_field(c, "why", []) or [])
         extracted = _field(c, "extracted", None) or {}
-        below = threshold is not None and score < threshold
+        passed = _field(c, "passed", None)
+        if passed is not None:  # the view already compared it with its own bar
+            below = not passed
+        else:  # a state matched by its queries needs the threshold plus its offset
+            offset = float(_field(c, "offset", 0.0) or 0.0) if by == "search" else 0.0
+            below = threshold is not None and score < threshold + offset
         line = Text(style="dim" if below else "")
         line.append(f"{i:>2} ")
         line.append_text(score_bar(score))
@@ -69,9 +74,11 @@ class RankingView(Static):
         chosen: str | None = None,
         tie: str | None = None,
         extra: list[Any] | None = None,
+        note: str = "",
     ) -> None:
         """``tie``: which of equal scores wins and why; ``extra``: more to show under the ranking
-        (the knowledge base's candidates)."""
+        (the knowledge base's candidates); ``note``: where the threshold came from and how the
+        states were matched."""
         parts: list[Any] = []
         if heading:
             parts.append(Text(heading, style="bold"))
@@ -81,6 +88,8 @@ class RankingView(Static):
                 parts.append(Text(tie, style="bold"))
             if threshold is not None:
                 parts.append(Text(f"threshold {threshold:.2f}: dimmed states are below it", style="dim"))
+            if note:
+                parts.append(Text(note, style="dim"))
         else:
             parts.append(Text("no state scored above 0", style="italic"))
         parts += extra or []

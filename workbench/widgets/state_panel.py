@@ -82,10 +82,10 @@ class StatePanel(BotPanel):
         kb = [kb_candidates(v.kb_candidates, v.kb_threshold)] if v.route == "knowledge_base" or v.kb_candidates else []
         if v.candidates:
             chosen = next((c.state for c in v.candidates if c.chosen), None)
-            ranking.show(v.candidates, v.threshold, chosen=chosen, tie=v.tie, extra=kb)
+            ranking.show(v.candidates, v.threshold, chosen=chosen, tie=v.tie, extra=kb, note=v.matching)
         elif kb:
             # no state scored: the knowledge base was asked, answered or missed
-            ranking.show([], v.threshold, extra=kb)
+            ranking.show([], v.threshold, extra=kb, note=v.matching)
         else:
             ranking.note(
                 "no ranking in the last turn (a greeting, a button, a form answer)" if v.turn else "no turn yet"

@@ -44,7 +44,7 @@ def test_scale_store_copy_moves_a_task_to_postgres_and_back(tmp_path: Path, pg_u
     assert "messages" in there.stdout  # the progress names each table
 
     info = run_cli("store", "info", pg_url)
-    assert info.returncode == 0 and "schema version 2" in info.stdout
+    assert info.returncode == 0 and "schema version 3" in info.stdout
     assert any(line.split() == ["messages", "6"] for line in info.stdout.splitlines())
 
     # the destination must be empty: nothing is merged

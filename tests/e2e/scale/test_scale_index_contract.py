@@ -154,27 +154,29 @@ def test_a_rebuild_replaces_the_collection_and_searches_never_see_it_half_done(i
         for n in range(3):
             docs = [*HELPDESK, Document("pw2", "I forgot my password again", group="forgot_password")]
             docs += [Document(f"extra{i}", f"unrelated words number {i} round {n}") for i in range(20)]
-            index.rebuild("dt", docs, revision=7 + n)
+            index.rebuild("dt", docs, stamp=f"set:{7 + n}")
     finally:
         stop.set()
         for t in threads:
             t.join(30)
     assert not errors
     assert index.count("dt") == 25
-    assert index.revision("dt") in (None, 9)  # a shared index remembers the store revision it mirrors
+    if index.persistent:  # a shared index remembers what it mirrors
+        assert index.stamp("dt") == "set:9"
 
 
-def test_a_shared_index_remembers_its_store_revision(backend) -> None:
+def test_a_shared_index_remembers_what_it_mirrors(backend) -> None:
     index, _ = backend
-    if not index.remote:
-        assert index.revision("dt") is None  # each process builds its own: nothing to remember
-        return
-    assert index.revision("dt") is None
-    index.rebuild("dt", HELPDESK, revision=3)
-    assert index.revision("dt") == 3
-    index.set_revision("dt", 5)
-    assert index.revision("dt") == 5
+    if not index.persistent:
+        return  # an index in memory is built by its process: nothing to remember
+    assert index.stamp("dt") is None
+    index.rebuild("dt", HELPDESK, stamp="set:3")
+    assert index.stamp("dt") == "set:3"
+    index.set_stamp("dt", "set:5")
+    assert index.stamp("dt") == "set:5"
     assert ids(index.search("dt", "password")) == ["pw"]
+    index.delete_groups("dt", ["forgot_password"])
+    assert "pw" not in ids(index.search("dt", "password"))
     health = index.health()
     assert health["status"] in ("green", "yellow")
 

@@ -37,7 +37,8 @@ def _cases() -> dict[str, Any]:
         "vector_mapping_elasticsearch": bodies.vector_mapping("elasticsearch", 384),
         "vector_mapping_opensearch": bodies.vector_mapping("opensearch", 384),
         "swap": bodies.swap("workbench-english-kb-1", "workbench-english-kb-1-2", ["workbench-english-kb-1-v1"]),
-        "revision_mark": bodies.revision_mark(12),
+        "stamp_mark": bodies.stamp_mark("3f2a9c:12"),
+        "groups_query": bodies.groups_query(["forgot_password", "greet"]),
         "alias": collection_alias("workbench", "english", "decision_table:desk"),
     }
 

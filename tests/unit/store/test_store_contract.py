@@ -168,11 +168,51 @@ def test_document_sets_remember_their_source(store: Store) -> None:
     assert (src.path, src.digest) == ("kb.csv", "abc") and src.imported is not None
 
 
+def test_document_sets_read_a_few_fields_of_every_document(store: Store) -> None:
+    docs = store.documents("decision_table:desk")
+    docs.write([("a", {"q": ["x", "y"], "n": 2, "s": "[not json]", "b": True, "o": {"k": 1}}), ("b", {"n": 0})])
+    assert list(docs.read_fields(["q", "n", "s", "b", "o", "missing"])) == [
+        ("a", (["x", "y"], 2, "[not json]", True, {"k": 1}, None)),
+        ("b", (None, 0, None, None, None, None)),
+    ]
+    with pytest.raises(ValueError):
+        list(docs.read_fields(["q') --"]))
+    many = store.documents("big")
+    many.write((f"id{i:05d}", {"i": i}) for i in range(12_000))  # more than one batch
+    assert [v[0] for _, v in many.read_fields(["i"])] == list(range(12_000))
+
+
+def test_document_sets_keep_what_was_derived_from_them(store: Store) -> None:
+    docs = store.documents("decision_table:desk")
+    assert docs.derived("compiled") is None
+    rev = docs.write([("a", {"v": 1})])
+    docs.set_derived("compiled", rev, b"\x00blob")
+    assert docs.derived("compiled") == (rev, b"\x00blob")
+    docs.set_derived("compiled", rev + 1, b"newer")  # replaced, not added
+    assert docs.derived("compiled") == (rev + 1, b"newer")
+    assert docs.derived("other") is None and store.documents("knowledge_base:desk").derived("compiled") is None
+
+
 def test_reading_many_ids_keeps_the_set_order(store: Store) -> None:
     docs = store.documents("big")
     docs.write((f"id{i:04d}", {"i": i}) for i in range(1200))
     got = docs.read([f"id{i:04d}" for i in reversed(range(1200))])
     assert [d["i"] for _, d in got] == list(range(1200))
+
+
+def test_vectors_are_kept_per_model_and_key(store: Store) -> None:
+    mini = store.vectors("mini")
+    assert mini.count() == 0 and mini.get_many(["k1"]) == {}
+    one, two = bytes(range(16)), b"\x00\x00\x80\x3f" * 4
+    assert mini.put_many([("k1", one), ("k2", two)]) == 2
+    assert mini.get_many(["k2", "k1", "missing"]) == {"k1": one, "k2": two}
+    mini.put_many([("k1", two)])  # the same key replaces
+    assert mini.get_many(["k1"]) == {"k1": two} and mini.count() == 2
+    # another model's vectors are separate
+    assert store.vectors("other").get_many(["k1"]) == {} and store.vectors("other").count() == 0
+    # many keys at once (more than one statement's worth of parameters)
+    mini.put_many((f"n{i}", one) for i in range(1200))
+    assert len(mini.get_many(f"n{i}" for i in range(1200))) == 1200
 
 
 def test_a_replayed_event_is_recognised_within_its_window(store: Store) -> None:

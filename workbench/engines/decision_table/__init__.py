@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from workbench.engines.retrieval.config import RetrievalConfig, resolve
+
 log = logging.getLogger(__name__)
 
 
@@ -23,11 +25,15 @@ class Config(BaseModel):
     table: str
     #: past Q/A pairs (CSV or JSONL), the answer when no state matches
     knowledge_base: str | None = None
-    #: a state must score at least this (0..1) to be chosen; 0 (starchat's default): any state
-    #: with a rule may answer, one that scored 0 included
+    #: a state matched by its analyzer must score at least this (0..1) to be chosen; when set,
+    #: states matched by their queries too, unless ``retrieval.threshold`` says otherwise;
+    #: 0 (starchat's default): any state with a rule may answer, one that scored 0 included
     threshold: float = Field(0.3, ge=0, le=1)
-    #: a knowledge-base answer must score at least this (0..1)
-    kb_threshold: float = Field(0.5, gt=0, le=1)
+    #: a knowledge-base answer must score at least this (0..1; unset: the knowledge base's default)
+    kb_threshold: float | None = Field(None, gt=0, le=1)
+    #: how queries and knowledge-base questions are matched (docs/retrieval.md); wins over the
+    #: task's ``retrieval:``, key by key
+    retrieval: RetrievalConfig | None = None
     #: candidates kept (and shown in the trace) per turn
     max_results: int = Field(5, ge=1)
     #: the state entered when nothing matches and the knowledge base has no answer
@@ -50,11 +56,11 @@ class Config(BaseModel):
     form_attempts: int = Field(2, ge=1)
 
 
-def open_kb(task: Any, name: str, index: Any, path: str | None, notes: list[str]) -> Any:
+def open_kb(task: Any, name: str, index: Any, path: str | None, notes: list[str], retrieval: Any = None) -> Any:
     """The bot's knowledge base, seeded from ``path`` when that file changed."""
     from workbench.engines.knowledge_base import KnowledgeBase
 
-    kb = KnowledgeBase(task.store, index, name)
+    kb = KnowledgeBase(task.store, index, name, retrieval=retrieval)
     if path:
         from workbench.engines.decision_table.seeding import seed_kb
 
@@ -71,16 +77,24 @@ def create(config: Config, task: Any, name: str):
     if config.language.lower() in ("english", "en"):
         index = task.index
     else:
-        from workbench.index import open_index
+        from workbench.index.base import open_task_index
 
-        index = open_index(task.spec.index, language=config.language)
-    table = DecisionTable(task.store, index, name)
+        index = open_task_index(task.spec.index, task.store_location, language=config.language)
+    settings = resolve(task.spec.retrieval, config.retrieval, task.root, str(task.file))
+    table = DecisionTable(
+        task.store,
+        index,
+        name,
+        retrieval=settings,
+        threshold=config.threshold,
+        fixed_threshold=config.threshold if "threshold" in config.model_fields_set else None,
+    )
     notes: list[str] = []
     note = table.seed(task.path(config.table), skip_invalid=config.skip_invalid_rows)
     if note:
         notes.append(note)
     table.sync()
-    kb = open_kb(task, name, index, config.knowledge_base, notes) if config.knowledge_base else None
+    kb = open_kb(task, name, index, config.knowledge_base, notes, settings) if config.knowledge_base else None
     return DecisionTableEngine(
         table,
         bot=name,

@@ -122,7 +122,7 @@ class DecisionTableEngine(Engine):
         bot: str = "desk",
         threshold: float = 0.3,
         kb: Any = None,
-        kb_threshold: float = 0.5,
+        kb_threshold: float | None = None,
         max_results: int = 5,
         fallback_state: str | None = None,
         fallback_bot: str | None = None,
@@ -137,6 +137,8 @@ class DecisionTableEngine(Engine):
     ) -> None:
         self.table = table
         self.bot = bot
+        #: its turns wait for the network (a remote store or index: workbench/task/loader.py)
+        self._waits = False
         self.threshold = threshold
         self.kb = kb
         self.kb_threshold = kb_threshold
@@ -158,8 +160,37 @@ class DecisionTableEngine(Engine):
     def decision_table(self) -> DecisionTable:
         return self.table
 
+    @property
+    def blocking(self) -> bool:  # type: ignore[override]
+        """With sentence embeddings a turn encodes the utterance (milliseconds of CPU), and with
+        a store or an index across the network it waits for them: the runtime then runs the step
+        in a worker thread, so the event loop serves everyone else."""
+        return self._waits or any(r.mode != "bm25" for r in self.retrievers().values())
+
+    @blocking.setter
+    def blocking(self, value: bool) -> None:
+        self._waits = value
+
+    def retrievers(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.table.retriever is not None:
+            out["states"] = self.table.retriever
+        retriever = getattr(self.kb, "retriever", None)
+        if retriever is not None:
+            out["knowledge base"] = retriever
+        return out
+
     def match_threshold(self) -> float:
-        return self.threshold
+        """What a state matched by its queries needs now (calibrated, set, or the default)."""
+        found = self.table.threshold()
+        return found.value if found is not None else self.threshold
+
+    def _bar(self, candidate: Any) -> float:
+        """The score ``candidate`` needs: an analyzer's is the bot's threshold, a query match's the
+        retrieval threshold plus its state's own offset."""
+        if candidate.by == "analyzer":
+            return self.threshold
+        return self.match_threshold() + getattr(candidate, "offset", 0.0)
 
     def state_view(self, state: dict[str, Any], trace: dict[str, Any] | None, data: dict[str, Any]) -> StateView:
         from workbench.engines.decision_table.state_view import state_view
@@ -177,8 +208,9 @@ class DecisionTableEngine(Engine):
         if self.kb is None and create:
             from workbench.engines.knowledge_base import KnowledgeBase
 
-            # a knowledge base started by a tool is consulted by the bot from then on
-            self.kb = KnowledgeBase(self.table.store, self.table.index, self.bot)
+            # a knowledge base started by a tool is consulted by the bot from then on, matched as its table is
+            settings = self.table.retriever.settings if self.table.retriever is not None else None
+            self.kb = KnowledgeBase(self.table.store, self.table.index, self.bot, retrieval=settings)
         return self.kb
 
     def initial_state(self) -> dict[str, Any]:
@@ -349,7 +381,13 @@ class DecisionTableEngine(Engine):
             counts=st["counts"],
             limit=self.max_results,
         )
-        trace["threshold"] = self.threshold
+        found = self.table.threshold()
+        trace["threshold"] = round(found.value, 4) if found is not None else self.threshold
+        if found is not None:
+            trace["threshold_source"] = {"source": found.source, "detail": found.detail}
+            if abs(found.value - self.threshold) > 1e-9:
+                trace["analyzer_threshold"] = self.threshold
+        trace["retrieval"] = ranking.retrieval
         trace["candidates"] = [c.to_dict() for c in ranking.candidates]
         trace["evaluated"] = ranking.evaluated
         trace["considered"] = ranking.considered
@@ -360,7 +398,7 @@ class DecisionTableEngine(Engine):
             best = self._zero_score_state(cls, st["counts"])
             if best is not None:
                 trace["candidates"] = [best.to_dict()]
-        if best is not None and best.score >= self.threshold:
+        if best is not None and (best.by == "threshold" or best.score >= self._bar(best)):
             trace["route"] = "match"
             if best.extracted:
                 st["data"].update(best.extracted)
@@ -398,7 +436,12 @@ class DecisionTableEngine(Engine):
                     "question": doc.get("question"),
                     "score": round(score, 4),
                     "state": doc.get("state") or None,
+                    "retrieval": self.kb.status(),
                 }
+                if hit.cosine is not None:
+                    trace["kb"]["cosine"] = round(hit.cosine, 4)
+                if hit.bm25 is not None:
+                    trace["kb"]["bm25"] = round(hit.bm25, 4)
                 linked = doc.get("state") or ""
                 answer = str(doc.get("answer") or "")
                 if answer and doc.get("doctype") != "decisiontable":
@@ -495,7 +538,7 @@ class DecisionTableEngine(Engine):
                 limit=1,
                 explain=False,
             )
-            if ranking.candidates and ranking.candidates[0].score >= self.threshold:
+            if ranking.candidates and ranking.candidates[0].score >= self._bar(ranking.candidates[0]):
                 trace["form"]["abandoned"] = True
                 st["pending"] = None
                 return self._match(text, st, out, trace, context, cls, auto)

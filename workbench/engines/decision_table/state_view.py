@@ -68,6 +68,8 @@ class StateView:
     #: how the last turn was decided: match, button, form, knowledge_base, fallback_state, no_answer...
     route: str | None = None
     threshold: float | None = None
+    #: where the threshold came from and how the queries were matched, for people
+    matching: str = ""
     #: the quick reply that named the next state, when one did
     button: str | None = None
     #: the states entered in the last turn, in order
@@ -125,6 +127,24 @@ def _lookup(name: str, sources: list[Mapping[str, Any]]) -> Any:
     return None
 
 
+def matching_note(trace: Mapping[str, Any]) -> str:
+    """One line from a turn's trace: how the queries were matched and where the threshold came from
+    (empty when BM25 matched, as configured, against the default threshold: nothing to add)."""
+    parts = []
+    retrieval = trace.get("retrieval") or {}
+    source = trace.get("threshold_source") or {}
+    if retrieval.get("mode", "bm25") == "bm25" and not retrieval.get("wanted") and source.get("source") != "auto":
+        return ""
+    if retrieval.get("mode"):
+        mode = f"matched by {retrieval['mode']}"
+        if retrieval.get("wanted"):
+            mode += f" ({retrieval['wanted']} once ready: {retrieval.get('why', '')})"
+        parts.append(mode)
+    if source.get("detail"):
+        parts.append(f"threshold {source.get('source')}: {source['detail']}")
+    return "; ".join(parts)
+
+
 def state_view(
     bot: str,
     state: Mapping[str, Any] | None,
@@ -146,11 +166,15 @@ def state_view(
     current = st.get("current")
     data = dict(st.get("data") or {})
     threshold = tr.get("threshold", threshold)
+    analyzer_threshold = tr.get("analyzer_threshold", threshold)
     entered = list(tr.get("states") or [])
     chosen = entered[0] if entered and tr.get("route") == "match" else None
     candidates = []
     for c in tr.get("candidates") or []:
         score = float(c.get("score") or 0.0)
+        bar = analyzer_threshold if c.get("by") == "analyzer" else threshold
+        if bar is not None and c.get("by") != "analyzer":
+            bar = float(bar) + float(c.get("offset") or 0.0)
         candidates.append(
             CandidateRow(
                 state=str(c.get("state")),
@@ -158,7 +182,7 @@ def state_view(
                 by=str(c.get("by") or ""),
                 why=list(c.get("why") or []),
                 chosen=c.get("state") == chosen,
-                passed=None if threshold is None else score >= float(threshold),
+                passed=None if bar is None else score >= float(bar),
             )
         )
     counts = {str(k): int(v) for k, v in (st.get("counts") or {}).items()}
@@ -193,6 +217,7 @@ def state_view(
         turn=int(st.get("turns") or 0),
         route=tr.get("route"),
         threshold=threshold,
+        matching=matching_note(tr),
         button=tr.get("button") or None,
         entered=entered,
         candidates=candidates,

@@ -17,6 +17,7 @@ from workbench.engines.form.context import FormContext
 from workbench.engines.form.engine import FormEngine
 from workbench.engines.form.panel import SlotPanel, SlotRow, clear_slot, set_slot, slot_panel
 from workbench.engines.form.spec import FormsDef, as_list, check_actions, forms_from_dict, load_forms
+from workbench.engines.retrieval.config import RetrievalConfig, resolve
 from workbench.problems import Problem, TaskError
 
 
@@ -30,11 +31,15 @@ class Config(BaseModel):
     #: the NLU file (intent examples, entity rules), relative to the task; none: only
     #: Rasa notation (``/intent{"slot": "value"}``) is understood
     nlu: str | dict[str, Any] | None = None
-    #: below this confidence the intent is ``fallback_intent``
-    fallback_intent_threshold: float = Field(0.3, ge=0, le=1)
+    #: below this confidence the intent is ``fallback_intent`` (unset: ``retrieval.threshold``,
+    #: calibrated on the examples unless it is a number)
+    fallback_intent_threshold: float | None = Field(None, ge=0, le=1)
     fallback_intent: str = "nlu_fallback"
-    #: the intent ranker: ``bm25`` (nearest example in the task's index) or a registered one
-    ranker: str = "bm25"
+    #: the intent ranker: ``retrieval`` (hybrid BM25 + embeddings, as ``retrieval.mode`` says),
+    #: ``bm25`` (the nearest examples' BM25 vote) or a registered one
+    ranker: str = "retrieval"
+    #: how intents are matched (docs/retrieval.md); wins over the task's ``retrieval:``, key by key
+    retrieval: RetrievalConfig | None = None
     #: actions (responses) said when a conversation starts
     greeting: str | list[str] | None = None
     #: resolve relative dates ("tomorrow") against this day instead of today (tests)
@@ -60,6 +65,10 @@ def _nlu(config: Config, task: Any, name: str):
     else:
         data = load_nlu(task.path(config.nlu))
     index = task.index if data.examples else None
+    spec = getattr(task, "spec", None)
+    settings = resolve(
+        getattr(spec, "retrieval", None), config.retrieval, getattr(task, "root", None), str(getattr(task, "file", ""))
+    )
     return NLU(
         data,
         index=index,
@@ -68,6 +77,8 @@ def _nlu(config: Config, task: Any, name: str):
         threshold=config.fallback_intent_threshold,
         fallback_intent=config.fallback_intent,
         today=config.today,
+        store=task.store if data.examples else None,
+        retrieval=settings,
     )
 
 

@@ -102,6 +102,19 @@ class FormEngine(Engine):
         return bool(state.get("form"))
 
     # -- understanding ----------------------------------------------------------
+    @property
+    def blocking(self) -> bool:  # type: ignore[override]
+        """With sentence embeddings a turn encodes the utterance (milliseconds of CPU): the
+        runtime then runs the step in a worker thread, so the event loop serves everyone else."""
+        settings = self.nlu.retrieval_settings if self.nlu is not None else None
+        return settings is not None and settings.mode != "bm25"
+
+    def retrievers(self) -> dict[str, Any]:
+        """The intents' retriever (the NLU's examples are indexed on first use: this is a use)."""
+        ranker = self.nlu.ranker if self.nlu is not None else None
+        retriever = getattr(ranker, "retriever", None)
+        return {"intents": retriever} if retriever is not None else {}
+
     def understand(self, text: str) -> Parse:
         if self.nlu is not None:
             return self.nlu.parse(text, self.today)

@@ -24,10 +24,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pydantic import BaseModel, Field, ValidationError
 
+from workbench.engines.mirror import identity, stamp, stamped_revision
 from workbench.index.base import Document, Index
 from workbench.io import spreadsheet
 from workbench.io.files import DATA_LIMIT, read_text
@@ -35,6 +36,11 @@ from workbench.io.numbers import whole_number
 from workbench.io.untrusted import JsonLimits, UntrustedInput, clean_text, parse_json
 from workbench.problems import Problem, TaskError
 from workbench.store.private import open_private
+
+if TYPE_CHECKING:
+    from workbench.engines.retrieval.calibration import Threshold
+    from workbench.engines.retrieval.config import Retrieval
+    from workbench.engines.retrieval.retriever import Example, HybridRetriever
 
 DOCTYPES = ("normal", "hidden", "decisiontable")
 # starchat's field order, used for CSV headers and exports
@@ -95,6 +101,9 @@ class KBHit:
 
     qa: QA
     score: float
+    #: the question's cosine and BM25 scores, when hybrid retrieval ranked it
+    cosine: float | None = None
+    bm25: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"document": self.qa.to_dict(), "score": self.score}
@@ -320,24 +329,40 @@ def _jsonl_records(stream: TextIO, name: str, problems: list[Problem]) -> list[t
 class KnowledgeBase:
     """One bot's knowledge base: Q/As in the store, mirrored into the index."""
 
-    def __init__(self, store: Any, index: Index, name: str, *, sync: bool = True) -> None:
+    def __init__(
+        self, store: Any, index: Index, name: str, *, sync: bool = True, retrieval: Retrieval | None = None
+    ) -> None:
         """``sync`` rebuilds the index collection when it disagrees with the store
-        (a fresh in-memory index, or an index built before a crash)."""
+        (a fresh in-memory index, or an index built before a crash). ``retrieval``
+        (docs/retrieval.md) adds sentence embeddings to BM25 unless its mode is ``bm25``."""
         self.store = store
         self.index = index
         self.name = name
         self.collection = f"knowledge_base:{name}"
         #: the Q/As, in the store (the source of truth)
         self.docs = store.documents(self.collection)
-        #: the store's revision the index has caught up with (see :meth:`catch_up`)
+        self.retriever: HybridRetriever | None = None
+        if retrieval is not None and retrieval.mode != "bm25":
+            from workbench.engines.retrieval.retriever import HybridRetriever
+
+            # every Q/A is its own group: no head, and nothing to cross-validate but out-of-scope examples
+            self.retriever = HybridRetriever(
+                store, index, self.collection, retrieval, default_threshold=DEFAULT_THRESHOLD, classes=False
+            )
+        #: the store's revision the index and the retriever have caught up with (:meth:`catch_up`)
         self._rev = self.docs.revision()
         if sync:
-            mark = index.revision(self.collection)  # a shared index says what it mirrors
-            if mark is None and index.count(self.collection) != len(self):
+            # an index that outlives the process (on disk, a server every process shares) says what it mirrors
+            owner = identity(self.docs) if index.persistent else ""
+            mark = stamped_revision(index.stamp(self.collection), owner) if owner else None
+            if mark is None and (index.persistent or index.count(self.collection) != len(self)):
                 self.reindex()
-            elif mark is not None and mark != self._rev:
+                return
+            if mark is not None and mark < self._rev:
                 self._rev = mark
                 self.catch_up()
+        if self.retriever is not None:
+            self.retriever.reset((self._example(qa) for qa in self._rows()), version=f"rev:{self._rev}")
 
     # -- storage ------------------------------------------------------------------
     @staticmethod
@@ -359,7 +384,16 @@ class KnowledgeBase:
         if not qas:
             return
         self.docs.write((qa.id, qa.to_dict()) for qa in qas)
-        self.index.upsert(self.collection, (self._document(qa) for qa in qas))
+        self.catch_up()
+
+    def _stamp(self) -> None:
+        if self.index.persistent:
+            self.index.set_stamp(self.collection, stamp(identity(self.docs), self._rev))
+
+    def _example(self, qa: QA) -> Example:
+        from workbench.engines.retrieval.retriever import Example
+
+        return Example(qa.id, qa.question, qa.id, fields=self._document(qa).fields)
 
     @staticmethod
     def _document(qa: QA) -> Document:
@@ -385,8 +419,12 @@ class KnowledgeBase:
         """Rebuild the index collection from the store; returns the number of Q/As."""
         rev = self.docs.revision()
         qas = self._rows()
-        self.index.rebuild(self.collection, (self._document(qa) for qa in qas), revision=rev)
+        owner = identity(self.docs) if self.index.persistent else ""
+        documents = (self._document(qa) for qa in qas)
+        self.index.rebuild(self.collection, documents, stamp=stamp(owner, rev) if owner else None)
         self._rev = rev
+        if self.retriever is not None:
+            self.retriever.reset((self._example(qa) for qa in qas), version=f"rev:{rev}")
         return len(qas)
 
     def catch_up(self) -> bool:
@@ -397,12 +435,17 @@ class KnowledgeBase:
         if rev == self._rev:
             return False
         changes = self.docs.changes(self._rev)
+        upserted = [self._qa(doc) for _, doc in changes.upserted]
         if changes.deleted:
             self.index.delete(self.collection, changes.deleted)
-        if changes.upserted:
-            self.index.upsert(self.collection, (self._document(self._qa(doc)) for _, doc in changes.upserted))
-        self.index.set_revision(self.collection, changes.revision)
+        if upserted:
+            self.index.upsert(self.collection, (self._document(qa) for qa in upserted))
+        if self.retriever is not None:
+            self.retriever.update(
+                (self._example(qa) for qa in upserted), deletes=changes.deleted, version=f"rev:{changes.revision}"
+            )
         self._rev = changes.revision
+        self._stamp()
         return True
 
     # -- reading ------------------------------------------------------------------
@@ -464,14 +507,14 @@ class KnowledgeBase:
         if not self.docs.read([qa_id]):
             return False
         self.docs.write(deletes=[qa_id])
-        self.index.delete(self.collection, [qa_id])
+        self.catch_up()
         return True
 
     def clear(self) -> int:
         """Remove every Q/A of this knowledge base; returns how many there were."""
         removed = self.docs.count()
         self.docs.write(replace=True)
-        self.index.clear(self.collection)
+        self.catch_up()
         return removed
 
     # -- retrieval ----------------------------------------------------------------
@@ -499,10 +542,30 @@ class KnowledgeBase:
             index_filters[key] = value
         index_filters.setdefault("doctype", list(RETRIEVABLE))
         self.catch_up()
+        matches = (
+            self.retriever.rank(question, k, filters=index_filters, bm25_filters=index_filters)
+            if self.retriever is not None
+            else None
+        )
+        if matches is not None:
+            found = {qa.id: qa for qa in self.get_many(m.group for m in matches)}
+            return [KBHit(found[m.group], m.score, m.cosine, m.bm25) for m in matches if m.group in found]
         hits = self.index.search(self.collection, question, k=k, filters=index_filters)
         by_id = {qa.id: qa for qa in self.get_many(h.id for h in hits)}
         # a hit the store no longer has (an index out of step) is dropped, not invented
         return [KBHit(by_id[h.id], h.score) for h in hits if h.id in by_id]
+
+    def threshold(self) -> Threshold:
+        """The score an answer needs when the caller does not give one, and where it came from."""
+        if self.retriever is not None:
+            return self.retriever.threshold()
+        from workbench.engines.retrieval.calibration import Threshold
+
+        return Threshold(DEFAULT_THRESHOLD, "default", "the bm25 default")
+
+    def status(self) -> dict[str, Any]:
+        """For the trace: which mode answered, and why when it is not the one configured."""
+        return self.retriever.status() if self.retriever is not None else {"mode": "bm25"}
 
     def browse(
         self, text: str = "", *, verified: bool | None = None, doctype: str | None = None, limit: int = 200
@@ -523,11 +586,14 @@ class KnowledgeBase:
             if (keep is None or qa.verified == keep) and (wanted is None or qa.doctype == wanted)
         ]
 
-    def answer(self, question: str, threshold: float = DEFAULT_THRESHOLD) -> KBHit | None:
+    def answer(self, question: str, threshold: float | None = None) -> KBHit | None:
         """The best *verified* Q/A whose score reaches ``threshold`` (and is above 0), else None.
 
-        A ``decisiontable`` hit carries no answer: the caller moves to ``hit.qa.state``.
+        ``threshold`` None: :meth:`threshold`. A ``decisiontable`` hit carries no answer: the
+        caller moves to ``hit.qa.state``.
         """
+        if threshold is None:
+            threshold = self.threshold().value
         hits = self.search(question, k=1, filters={"verified": True})
         if hits and hits[0].score > 0 and hits[0].score >= threshold:
             return hits[0]

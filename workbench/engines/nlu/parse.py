@@ -23,6 +23,10 @@ class Parse:
     fallback: bool = False
     #: a notation that could not be read
     error: str | None = None
+    #: the confidence the intent needed: value, source (auto, task, default), detail
+    threshold: dict[str, Any] | None = None
+    #: how the intents were ranked: mode, and (when it is not the one configured) why
+    retrieval: dict[str, Any] | None = None
 
     def values(self, entity: str, role: str | None = None, group: str | None = None) -> list[Any]:
         """Values of ``entity`` with exactly this role and group (None matches none set)."""
@@ -41,4 +45,8 @@ class Parse:
             out["fallback"] = True
         if self.error:
             out["error"] = self.error
+        if self.threshold is not None:
+            out["threshold"] = self.threshold
+        if self.retrieval is not None:
+            out["retrieval"] = self.retrieval
         return out

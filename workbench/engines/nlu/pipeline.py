@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.engines.nlu.data import NLUData
 from workbench.engines.nlu.entities import EntityExtractor
@@ -13,7 +13,13 @@ from workbench.engines.nlu.parse import Parse
 from workbench.engines.nlu.ranking import IntentRanker, IntentScore, make_ranker
 from workbench.index.base import Index
 
+if TYPE_CHECKING:
+    from workbench.engines.retrieval.config import Retrieval
+    from workbench.store.base import Store
+
 DEFAULT_FALLBACK_INTENT = "nlu_fallback"
+#: the confidence an intent needs when neither task.yml nor the ranker says otherwise
+DEFAULT_THRESHOLD = 0.3
 
 
 def _normal(text: str) -> str:
@@ -34,11 +40,16 @@ class NLU:
         index: Index | None = None,
         collection: str = "nlu:bot",
         ranker: str | IntentRanker = "bm25",
-        threshold: float = 0.3,
+        threshold: float | None = DEFAULT_THRESHOLD,
         fallback_intent: str = DEFAULT_FALLBACK_INTENT,
         today: dt.date | None = None,
         ranker_options: dict[str, Any] | None = None,
+        store: Store | None = None,
+        retrieval: Retrieval | None = None,
     ) -> None:
+        """``threshold`` None: the ranker's threshold (the ``retrieval`` ranker calibrates one),
+        else :data:`DEFAULT_THRESHOLD`. ``store`` and ``retrieval`` are what the ``retrieval``
+        ranker needs (the vector cache, the merged ``retrieval:`` keys)."""
         self.data = data
         self.index = index
         self.collection = collection
@@ -47,7 +58,14 @@ class NLU:
         self.today = today
         self.extractor = EntityExtractor(data.entities)
         self._ranker_spec = ranker
-        self._ranker_options = ranker_options or {}
+        #: the retrieval settings the ``retrieval`` ranker runs with (None for other rankers)
+        self.retrieval_settings = retrieval if ranker == "retrieval" and store is not None else None
+        self._ranker_options = dict(ranker_options or {})
+        if store is not None and retrieval is not None:
+            self._ranker_options.setdefault("store", store)
+            self._ranker_options.setdefault("settings", retrieval)
+            self._ranker_options.setdefault("default_threshold", DEFAULT_THRESHOLD)
+            self._ranker_options.setdefault("fixed_threshold", threshold)
         self._ranker: IntentRanker | None = None
         self._lock = threading.Lock()
         self._exact: dict[str, str] = {}
@@ -70,6 +88,16 @@ class NLU:
                     self._ranker = ranker
         return self._ranker
 
+    def current_threshold(self) -> dict[str, Any]:
+        """The confidence an intent needs now, and where it came from (for the trace)."""
+        ranker = self._ranker
+        chosen = ranker.threshold() if ranker is not None else None
+        if chosen is not None:
+            return chosen.to_dict()
+        if self.threshold is not None:
+            return {"value": self.threshold, "source": "task", "detail": "fallback_intent_threshold in task.yml"}
+        return {"value": DEFAULT_THRESHOLD, "source": "default", "detail": "the default"}
+
     def parse(self, text: str, today: dt.date | None = None) -> Parse:
         """Notation (``/intent{...}``) as written; anything else ranked and extracted."""
         noted = parse_notation(text)
@@ -81,11 +109,16 @@ class NLU:
             parse.source = "none"
             return parse
         exact = self._exact.get(_normal(text))
-        ranking = self.ranker.rank(text, k=10) if self.ranker else []
+        ranker = self.ranker
+        ranking = ranker.rank(text, k=10) if ranker else []
         if exact is not None:
             ranking = [IntentScore(exact, 1.0, text)] + [s for s in ranking if s.intent != exact]
         parse.ranking = ranking
-        if ranking and ranking[0].score >= self.threshold:
+        threshold = self.current_threshold()
+        parse.threshold = threshold
+        if ranker is not None:
+            parse.retrieval = ranker.status()
+        if ranking and ranking[0].score >= threshold["value"] + ranking[0].offset:
             parse.intent, parse.confidence = ranking[0].intent, ranking[0].score
         else:
             parse.intent = self.fallback_intent
