@@ -70,7 +70,8 @@ def open_until_painted(tmp_path: Path, task: Path, **environ: str) -> tuple[set[
     """`workbench open TASK` in a pseudo-terminal until its first paint; (modules at paint, at exit)."""
     marker = tmp_path / "painted"
     cmd, at_exit, at_paint = tracked(tmp_path, "open", str(task))
-    env = dict(os.environ, WORKBENCH_EXIT_AFTER_PAINT=str(marker), TERM="xterm-256color", COLUMNS="100", LINES="30")
+    # the app notes its first paint and first usable moment there, and leaves once usable
+    env = dict(os.environ, WORKBENCH_STARTUP_MARKS=str(marker), TERM="xterm-256color", COLUMNS="100", LINES="30")
     env.update(environ)
     master, slave = pty.openpty()
     proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)

@@ -36,6 +36,8 @@ async def test_the_table_tab_shows_the_knowledge_bases_candidates(tmp_path, stor
     app = make_app(copy_sample("helpdesk", tmp_path), store)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app, "help")
+        # the inspector's panels mount after the conversation goes live
+        await until(pilot, lambda: bool(app.chat.query(StatePanel)), what="the state panel")
         panel = app.chat.query_one(StatePanel)
         # answered: the Q/A that answered, with its score
         await send(pilot, app, "what are your opening hours", "open Monday to Friday")
