@@ -126,6 +126,8 @@ def test_store_copy_moves_everything_between_backends(direction: str, tmp_path: 
         new = NewThread("s", "w", ["t"], ["bot"], 5, 5, "task", "evaluation", "evaluation/thread")
         thread = source.study.start_thread(new)
         source.study.rate_turn(Rating(thread.id, "w", "fluent", 1, 4))
+        vectors = [(f"k{i}", bytes([i]) * 8) for i in range(3)]
+        source.vectors("mini").put_many(vectors)
         seen: list[tuple[str, int, int]] = []
         done = copy_store(source, target, progress=lambda table, n, total: seen.append((table, n, total)))
         assert done == totals(source) and totals(target) == totals(source)
@@ -141,6 +143,7 @@ def test_store_copy_moves_everything_between_backends(direction: str, tmp_path: 
         assert copied.changes(1).deleted == ["q2"] and copied.source().digest == "h"
         assert target.claim_event("messenger", "mid.1", 3600) is False
         assert target.study.ratings("s")[0].value == 4
+        assert target.vectors("mini").get_many(["k0", "k1", "k2"]) == dict(vectors)  # not encoded again
         # the copy goes on: the next turn takes the next numbers
         target.commit(_turn(cid, "after"))
         assert [r["seq"] for r in target.messages(cid)] == [1, 2, 3, 4]
