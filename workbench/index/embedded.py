@@ -57,6 +57,8 @@ import tantivy
 
 from workbench.index.base import Document, Hit, Index
 from workbench.index.filters import filter_terms
+from workbench.io.files import read_bytes
+from workbench.problems import TaskError
 
 # tantivy's BM25 constants; the self-score must use the same ones.
 K1 = 1.2
@@ -74,6 +76,8 @@ WRITER_HEAP = 15_000_000
 # Separates a field's name from its value in a filter term; cannot appear in a name.
 FILTER_SEP = "\x1f"
 
+#: the most the stamps and format files may hold (a few hundred bytes in practice)
+STAMPS_LIMIT = 1 << 20
 STAMPS_FILE = "workbench-stamps.json"
 LOCK_FILE = "workbench.lock"
 
@@ -231,8 +235,9 @@ class EmbeddedIndex(Index):
     def _read_stamps(self) -> dict[str, str]:
         assert self.path is not None
         try:
-            found = json.loads((self.path / STAMPS_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            # our own small file, read within a bound all the same (a stray huge one is ignored)
+            found = json.loads(read_bytes(self.path / STAMPS_FILE, STAMPS_LIMIT, "index stamps file"))
+        except (TaskError, ValueError):
             return {}
         if not isinstance(found, dict):
             return {}
@@ -266,8 +271,8 @@ class EmbeddedIndex(Index):
         meta_path = self.path / META_FILE
         wanted = {"format": FORMAT, "language": self.language}
         try:
-            found = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            found = json.loads(read_bytes(meta_path, STAMPS_LIMIT, "index format file"))
+        except (TaskError, ValueError):
             found = None
         if found != wanted:
             # Terms built by another analysis would silently mismatch queries: drop them.

@@ -23,7 +23,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from workbench.problems import Problem, TaskError
+from workbench.io.files import read_bytes
 
 Mode = Literal["hybrid", "bm25", "embeddings"]
 MODES: tuple[str, ...] = ("hybrid", "bm25", "embeddings")
@@ -101,17 +101,8 @@ def _out_of_scope(value: list[str] | str | None, root: Path | None, where: str) 
     if isinstance(value, list):
         return [t.strip() for t in value if t.strip()][:MAX_OUT_OF_SCOPE]
     path = Path(value) if root is None or Path(value).is_absolute() else root / value
-    try:
-        with path.open("rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise TaskError(
-            Problem(where, None, "retrieval.out_of_scope", f"cannot read {path}: {exc.strerror or exc}")
-        ) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise TaskError(
-            Problem(str(path), None, None, f"is larger than {MAX_FILE_BYTES} bytes; expected one utterance a line")
-        )
+    # a regular file within the limit (a FIFO or a device would block or never end)
+    raw = read_bytes(path, MAX_FILE_BYTES, "out-of-scope list (one utterance a line)")
     text = raw.decode("utf-8-sig", errors="replace")
     lines = [line.strip() for line in text.splitlines()]
     return [line for line in lines if line and not line.startswith("#")][:MAX_OUT_OF_SCOPE]
