@@ -17,12 +17,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from xml.sax.saxutils import escape, quoteattr
 
 from workbench.io.yaml_lines import Lines, line_of, load_yaml
 from workbench.message import Message
 from workbench.problems import Problem, TaskError
+
+if TYPE_CHECKING:
+    from workbench.runtime.session import Session
+    from workbench.store import Store
+    from workbench.task.loader import Task
 
 USER_KEYS = ("user", "click")
 EXPECT_KEYS = ("bot", "bot_regex", "bot_contains", "world", "state", "slots", "no_reply")
@@ -186,11 +191,13 @@ def subset(expected: Any, actual: Any) -> bool:
 
 
 class _Person:
+    #: the person's conversation, from when they connect
+    session: Session
+
     def __init__(self, name: str, transcript: list[tuple[str, str, str]] | None = None) -> None:
         self.name = name
         self.received: list[Message] = []
         self.cursor = 0
-        self.session = None
         #: the test's transcript, in the order things were said (shared by its people)
         self.transcript = transcript if transcript is not None else []
 
@@ -199,7 +206,7 @@ class _Person:
         self.transcript.append((self.name, msg.get("id") or "bot", msg.text))
 
 
-def _bot_state(task: Any, store: Any, session: Any) -> dict:
+def _bot_state(task: Task, store: Store, session: Session) -> dict:
     states = store.states(session.conversation_id)
     spec = task.worlds.get(session.world or "")
     bot = getattr(spec, "bot", None)
@@ -210,7 +217,7 @@ def _bot_state(task: Any, store: Any, session: Any) -> dict:
     return states
 
 
-def _use_tape(task: Any, tape: Any) -> None:
+def _use_tape(task: Task, tape: Any) -> None:
     """Model bots answer from (or record to) ``tape`` (None: from their models)."""
     from workbench.engines.capabilities import ModelBot, bots_with
 
@@ -218,7 +225,7 @@ def _use_tape(task: Any, tape: Any) -> None:
         task.engine(bot).use_cassette(tape)
 
 
-async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = None, tape: Any = None) -> TestResult:
+async def run_test(task: Task, test: ConversationTest, store_dir: Path | None = None, tape: Any = None) -> TestResult:
     from workbench.runtime.runner import Runner
     from workbench.store import open_store
 
