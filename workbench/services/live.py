@@ -239,7 +239,7 @@ class LiveServer:
         self.app_server: AppServer | None = None
         self.runner: Any = None
         self.error: str | None = None
-        self._listeners: list[Callable[[Event], None]] = []
+        self._listeners: list[Callable[[Event], object]] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._log_handler: _LogForwarder | None = None
         self._watch: asyncio.Task | None = None
@@ -249,7 +249,7 @@ class LiveServer:
         self.known: dict[str, Any] = {}
 
     # -- observers -----------------------------------------------------------------
-    def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
+    def subscribe(self, listener: Callable[[Event], object]) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
