@@ -200,7 +200,7 @@ class ChainEngine(Engine):
             trace["fallback_from"] = name
             replies = list(turn.replies)
         else:
-            name, turn = None, None
+            turn = None
             trace["answered_by"] = None
         if turn is not None:
             wanted = form_request(turn, self._state(state, name))

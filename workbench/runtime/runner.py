@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.message import Message
 from workbench.runtime.agents import BotAgent, Disconnected, HumanAgent, TurnFailed
@@ -27,6 +27,9 @@ from workbench.runtime.session import Deliver, Session
 from workbench.runtime.worlds.base import EXIT, build_world
 from workbench.runtime.worlds.sync import SyncAgent
 from workbench.store import Commit, Record, Store, new_id
+
+if TYPE_CHECKING:
+    from workbench.task.loader import Task
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +63,7 @@ class _Waiting:
 
 class Runner:
     def __init__(
-        self, task: Any, store: Store | None = None, max_workers: int | None = None, password: str | None = None
+        self, task: Task, store: Store | None = None, max_workers: int | None = None, password: str | None = None
     ) -> None:
         self.task = task
         self.store = store
@@ -282,7 +285,9 @@ class Runner:
     # -- a person's life ------------------------------------------------------
     def _resume_point(self, world: str | None) -> str:
         start = self.task.start_world
-        spec = self.task.worlds.get(world or "")
+        if not world:
+            return start
+        spec = self.task.worlds.get(world)
         if spec is None or spec.type == "onboarding" or spec.agents_required > 1 or world.endswith("/onboarding"):
             return start
         return world
@@ -589,7 +594,7 @@ class Runner:
                     await down
             except Exception:
                 log.exception("world %s failed to shut down", name)
-            if acquired:
+            if acquired and slot is not None:
                 slot.release()
             for s in sessions:
                 try:

@@ -178,6 +178,7 @@ def find(text: str, kinds: Iterable[str] = KINDS, blocklist: re.Pattern | None =
     for kind in KINDS:
         if kind not in kinds:
             continue
+        hits: Iterable[Finding]
         if kind == "blocklist":
             hits = (
                 (Finding("blocklist", m.start(), m.end(), m.group()) for m in blocklist.finditer(text))
@@ -316,7 +317,7 @@ class Safety:
             session.notify(self.spec.block_text.format(what=describe(verdict.blocked)))
             return None
         message["text"] = verdict.text
-        meta = message.get("meta") if isinstance(message.get("meta"), dict) else {}
+        meta: dict[str, Any] = message["meta"] if isinstance(message.get("meta"), dict) else {}
         message["meta"] = {**meta, "safety": {"found": found, "action": verdict.action}}
         if verdict.warned:
             session.notify(self.spec.warn_text.format(what=describe(verdict.warned)))
@@ -334,7 +335,7 @@ class Safety:
         session.emit("safety", direction="outgoing", action=verdict.action, found=found)
         out = Message(message)
         out.uid = message.uid
-        meta = out.get("meta") if isinstance(out.get("meta"), dict) else {}
+        meta: dict[str, Any] = out["meta"] if isinstance(out.get("meta"), dict) else {}
         out["meta"] = {**meta, "safety": {"found": found, "action": verdict.action}}
         if verdict.action == "block":
             out["text"] = self.spec.withheld_text.format(what=describe(verdict.blocked))

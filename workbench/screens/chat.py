@@ -507,8 +507,9 @@ class ChatScreen(ChatDebugging, Screen):
     async def action_add_person(self) -> None:
         if self.runner is None:
             return
-        await self._connect(Person(f"person {len(self.people) + 1}"))
-        self.notify(f"You are now {self.person.name}; F3 switches between people")
+        person = Person(f"person {len(self.people) + 1}")
+        await self._connect(person)
+        self.notify(f"You are now {person.name}; F3 switches between people")
 
     async def action_next_person(self) -> None:
         if len(self.people) < 2:
@@ -627,7 +628,7 @@ class ChatScreen(ChatDebugging, Screen):
         panel = bot_tools.panel_of(self.query_one(Inspector), bot) if bot else None
         if bot is not None and panel is None:
             self.notify(f"{bot} does not speak in this world.", severity="warning")
-        elif panel is not None:
+        elif isinstance(panel, SlotPanel):  # a slot bot's panel (bot_tools.panel_class)
             panel.action_set_slot()
 
     @on(SlotPanel.SetSlotRequested)

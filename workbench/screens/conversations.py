@@ -81,6 +81,8 @@ class ConversationsScreen(Screen[str | None]):
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
         cid = event.row_key.value
+        if cid is None:  # not a row of ours: each is added with its conversation's id
+            return
         self.app.push_screen(TranscriptScreen(self.store, cid, self.wb_task), self._after_read)
 
     def _after_read(self, resume_id: str | None) -> None:

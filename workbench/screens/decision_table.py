@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -30,6 +30,10 @@ from workbench.engines.decision_table.state_view import matching_note
 from workbench.engines.decision_table.ties import tie_note
 from workbench.runtime.editing import BotEditor
 from workbench.widgets.ranking_view import RankingView
+
+if TYPE_CHECKING:
+    from workbench.engines.decision_table.model import State
+    from workbench.screens.table_import import ImportChoice
 
 #: rows added to the DataTable between two yields to the event loop
 BATCH = 500
@@ -339,10 +343,11 @@ class DecisionTableScreen(Screen[None]):
             return
         from workbench.screens.diff_confirm import DiffConfirmScreen
 
-        self.app.push_screen(
-            DiffConfirmScreen(f"Write the table back to {plan.path}?", plan.diff()),
-            lambda yes: yes and self.write_back(plan),
-        )
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.write_back(plan)
+
+        self.app.push_screen(DiffConfirmScreen(f"Write the table back to {plan.path}?", plan.diff()), confirmed)
 
     def action_write_back(self) -> None:
         if self.table is not None:
@@ -419,7 +424,11 @@ class DecisionTableScreen(Screen[None]):
             return
         from workbench.screens.state_form import StateFormScreen
 
-        self.app.push_screen(StateFormScreen(None, self._states), lambda s: s is not None and self.save(s))
+        def saved(s: State | None) -> None:
+            if s is not None:
+                self.save(s)
+
+        self.app.push_screen(StateFormScreen(None, self._states), saved)
 
     def action_edit(self) -> None:
         name = self.highlighted_name()
@@ -427,9 +436,11 @@ class DecisionTableScreen(Screen[None]):
             return
         from workbench.screens.state_form import StateFormScreen
 
-        self.app.push_screen(
-            StateFormScreen(self._states[name], self._states), lambda s: s is not None and self.save(s)
-        )
+        def saved(s: State | None) -> None:
+            if s is not None:
+                self.save(s)
+
+        self.app.push_screen(StateFormScreen(self._states[name], self._states), saved)
 
     @work(thread=True, exit_on_error=False, group="dt-write", name="save-state")
     def save(self, state: Any) -> None:
@@ -514,7 +525,11 @@ class DecisionTableScreen(Screen[None]):
             return
         from workbench.screens.table_import import ImportTableScreen
 
-        self.app.push_screen(ImportTableScreen(), lambda choice: choice is not None and self.import_states(choice))
+        def chosen(choice: ImportChoice | None) -> None:
+            if choice is not None:
+                self.import_states(choice)
+
+        self.app.push_screen(ImportTableScreen(), chosen)
 
     @work(thread=True, exit_on_error=False, group="dt-write", name="import-states")
     def import_states(self, choice: Any) -> None:
@@ -538,10 +553,12 @@ class DecisionTableScreen(Screen[None]):
         from workbench.screens.path_prompt import PathPrompt
 
         default = f"{self.bot}_table.csv"
-        self.app.push_screen(
-            PathPrompt("Export the table to (.csv or .json):", default),
-            lambda path: path is not None and self.export(path),
-        )
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.export(path)
+
+        self.app.push_screen(PathPrompt("Export the table to (.csv or .json):", default), chosen)
 
     @work(thread=True, exit_on_error=False, group="dt-write", name="export-table")
     def export(self, path: Path) -> None:

@@ -9,7 +9,7 @@ ranks by the question's retrieval score; without a search every Q/A is listed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -24,6 +24,9 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 from workbench.engines.knowledge_base import DOCTYPES
 from workbench.runtime.editing import BotEditor
 from workbench.widgets.ranking_view import score_bar
+
+if TYPE_CHECKING:
+    from workbench.engines.knowledge_base import QA
 
 CELL = 56
 VERIFIED = [("any", "any"), ("verified", "yes"), ("unverified", "no")]
@@ -222,7 +225,11 @@ class KnowledgeBaseScreen(Screen[None]):
             return
         from workbench.screens.qa_form import QAFormScreen
 
-        self.app.push_screen(QAFormScreen(None), lambda qa: qa is not None and self.write("add", qa))
+        def added(qa: QA | None) -> None:
+            if qa is not None:
+                self.write("add", qa)
+
+        self.app.push_screen(QAFormScreen(None), added)
 
     def action_edit(self) -> None:
         hit = self._hits.get(self.highlighted_id() or "")
@@ -230,7 +237,11 @@ class KnowledgeBaseScreen(Screen[None]):
             return
         from workbench.screens.qa_form import QAFormScreen
 
-        self.app.push_screen(QAFormScreen(hit.qa), lambda qa: qa is not None and self.write("update", qa))
+        def edited(qa: QA | None) -> None:
+            if qa is not None:
+                self.write("update", qa)
+
+        self.app.push_screen(QAFormScreen(hit.qa), edited)
 
     def action_toggle_verified(self) -> None:
         hit = self._hits.get(self.highlighted_id() or "")
@@ -244,9 +255,12 @@ class KnowledgeBaseScreen(Screen[None]):
         from workbench.screens.confirm import ConfirmScreen
 
         question = _short(hit.qa.question, 60)
-        self.app.push_screen(
-            ConfirmScreen(f"Delete the Q/A {question!r}?"), lambda yes: bool(yes) and self.write("delete", hit.qa)
-        )
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.write("delete", hit.qa)
+
+        self.app.push_screen(ConfirmScreen(f"Delete the Q/A {question!r}?"), confirmed)
 
     @work(thread=True, exit_on_error=False, group="kb-write", name="write-knowledge-base")
     def write(self, what: str, qa: Any) -> None:

@@ -6,6 +6,7 @@ screen renders its events and calls its methods, nothing more.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual import on
@@ -83,7 +84,7 @@ class ServeScreen(Screen):
         #: the conversation shown on the right
         self.opened: str | None = None
         self._shown: set[str] = set()
-        self._unsubscribe = None
+        self._unsubscribe: Callable[[], None] | None = None
 
     # -- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:

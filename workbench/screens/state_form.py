@@ -88,8 +88,10 @@ class StateFormScreen(ModalScreen[State | None]):
     def values(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for name in FORM_FIELDS:
-            widget = self.query_one(f"#sf-{name}")
-            out[name] = widget.text if isinstance(widget, TextArea) else widget.value
+            if name in MULTILINE:
+                out[name] = self.query_one(f"#sf-{name}", TextArea).text
+            else:
+                out[name] = self.query_one(f"#sf-{name}", Input).value
         return out
 
     def show_errors(self, errors: list[Problem]) -> None:

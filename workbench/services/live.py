@@ -102,7 +102,7 @@ class AppServer:
 
         sock = bind_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
-        config = dict(
+        config: dict[str, Any] = dict(
             log_config=None,
             log_level=self.log_level,
             access_log=False,
@@ -239,7 +239,7 @@ class LiveServer:
         self.app_server: AppServer | None = None
         self.runner: Any = None
         self.error: str | None = None
-        self._listeners: list[Callable[[Event], None]] = []
+        self._listeners: list[Callable[[Event], object]] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._log_handler: _LogForwarder | None = None
         self._watch: asyncio.Task | None = None
@@ -249,7 +249,7 @@ class LiveServer:
         self.known: dict[str, Any] = {}
 
     # -- observers -----------------------------------------------------------------
-    def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
+    def subscribe(self, listener: Callable[[Event], object]) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
@@ -300,6 +300,7 @@ class LiveServer:
 
     async def _watch_server(self, server: AppServer) -> None:
         """Report a server that stops without being asked (its task ended)."""
+        assert server.task is not None  # watched once started
         try:
             await asyncio.shield(server.task)
         except asyncio.CancelledError:
@@ -357,7 +358,7 @@ class LiveServer:
         s = event.session
         cid = getattr(s, "conversation_id", None)
         fields = dict(event.fields)
-        if event.kind == "session_start" and cid is not None:
+        if event.kind == "session_start" and s is not None and cid is not None:
             self.known[cid] = s
             entries: list[dict[str, Any]] = []
             if event.fields.get("resumed") and s.store is not None:

@@ -177,7 +177,8 @@ class PostgresStore(Store):
             f"SELECT {', '.join(cols)}, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"
             " FROM conversations c"
         )
-        where, args = [], []
+        where: list[str] = []
+        args: list[str | int] = []
         if person:
             where.append("c.person = %s")
             args.append(person)

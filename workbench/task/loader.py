@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -23,7 +23,7 @@ from workbench.io.files import DATA_LIMIT, PAGE_LIMIT, read_text
 from workbench.io.yaml_lines import Lines, line_of, load_yaml
 from workbench.problems import Problem, TaskError, validate_model
 from workbench.task.registry import Registry, collecting
-from workbench.task.schema import WORLD_TYPES, TaskSpec
+from workbench.task.schema import WORLD_TYPES, TaskSpec, WorldSpec
 
 
 @dataclass
@@ -68,7 +68,7 @@ class Task:
     file: Path
     format: str
     spec: TaskSpec
-    worlds: dict[str, BaseModel]
+    worlds: dict[str, WorldSpec]
     bot_configs: dict[str, BaseModel]
     registry: Registry
     warnings: list[str] = field(default_factory=list)
@@ -236,18 +236,21 @@ def _locate(path: str | Path) -> tuple[Path, Format]:
     return root, fmt
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 def _typed(
     raw: dict,
     section: str,
     tag: str,
-    models: Callable[[Any], type[BaseModel] | None],
+    models: Callable[[Any], type[M] | None],
     known: list[str],
     where: tuple[Path, Lines, list[Problem]],
-) -> dict[str, BaseModel]:
+) -> dict[str, M]:
     """Validate each entry of ``section`` (bots, worlds) with the model its ``tag`` key names."""
     file, lines, problems = where
-    entries = raw.get(section) if isinstance(raw.get(section), dict) else {}
-    out: dict[str, BaseModel] = {}
+    entries: dict[str, Any] = raw[section] if isinstance(raw.get(section), dict) else {}
+    out: dict[str, M] = {}
     for name, conf in entries.items():
         prefix = (section, name)
         if not isinstance(conf, dict):
@@ -290,7 +293,7 @@ def load_task(path: str | Path) -> Task:
 
     where = (file, lines, problems)
     bot_configs = _typed(raw, "bots", "engine", lambda engine: engine_module(engine).Config, list(ENGINES), where)
-    worlds = _typed(raw, "worlds", "type", WORLD_TYPES.get, list(WORLD_TYPES), where)
+    worlds: dict[str, WorldSpec] = _typed(raw, "worlds", "type", WORLD_TYPES.get, list(WORLD_TYPES), where)
     if problems:
         raise TaskError(problems)
     task = Task(root, file, fmt.name, spec, worlds, bot_configs, registry, warnings, module, lines)
@@ -313,8 +316,10 @@ def _cross_check(task: Task, lines: Lines) -> list[Problem]:
     _check_worlds(task, bad)
     _check_files(task, bad)
     _check_evaluation(task, bad)
+    from workbench.engines.python_bot import Config as PythonBotConfig
+
     for name, cfg in task.bot_configs.items():
-        if cfg.engine == "python" and cfg.name not in task.registry.bots:
+        if isinstance(cfg, PythonBotConfig) and cfg.name not in task.registry.bots:
             known = ", ".join(sorted(task.registry.bots)) or "none"
             bad(
                 ("bots", name, "name"),
@@ -390,10 +395,10 @@ def _check_evaluation(task: Task, bad: Callable[[tuple, str], None]) -> None:
         if name not in task.bot_configs:
             loc = ("evaluation", "bot") if isinstance(ev.bot, str) else ("evaluation", "bot", n)
             bad(loc, f"no bot named {name!r}; bots: {', '.join(sorted(task.bot_configs)) or 'none'}")
-    files = [(("evaluation", "topics_file"), ev.topics_file)]
+    files: list[tuple[tuple[str, ...], str | None]] = [(("evaluation", "topics_file"), ev.topics_file)]
     files += [
         (("evaluation", "onboarding", k), getattr(ev.onboarding, k)) for k in ("agreement_file", "instructions_file")
     ]
-    for loc, name in files:
-        if name is not None and not task.path(name).is_file():
-            bad(loc, f"no such file: {task.path(name)}")
+    for key, relative in files:
+        if relative is not None and not task.path(relative).is_file():
+            bad(key, f"no such file: {task.path(relative)}")

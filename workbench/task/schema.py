@@ -96,7 +96,7 @@ class PythonWorld(WorldCommon):
     bots: list[str] = Field(default_factory=list)
 
 
-WORLD_TYPES: dict[str, type[WorldCommon]] = {
+WORLD_TYPES: dict[str, type[WorldSpec]] = {
     "menu": MenuWorld,
     "onboarding": OnboardingWorld,
     "bot_chat": BotChatWorld,

@@ -18,12 +18,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from xml.sax.saxutils import escape, quoteattr
 
 from workbench.io.yaml_lines import Lines, line_of, load_yaml
 from workbench.message import Message
 from workbench.problems import Problem, TaskError
+
+if TYPE_CHECKING:
+    from workbench.runtime.session import Session
+    from workbench.store import Store
+    from workbench.task.loader import Task
 
 USER_KEYS = ("user", "click")
 EXPECT_KEYS = ("bot", "bot_regex", "bot_contains", "world", "state", "slots", "no_reply")
@@ -187,11 +192,13 @@ def subset(expected: Any, actual: Any) -> bool:
 
 
 class _Person:
+    #: the person's conversation, from when they connect
+    session: Session
+
     def __init__(self, name: str, transcript: list[tuple[str, str, str]] | None = None) -> None:
         self.name = name
         self.received: list[Message] = []
         self.cursor = 0
-        self.session = None
         #: the test's transcript, in the order things were said (shared by its people)
         self.transcript = transcript if transcript is not None else []
 
@@ -200,7 +207,7 @@ class _Person:
         self.transcript.append((self.name, msg.get("id") or "bot", msg.text))
 
 
-def _bot_state(task: Any, store: Any, session: Any) -> dict:
+def _bot_state(task: Task, store: Store, session: Session) -> dict:
     states = store.states(session.conversation_id)
     spec = task.worlds.get(session.world or "")
     bot = getattr(spec, "bot", None)
@@ -211,7 +218,7 @@ def _bot_state(task: Any, store: Any, session: Any) -> dict:
     return states
 
 
-def _use_tape(task: Any, tape: Any) -> None:
+def _use_tape(task: Task, tape: Any) -> None:
     """Model bots answer from (or record to) ``tape`` (None: from their models)."""
     from workbench.engines.capabilities import ModelBot, bots_with
 
@@ -223,7 +230,7 @@ def _use_tape(task: Any, tape: Any) -> None:
 RETRIEVAL_WAIT = 300.0
 
 
-async def _retrieval_ready(task: Any) -> None:
+async def _retrieval_ready(task: Task) -> None:
     """Build the bots that match by retrieval and wait until they answer as configured: a test
     checks what people get once the model is loaded, not the BM25 of the first seconds."""
     from workbench.engines.capabilities import RetrievalBot, bots_with
@@ -239,7 +246,7 @@ async def _retrieval_ready(task: Any) -> None:
             await asyncio.to_thread(retriever.wait, max(0.0, deadline - time.monotonic()))
 
 
-async def run_test(task: Any, test: ConversationTest, store_dir: Path | None = None, tape: Any = None) -> TestResult:
+async def run_test(task: Task, test: ConversationTest, store_dir: Path | None = None, tape: Any = None) -> TestResult:
     from workbench.runtime.runner import Runner
     from workbench.store import open_store
 

@@ -406,10 +406,10 @@ def _text_atom(atom: Atom, env: Env) -> tuple[float, str | None]:
 def _atom(atom: Atom, env: Env) -> float:
     name = atom.name
     if name in ("keyword", "vOneKeyword", "regex"):
-        key = (name, atom.args[0])
-        got = env._memo.get(key)
+        memo_key = (name, atom.args[0])
+        got = env._memo.get(memo_key)
         if got is None:
-            got = env._memo[key] = _text_atom(atom, env)
+            got = env._memo[memo_key] = _text_atom(atom, env)
         if got[1] is not None:
             _note(env, atom, got[1])
         return got[0]

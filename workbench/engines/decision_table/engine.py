@@ -245,7 +245,7 @@ class DecisionTableEngine(Engine):
 
         A message whose ``meta`` says ``protocol: starchat`` takes a turn in protocol
         mode (see :meth:`protocol_turn`)."""
-        meta = message.get("meta") if isinstance(message.get("meta"), dict) else {}
+        meta: dict[str, Any] = message["meta"] if isinstance(message.get("meta"), dict) else {}
         if meta.get("protocol") == PROTOCOL:
             return self.protocol_turn(state, message, context, keep_data=meta.get("conversation_data", True) is True)
         st = self._fresh(state)
@@ -615,9 +615,9 @@ class DecisionTableEngine(Engine):
                 if (
                     self.fallback_state
                     and name != self.fallback_state
-                    and self.table.get(self.fallback_state)
-                    and not _exhausted(self.table.get(self.fallback_state), st)
-                ):  # type: ignore[arg-type]
+                    and (fallback := self.table.get(self.fallback_state))
+                    and not _exhausted(fallback, st)
+                ):
                     name = self.fallback_state
                     continue
                 out.status = "no_answer"
@@ -801,8 +801,8 @@ class DecisionTableEngine(Engine):
 
 def _request_of(message: Message) -> dict[str, Any]:
     """The parts of a message a turn looks at: text, a named next state, form data, class."""
-    data = message.get("data") if isinstance(message.get("data"), dict) else {}
-    payload = message.get("payload") if isinstance(message.get("payload"), dict) else {}
+    data: dict[str, Any] = message["data"] if isinstance(message.get("data"), dict) else {}
+    payload: dict[str, Any] = message["payload"] if isinstance(message.get("payload"), dict) else {}
     rv = message.get("return_value") or data.get("return_value") or payload.get("return_value")
     form = dict(data)
     if isinstance(payload.get("data"), dict):

@@ -23,6 +23,7 @@ embeddings to the states' queries (docs/retrieval.md).
 
 from __future__ import annotations
 
+import builtins
 import functools
 import gc
 import hashlib
@@ -510,7 +511,7 @@ class DecisionTable:
             self.sync()
             return True
 
-    def import_states(self, states: list[State], replace: bool = False) -> int:
+    def import_states(self, states: builtins.list[State], replace: bool = False) -> int:
         """Add (or with ``replace``, substitute the whole table with) ``states``."""
         with self._lock:
             self._write(states, replace=replace)
@@ -616,7 +617,7 @@ class DecisionTable:
         data: dict[str, Any] | None = None,
         *,
         evaluation_class: str | None = None,
-        traversed: list[str] | None = None,
+        traversed: builtins.list[str] | None = None,
         visited: Iterable[str] = (),
         counts: dict[str, int] | None = None,
         limit: int | None = 10,

@@ -14,6 +14,7 @@ that just finished, ``on_intent``, then ``fallback_action``.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import datetime as dt
 import logging
@@ -355,7 +356,7 @@ class _Run:
         form: str | None,
         requested: str | None,
         trigger: str | None = None,
-        skip: set[str] | None = None,
+        skip: builtins.set[str] | None = None,
         in_passing: bool = False,
     ) -> list[str]:
         """Fill every slot the message carries; rejected values are said and not kept.
@@ -504,11 +505,11 @@ class _Run:
             self.advance()
             return
         if intent in f.details_intents and not answer:
-            d = self.forms.slot(requested, name) if requested else None
-            clarify = (d.clarify if d else []) or f.clarify
+            asked = self.forms.slot(requested, name) if requested else None
+            clarify = (asked.clarify if asked else []) or f.clarify
             how = (
                 f"clarify {requested}"
-                if d and d.clarify
+                if asked and asked.clarify
                 else "the form's clarification"
                 if clarify
                 else "nothing to clarify"

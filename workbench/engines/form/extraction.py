@@ -134,7 +134,7 @@ def _value(m: Mapping, parse: Parse, slot: str, trigger: str | None, list_slot: 
         if not found:
             return None
         first = found[0]
-        span = (first.start, first.end) if first.start is not None else None
+        span = (first.start, first.end) if first.start is not None and first.end is not None else None
         value = [e.value for e in found] if list_slot else first.value
         return Candidate(slot, value, m.describe() + f" ({first.extractor})", span, m.type)
     if m.type == "from_text":

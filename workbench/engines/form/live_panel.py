@@ -12,9 +12,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.engines.form.panel import SlotPanel
+
+if TYPE_CHECKING:
+    from workbench.engines.form.engine import FormEngine
 
 
 @dataclass
@@ -85,12 +88,15 @@ def understanding_of(trace: Mapping[str, Any] | None) -> Understanding | None:
 
 
 def live_panel(
-    engine: Any, state: Mapping[str, Any] | None, trace: Mapping[str, Any] | None = None, bot: str | None = None
+    engine: FormEngine,
+    state: Mapping[str, Any] | None,
+    trace: Mapping[str, Any] | None = None,
+    bot: str | None = None,
 ) -> LivePanel:
     """The slot panel of a form bot (a :class:`~workbench.engines.form.engine.FormEngine`)."""
     ft = form_trace(trace, bot) or {}
     return LivePanel(
-        bot=bot or getattr(engine, "bot", "form"),
+        bot=bot or engine.bot,
         slots=engine.panel(dict(state or {})),
         understanding=understanding_of(ft),
         decisions=list(ft.get("decisions") or []),

@@ -41,7 +41,7 @@ def _one_or_many(what: str):
     return normalise
 
 
-def _slot_names(value: Any) -> Any:
+def _named_slots(value: Any) -> Any:
     """A form's ``slots`` may be a plain list of names."""
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return {v: None for v in value}
@@ -142,7 +142,7 @@ class FormSpec(_Strict):
     #: Rasa 3: the slots to fill, in order
     required_slots: list[str] | None = None
     #: plans: slot -> how it is asked (all required unless ``required_slots`` says otherwise)
-    slots: Annotated[dict[str, SlotSpec | None], BeforeValidator(_slot_names)] = Field(
+    slots: Annotated[dict[str, SlotSpec | None], BeforeValidator(_named_slots)] = Field(
         default_factory=dict, validation_alias=AliasChoices("slots", "slot_dict")
     )
     finish_action: Action | None = None

@@ -80,16 +80,17 @@ def coerce(d: SlotDef, value: Any) -> Any:
 
 
 def _choice(d: SlotDef, value: Any) -> Any:
-    for c in d.choices or []:
+    choices = d.choices or []
+    for c in choices:
         if c == value or (isinstance(c, str) and str(value).strip().lower() == c.lower()):
             return c
-    if isinstance(value, str) and any(isinstance(c, bool) for c in d.choices or []):
+    if isinstance(value, str) and any(isinstance(c, bool) for c in choices):
         low = value.strip().lower()
-        if low in TRUE and True in d.choices:
+        if low in TRUE and True in choices:
             return True
-        if low in FALSE and False in d.choices:
+        if low in FALSE and False in choices:
             return False
-    raise Rejected("expected one of: " + ", ".join(str(c) for c in d.choices or []))
+    raise Rejected("expected one of: " + ", ".join(str(c) for c in choices))
 
 
 def validate(d: SlotDef, value: Any, ctx: FormContext, validators: dict[str, Any]) -> Any:

@@ -96,7 +96,8 @@ def build(
             d_kv=32,
             num_layers=2,
             num_heads=2,
-            decoder_start_token_id=tokenizer.pad_token_id,
+            # T5Config takes it through PreTrainedConfig's **kwargs, which its stub leaves out
+            decoder_start_token_id=tokenizer.pad_token_id,  # type: ignore[call-arg]
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=tokenizer.eos_token_id,
         )

@@ -133,7 +133,8 @@ def load_model(source: str, kind: str, device: str, dtype: str, build_kind: str 
     try:
         on = _device(device)
         model = cls.from_pretrained(source, dtype=torch_dtype)
-        model.to(on)
+        # @functools.wraps(Module.to) hides that `to` is a method from mypy: `on` is not `self`
+        model.to(on)  # type: ignore[arg-type]
         model.eval()
     except Exception as exc:
         raise ModelError(

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.runtime.agents import BotAgent
+    from workbench.runtime.worlds.sync import SyncAgent
+    from workbench.task.loader import Task
 
 #: what an overworld returns to end a person's session
 EXIT = "EXIT"
@@ -16,6 +22,11 @@ class World:
     returns a world name (an overworld's choice, or a task world sending the
     person on) tells the runner where to go next.
     """
+
+    #: set by the runner when it makes the world: the task, and the bots the world's spec
+    #: names (blocking views of them for a synchronous world)
+    task: Task
+    bots: Mapping[str, BotAgent | SyncAgent]
 
     def __init__(self, opt: dict | None = None, agents: Any = None) -> None:
         self.opt = opt or {}

@@ -34,6 +34,11 @@ def _text_of_file(path) -> str:
 
 
 class DeclaredWorld(World):
+    #: the people in the world: a declared world has at least one, and its bots run on the loop
+    agents: list[HumanAgent]
+    agent: HumanAgent
+    bots: dict[str, BotAgent]
+
     def __init__(self, spec: Any, agents: list, name: str, task: Any = None, bots: dict | None = None) -> None:
         super().__init__(task.spec.opt if task else {}, agents)
         self.spec = spec
