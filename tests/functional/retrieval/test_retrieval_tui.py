@@ -7,8 +7,8 @@ import io
 import pytest
 from rich.console import Console
 from support import copy_sample, wait_for
-from support.tui import ready
 from support.retrieval import real_model  # noqa: F401  (the session's model, a fixture)
+from support.tui import ready
 from textual.widgets import Input, Static
 
 from workbench.store import open_store

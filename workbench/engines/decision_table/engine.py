@@ -161,7 +161,7 @@ class DecisionTableEngine(Engine):
         return self.table
 
     @property
-    def blocking(self) -> bool:  # type: ignore[override]
+    def blocking(self) -> bool:
         """With sentence embeddings a turn encodes the utterance (milliseconds of CPU), and with
         a store or an index across the network it waits for them: the runtime then runs the step
         in a worker thread, so the event loop serves everyone else."""

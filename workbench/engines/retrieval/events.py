@@ -31,7 +31,7 @@ class RetrievalEvent:
     total: int = 0
 
 
-Listener = Callable[[RetrievalEvent], None]
+Listener = Callable[[RetrievalEvent], object]  # what it returns is ignored
 _LISTENERS: list[Listener] = []
 _LOCK = threading.Lock()
 

@@ -194,8 +194,8 @@ class HybridRetriever:
                     if i is not None and self._pos[i] != n:
                         self._live[n] = 0
                         self._dead += 1
-            for i, text in enumerate(self.settings.out_of_scope):
-                self._append(Example(f"{OUT_OF_SCOPE}{i}", text, OUT_OF_SCOPE))
+            for k, text in enumerate(self.settings.out_of_scope):
+                self._append(Example(f"{OUT_OF_SCOPE}{k}", text, OUT_OF_SCOPE))
             self._examples_key = version if version is not None else self._digest()
             self._load_calibrations()
             self._version += 1
@@ -569,7 +569,8 @@ class HybridRetriever:
         if self.mode == "hybrid" and self.index is not None:
             where = {int(p): n for n, p in enumerate(docs)}
             for hit in self.index.search(self.collection, text, k=len(docs), groups=[group], with_fields=False):
-                n = where.get(snapshot.locate(hit.id, hit.group))
+                pos = snapshot.locate(hit.id, hit.group)
+                n = where.get(pos) if pos is not None else None
                 if n is not None:
                     bm25[n] = hit.score
         sims = fusion.similarity(cosines, bm25, self.mode)
