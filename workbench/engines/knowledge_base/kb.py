@@ -355,10 +355,12 @@ class KnowledgeBase:
             # an index that outlives the process (on disk, a server every process shares) says what it mirrors
             owner = identity(self.docs) if index.persistent else ""
             mark = stamped_revision(index.stamp(self.collection), owner) if owner else None
-            if mark is None and (index.persistent or index.count(self.collection) != len(self)):
-                self.reindex()
-                return
-            if mark is not None and mark < self._rev:
+            # no stamp of ours, or one from ahead of the store (an older copy of it): rebuild
+            if mark is None or mark > self._rev:
+                if index.persistent or index.count(self.collection) != len(self):
+                    self.reindex()
+                    return
+            elif mark < self._rev:
                 self._rev = mark
                 self.catch_up()
         if self.retriever is not None:
