@@ -43,7 +43,8 @@ NEAREST = 3
 FLOOR = 1e-6
 #: at least this many utterances on each side before a model is fitted
 MIN_EACH = 20
-#: ridge on the standardised weights (keeps them finite when a feature never varies)
+#: ridge on the standardised weights (keeps them finite when a feature never varies, or when a
+#: small task's few utterances separate perfectly): this, or one over their number if larger
 RIDGE = 1e-3
 NEWTON_STEPS = 50
 
@@ -136,7 +137,7 @@ class Rejection:
         scale[scale < 1e-9] = 1.0  # a feature that never varies (bm25 without BM25) gets weight 0
         z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
         w = np.zeros(z.shape[1])
-        ridge = RIDGE * np.eye(z.shape[1])
+        ridge = max(RIDGE, 1.0 / len(x)) * np.eye(z.shape[1])
         ridge[-1, -1] = 0.0
         for _ in range(NEWTON_STEPS):
             p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -50, 50)))

@@ -14,7 +14,8 @@ what meaning needs:
   with both scores and the nearest example of each group;
 * the **threshold** (:meth:`HybridRetriever.threshold`): a number from task.yml, or
   cross-validated on the examples (calibration.py) for the mode that answers, kept
-  in the store so a restart has it at once.
+  in the store so a restart has it at once; for intents and states it is read on the
+  confidence of a no-match model fitted by the same cross-validation (rejection.py).
 
 Until the model is loaded and every example has its vector, :meth:`rank` returns
 None and the engine answers with BM25, as it always did; :meth:`status` says why,
@@ -868,6 +869,9 @@ class HybridRetriever:
                         right_evidence.append(found)
             if self._abandoned(version):
                 return
+        if len(right) < MIN_SAMPLES // 2:  # groups too alike to rank their own examples first
+            self._store_calibration(self.mode, None, version)
+            return
         wrong = self._held_out_groups(snapshot, version) if with_model else []
         oos_scores, oos_evidence = self._out_of_scope_scores(snapshot, with_model)
         model = Rejection.fit(right_evidence, wrong + oos_evidence) if with_model else None
