@@ -20,8 +20,8 @@ the test split):
 A group's **score** is the similarity of its nearest example times the square root
 of its fused probability: a clear winner keeps the similarity of its nearest example
 (a paraphrase of a query scores like one), a group the vote doubts is discounted.
-The score orders the candidates and is what the "no match" threshold is compared
-with (workbench/engines/retrieval/calibration.py).
+The score orders the candidates; whether the best one is a match at all is the no-match
+model's to say (rejection.py, calibrated in calibration.py), where one is fitted.
 """
 
 from __future__ import annotations

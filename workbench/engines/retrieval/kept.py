@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 NAME = "calibration"
 #: bumped when what a calibration means changes
-FORMAT = 2
+FORMAT = 3
 
 
 def settings_key(out_of_scope: Sequence[str]) -> str:

@@ -14,7 +14,8 @@ what meaning needs:
   with both scores and the nearest example of each group;
 * the **threshold** (:meth:`HybridRetriever.threshold`): a number from task.yml, or
   cross-validated on the examples (calibration.py) for the mode that answers, kept
-  in the store so a restart has it at once.
+  in the store so a restart has it at once; for intents and states it is read on the
+  confidence of a no-match model fitted by the same cross-validation (rejection.py).
 
 Until the model is loaded and every example has its vector, :meth:`rank` returns
 None and the engine answers with BM25, as it always did; :meth:`status` says why,
@@ -38,12 +39,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from workbench.engines.retrieval import fusion, kept
-from workbench.engines.retrieval.calibration import Calibration, Sample, Threshold, calibrate, samples_of
+from workbench.engines.retrieval.calibration import (
+    MIN_LIMIT,
+    MIN_SAMPLES,
+    Calibration,
+    Sample,
+    Threshold,
+    calibrate,
+    choose,
+    samples_of,
+)
 from workbench.engines.retrieval.config import Retrieval
 from workbench.engines.retrieval.embedder import Embeddings, embeddings, text_key
 from workbench.engines.retrieval.events import RetrievalEvent, emit
-from workbench.engines.retrieval.snapshot import OUT_OF_SCOPE, Snapshot, group_offsets, matches_filters
-from workbench.engines.retrieval.worker import submit
+from workbench.engines.retrieval.rejection import NEAREST, Evidence, Rejection, novelty, words
+from workbench.engines.retrieval.snapshot import OUT_OF_SCOPE, Snapshot, all_tightness, matches_filters
+from workbench.engines.retrieval.worker import Stopped, stopping, submit
 
 if TYPE_CHECKING:
     from workbench.index.base import Index
@@ -65,8 +76,13 @@ MIN_PROBABILITY = 1e-3
 #: the threshold hybrid and embeddings matching start from when nothing was calibrated: a
 #: cosine around 0.5 relates two utterances about the same thing, below it they mostly are not
 HYBRID_DEFAULT = 0.45
-#: folds of held-out examples, each ranked by a head fitted without it
+#: folds of held-out examples, each ranked by a head fitted without it (and of held-out groups)
 CALIBRATION_FOLDS = 5
+#: groups a collection needs before some can be held out to show the no-match model what belongs
+#: to none of them
+HELD_OUT_MIN_GROUPS = 3
+#: their examples ranked at most (the model has seven numbers to fit)
+HELD_OUT_SAMPLES = 2000
 
 
 @dataclass(slots=True)
@@ -92,7 +108,9 @@ class Match:
     """A group ranked for an utterance, with the reasons: both scores and the nearest example."""
 
     group: str
-    #: the fused score (0..1): what orders the groups and is compared with the threshold
+    #: what orders the groups and is compared with the threshold (0..1): the fused score, or, once
+    #: the threshold is calibrated with a no-match model, the best group's confidence (the others
+    #: scaled alike, so the order stays the fused score's)
     score: float
     #: the nearest example's similarity (the blend of its cosine and BM25 in hybrid mode)
     similarity: float
@@ -102,8 +120,8 @@ class Match:
     probability: float
     example_id: str
     example: str
-    #: how much more (or less) than the threshold this group needs: a group whose examples are
-    #: close to each other needs its matches closer (calibration.py)
+    #: what this group needs beyond the threshold (always 0: the confidence weighs how tight a group
+    #: is; kept for the engines that add it)
     offset: float = 0.0
 
 
@@ -161,6 +179,7 @@ class HybridRetriever:
         self._version = 0
         self._examples_key = ""
         self._calibrations: dict[str, Calibration | None] = {}
+        self._model: tuple[Calibration, Rejection | None] | None = None  # the last one read
         self._fresh: set[str] = set()  # modes whose kept calibration is of these very examples
 
     # -- examples ------------------------------------------------------------------------
@@ -476,11 +495,12 @@ class HybridRetriever:
             fields=self._fields,
             order=order,
             starts=starts,
+            tightness=np.full(len(group_code), np.nan, dtype=np.float32),
         )
 
     def _fit_head(self, version: int) -> None:
-        """Fit the linear head and the groups' offsets, and swap them in (in the retrieval thread):
-        a few seconds for ten thousand examples, during which the vote answers alone."""
+        """Fit the linear head and measure the groups' tightness, and swap them in (in the retrieval
+        thread): a few seconds for ten thousand examples, during which the vote answers alone."""
         snapshot = self._snapshot
         if snapshot is None or not self.classes:
             return
@@ -490,10 +510,12 @@ class HybridRetriever:
             head = fusion.LinearHead.fit(
                 snapshot.matrix[snapshot.doc_row[live]], snapshot.doc_group[live], len(snapshot.groups)
             )
-        offsets = group_offsets(snapshot)
+        tightness, usual = all_tightness(snapshot)
         with self._lock:
             if version == self._version and self._snapshot is snapshot:
-                self._snapshot = dataclasses.replace(snapshot, head=head, offsets=offsets, masks={})
+                self._snapshot = dataclasses.replace(
+                    snapshot, head=head, tightness=tightness, usual_tightness=usual, masks={}, words={}
+                )
 
     # -- state -----------------------------------------------------------------------------
     def ready(self) -> bool:
@@ -550,7 +572,11 @@ class HybridRetriever:
         if not text.strip():
             return []
         vector = self.model.query(text)
-        return self._rank(snapshot, vector, text, k, partition, filters, bm25_filters, None, snapshot.head)
+        model = self._rejection()
+        matches, found = self._rank(
+            snapshot, vector, text, k, partition, filters, bm25_filters, None, snapshot.head, evidence=model is not None
+        )
+        return self._confident(matches, found, model)
 
     def group_similarity(self, text: str, group: str) -> Match | None:
         """How close ``group``'s nearest example is to ``text`` (a decision table's ``search()``)."""
@@ -619,30 +645,41 @@ class HybridRetriever:
         partition: str | None,
         filters: dict[str, Any] | None,
         bm25_filters: dict[str, Any] | None,
-        exclude: list[int] | None,
+        exclude: np.ndarray | list[int] | None,
         head: fusion.LinearHead | None,
-    ) -> list[Match]:
+        *,
+        hidden: np.ndarray | None = None,
+        evidence: bool = False,
+    ) -> tuple[list[Match], Evidence | None]:
+        """The groups for one utterance, with plain fused scores, and (``evidence``) what the
+        ranking says about the best one. ``exclude``: example positions left out (held out while
+        calibrating); ``hidden``: per group code, groups left out altogether (their examples are
+        in ``exclude``, and the head's probability is spread over the others)."""
         n = snapshot.size
         if n == 0:
-            return []
+            return [], None
         cosines = (snapshot.matrix @ vector)[snapshot.doc_row]
         allowed = self._allowed(snapshot, partition, filters)
-        if exclude:
+        if exclude is not None and len(exclude):
             allowed = allowed.copy()
             allowed[exclude] = False
         cosines[~allowed] = -2.0
         bm25: dict[int, float] = {}
         if self.mode == "hybrid" and self.index is not None:
-            for hit in self.index.search(self.collection, text, k=BM25_DEPTH, filters=bm25_filters, with_fields=False):
+            # with whole groups left out, search deeper so that BM25_DEPTH of the others remain
+            depth = BM25_DEPTH if hidden is None else 4 * BM25_DEPTH
+            for hit in self.index.search(self.collection, text, k=depth, filters=bm25_filters, with_fields=False):
                 pos = snapshot.locate(hit.id, hit.group)
                 if pos is not None and pos < n and allowed[pos]:
                     bm25[pos] = float(hit.score)
+                    if len(bm25) >= BM25_DEPTH:
+                        break
         depth = min(n, COSINE_DEPTH)
         top = np.argpartition(-cosines, depth - 1)[:depth] if depth < n else np.arange(n)
         candidates = np.unique(np.concatenate([top, np.fromiter(bm25, dtype=np.int64, count=len(bm25))]))
         candidates = candidates[allowed[candidates]]
         if candidates.size == 0:
-            return []
+            return [], None
         cand_bm25 = np.array([bm25.get(int(p), 0.0) for p in candidates], dtype=np.float32)
         sims = fusion.similarity(cosines[candidates], cand_bm25, self.mode)
         voters = np.argsort(-sims)[: fusion.NEIGHBOURS]
@@ -650,11 +687,17 @@ class HybridRetriever:
         head_log = None
         if head is not None:
             logp = head.log_proba(vector)
-            present = share.keys() if partition is not None or filters else range(len(snapshot.groups))
+            present: Iterable[int] = share.keys() if partition is not None or filters else range(len(snapshot.groups))
+            if hidden is not None:  # the head's probability spread over the groups left in
+                shown = [g for g in present if not hidden[g]] or [0]
+                kept = logp[shown]
+                logp = logp - (kept.max() + np.log(np.exp(kept - kept.max()).sum()))
+                present = shown
             head_log = {g: float(logp[g]) for g in present}
         fused = fusion.fuse(share, head_log)
         ranked = sorted(fused.items(), key=lambda item: -item[1])[: k + EXTRA_GROUPS]
         out: list[Match] = []
+        nearest: dict[str, np.ndarray] = {}
         for code, probability in ranked:
             if snapshot.groups[code] == OUT_OF_SCOPE or (self.classes and probability < MIN_PROBABILITY and out):
                 continue
@@ -668,6 +711,7 @@ class HybridRetriever:
             best = int(np.argmax(doc_sims))
             pos = int(docs[best])
             near = float(doc_sims[best])
+            nearest[snapshot.groups[code]] = doc_cos
             out.append(
                 Match(
                     snapshot.groups[code],
@@ -678,11 +722,49 @@ class HybridRetriever:
                     probability,
                     snapshot.name_of(pos),
                     snapshot.texts[pos],
-                    float(snapshot.offsets[code]) if snapshot.offsets is not None else 0.0,
                 )
             )
         out.sort(key=lambda m: -m.score)
-        return out[:k]
+        found = None
+        if evidence and out:
+            found = self._evidence(snapshot, out[0], fused, nearest[out[0].group], text, exclude)
+        return out[:k], found
+
+    def _evidence(
+        self,
+        snapshot: Snapshot,
+        best: Match,
+        fused: dict[int, float],
+        group_cosines: np.ndarray,
+        text: str,
+        exclude: np.ndarray | list[int] | None,
+    ) -> Evidence:
+        """What the ranking says about its best group (rejection.py); ``group_cosines``: the
+        cosines of that group's examples that could be matched."""
+        code = snapshot.group_code[best.group]
+        runner_up = max((p for g, p in fused.items() if g != code), default=0.0)
+        near = min(NEAREST, len(group_cosines))
+        closest = -np.partition(-group_cosines, near - 1)[:near]
+        held: list[frozenset[str]] = []
+        if exclude is not None and len(exclude):
+            ex = np.asarray(exclude, dtype=np.int64)
+            held = [words(snapshot.texts[int(p)]) for p in ex[snapshot.doc_group[ex] == code].tolist()]
+        return Evidence(
+            cosine=best.cosine,
+            bm25=best.bm25,
+            probability=best.probability,
+            runner_up=runner_up,
+            closeness=float(closest.mean()) - snapshot.tight(code),
+            novelty=novelty(words(text), snapshot.group_words(code), held),
+        )
+
+    def _confident(self, matches: list[Match], found: Evidence | None, model: Rejection | None) -> list[Match]:
+        """The matches with the best one's confidence as its score, the others scaled alike."""
+        if model is None or found is None or not matches:
+            return matches
+        confidence = max(1e-6, model.confidence(found))
+        factor = confidence / max(matches[0].score, 1e-9)
+        return [dataclasses.replace(m, score=min(confidence, m.score * factor)) for m in matches]
 
     # -- the threshold -----------------------------------------------------------------------
     def threshold(self) -> Threshold:
@@ -699,6 +781,18 @@ class HybridRetriever:
         why = "too few examples to cross-validate" if mode in self._calibrations else "not calibrated yet"
         return Threshold(self.default_threshold_for(mode), "default", f"the {mode} default ({why})")
 
+    def _rejection(self) -> Rejection | None:
+        """The no-match model the calibrated threshold is read on (None: it is read on the score)."""
+        if not self._wants_auto():
+            return None
+        calibration = self._calibrations.get(self.mode)
+        if calibration is None or calibration.model is None:
+            return None
+        last = self._model
+        if last is None or last[0] is not calibration:
+            last = self._model = (calibration, Rejection.from_list(calibration.model))
+        return last[1]
+
     def default_threshold_for(self, mode: str) -> float:
         return self.default_threshold if mode == "bm25" else HYBRID_DEFAULT
 
@@ -707,9 +801,10 @@ class HybridRetriever:
         chosen = self.settings.threshold
         return chosen == "auto" or (chosen is None and self.fixed_threshold is None)
 
-    def _live_samples(self) -> list[Sample]:
-        """The examples calibration may hold out (callers hold the lock); an example without an id
-        is named as its index document is (its group and number)."""
+    def _live_samples(self, limit: int | None = None) -> list[Sample]:
+        """The examples calibration may hold out (callers hold the lock), at most ``limit`` (or as
+        many as calibration.sample_limit allows); an example without an id is named as its index
+        document is (its group and number)."""
         seen: dict[str, int] = {}
         out = []
         for n, (doc_id, text, group) in enumerate(zip(self._ids, self._texts, self._groups, strict=True)):
@@ -719,7 +814,7 @@ class HybridRetriever:
             seen[group] = k + 1
             if group != OUT_OF_SCOPE:
                 out.append(Sample(doc_id if doc_id is not None else f"{group}\x1f{k}", text, group, n))
-        return samples_of(out)
+        return samples_of(out, limit)
 
     def _calibrate_bm25(self, version: int) -> None:
         """Cross-validate the engine's BM25 ranking (held-out queries ranked with BM25 alone)."""
@@ -729,65 +824,165 @@ class HybridRetriever:
         with self._lock:
             if version != self._version:
                 return
-            samples = self._live_samples()
+            samples = self._live_samples(MIN_LIMIT)  # runs as the examples load: the fewest that are steady
         result = calibrate(
             samples, lambda s: rank(s.text, s.id), self.settings.out_of_scope, lambda t: rank(t, None)[1]
         )
         self._store_calibration("bm25", result, version)
 
     def _calibrate(self, version: int) -> None:
-        """Cross-validate the configured mode's threshold (in the retrieval thread)."""
+        """Cross-validate the configured mode's threshold and, for intents and states, fit the
+        no-match model it is read on (in the retrieval thread)."""
         with self._lock:
             snapshot = self._snapshot
             if snapshot is None or version != self._version or not self._wants_auto() or self.mode in self._fresh:
                 return
             samples = self._live_samples()
-        head = snapshot.head
-        heads: dict[int, fusion.LinearHead | None] = {}  # a held-out example's position -> its fold's head
-        if head is not None and samples:
-            # the head must not have seen the held-out examples, or their scores flatter it; one
-            # head per fold, each missing a fifth of them (a head missing them all would be weaker
-            # than the one that answers, and the threshold too lenient)
-            for fold in range(CALIBRATION_FOLDS):
-                held = [s.position for s in samples[fold::CALIBRATION_FOLDS]]
-                keep = snapshot.alive.copy()
-                keep[held] = False
-                fitted = None
-                if held and fusion.head_fits(int(keep.sum()), len(snapshot.groups)):
-                    fitted = fusion.LinearHead.fit(
-                        snapshot.matrix[snapshot.doc_row[keep]], snapshot.doc_group[keep], len(snapshot.groups)
-                    )
-                heads.update((pos, fitted) for pos in held)
-            head = next((h for h in heads.values() if h is not None), None)
-        parts = snapshot.doc_part
-
-        def rank(sample: Sample) -> tuple[str | None, float]:
-            pos = sample.position
-            code = int(parts[pos])
-            partition = next((p for p, c in snapshot.partitions.items() if c == code), None) if code >= 0 else None
-            vector = snapshot.matrix[snapshot.doc_row[pos]]
-            matches = self._rank(snapshot, vector, sample.text, 1, partition, None, None, [pos], heads.get(pos, head))
-            return (matches[0].group, matches[0].score - matches[0].offset) if matches else (None, 0.0)
-
-        oos_code = snapshot.group_code.get(OUT_OF_SCOPE)
-        out_of_scope = (
-            {} if oos_code is None else {snapshot.texts[int(p)]: int(p) for p in snapshot.group_docs(oos_code)}
-        )
-        # an out-of-scope example is scored as an utterance the task never saw: without any of them,
-        # or the others (often from the same conversations) would flatter the rejection
-        every_oos = list(out_of_scope.values())
-
-        def rank_text(text: str) -> float:
-            vector = (
-                snapshot.matrix[snapshot.doc_row[out_of_scope[text]]]
-                if text in out_of_scope
-                else self.model.query(text)
+        if len(samples) < MIN_SAMPLES:
+            self._store_calibration(self.mode, None, version)
+            return
+        with_model = self.classes
+        # held-out examples: the head must not have seen them, or their scores flatter it; one head
+        # per fold, each missing a fifth of them (a head missing them all would be weaker than the
+        # one that answers, and the threshold too lenient)
+        right: list[float] = []
+        right_evidence: list[Evidence] = []
+        for fold in range(CALIBRATION_FOLDS):
+            held = samples[fold::CALIBRATION_FOLDS]
+            head = self._head_without(snapshot, [s.position for s in held])
+            for sample in held:
+                pos = sample.position
+                matches, found = self._rank(
+                    snapshot,
+                    snapshot.matrix[snapshot.doc_row[pos]],
+                    sample.text,
+                    1,
+                    self._partition_of(snapshot, pos),
+                    None,
+                    None,
+                    [pos],
+                    head,
+                    evidence=with_model,
+                )
+                if matches and matches[0].group == sample.group:
+                    right.append(matches[0].score)
+                    if found is not None:
+                        right_evidence.append(found)
+            if self._abandoned(version):
+                return
+        if len(right) < MIN_SAMPLES // 2:  # groups too alike to rank their own examples first
+            self._store_calibration(self.mode, None, version)
+            return
+        wrong = self._held_out_groups(snapshot, version) if with_model else []
+        oos_scores, oos_evidence = self._out_of_scope_scores(snapshot, with_model)
+        model = Rejection.fit(right_evidence, wrong + oos_evidence) if with_model else None
+        if model is not None:
+            right = [model.confidence(e) for e in right_evidence]
+            oos_scores = [model.confidence(e) for e in oos_evidence]
+        result = choose(right, len(samples), oos_scores)
+        if result is not None and model is not None:
+            below = sum(model.confidence(e) < result.threshold for e in wrong)
+            result = dataclasses.replace(
+                result, model=model.to_list(), held_out_groups=len(wrong), held_out_rejected=below / len(wrong)
             )
-            matches = self._rank(snapshot, vector, text, 1, None, None, None, every_oos, head)
-            return matches[0].score - matches[0].offset if matches else 0.0
-
-        result = calibrate(samples, rank, self.settings.out_of_scope, rank_text)
         self._store_calibration(self.mode, result, version)
+
+    def _abandoned(self, version: int) -> bool:
+        """Whether a calibration in progress should stop: the examples changed (a newer one
+        follows) or the process is exiting."""
+        if stopping():
+            raise Stopped
+        return version != self._version
+
+    @staticmethod
+    def _partition_of(snapshot: Snapshot, pos: int) -> str | None:
+        code = int(snapshot.doc_part[pos])
+        return next((p for p, c in snapshot.partitions.items() if c == code), None) if code >= 0 else None
+
+    @staticmethod
+    def _head_without(snapshot: Snapshot, held: np.ndarray | list[int]) -> fusion.LinearHead | None:
+        """A head like the snapshot's, fitted without the examples at ``held`` (None when the
+        snapshot has no head)."""
+        if snapshot.head is None or not len(held):
+            return snapshot.head
+        keep = snapshot.alive.copy()
+        keep[held] = False
+        if not fusion.head_fits(int(keep.sum()), len(snapshot.groups)):
+            return None
+        return fusion.LinearHead.fit(
+            snapshot.matrix[snapshot.doc_row[keep]], snapshot.doc_group[keep], len(snapshot.groups)
+        )
+
+    def _held_out_groups(self, snapshot: Snapshot, version: int) -> list[Evidence]:
+        """Utterances of no group, as the task's own examples can show them: a fifth of the groups
+        at a time is left out (their examples, and the head's knowledge of them), and examples of
+        theirs are ranked against the rest."""
+        codes = [c for c, g in enumerate(snapshot.groups) if g != OUT_OF_SCOPE and len(snapshot.group_docs(c))]
+        if len(codes) < HELD_OUT_MIN_GROUPS:
+            return []
+        codes.sort(key=lambda c: hashlib.sha1(snapshot.groups[c].encode("utf-8", "surrogatepass")).digest())
+        folds = min(CALIBRATION_FOLDS, len(codes))
+        out: list[Evidence] = []
+        for fold in range(folds):
+            held_codes = codes[fold::folds]
+            held = np.concatenate([snapshot.group_docs(c) for c in held_codes])
+            hidden = np.zeros(len(snapshot.groups), dtype=bool)
+            hidden[held_codes] = True
+            head = self._head_without(snapshot, held)
+            picks = np.random.default_rng(fold).permutation(held)[: HELD_OUT_SAMPLES // folds]
+            for pos in picks.tolist():
+                _, found = self._rank(
+                    snapshot,
+                    snapshot.matrix[snapshot.doc_row[pos]],
+                    snapshot.texts[pos],
+                    1,
+                    self._partition_of(snapshot, pos),
+                    None,
+                    None,
+                    held,
+                    head,
+                    hidden=hidden,
+                    evidence=True,
+                )
+                if found is not None:
+                    out.append(found)
+            if self._abandoned(version):
+                return []
+        return out
+
+    def _out_of_scope_scores(self, snapshot: Snapshot, with_model: bool) -> tuple[list[float], list[Evidence]]:
+        """The task's out-of-scope examples ranked as utterances it never saw: without any of them
+        (the others, often from the same conversations, would flatter the rejection), by a head
+        that never saw them."""
+        code = snapshot.group_code.get(OUT_OF_SCOPE)
+        if code is None:
+            return [], []
+        every = snapshot.group_docs(code)
+        hidden = np.zeros(len(snapshot.groups), dtype=bool)
+        hidden[code] = True
+        head = self._head_without(snapshot, every)
+        scores: list[float] = []
+        evidence: list[Evidence] = []
+        for pos in every.tolist():
+            matches, found = self._rank(
+                snapshot,
+                snapshot.matrix[snapshot.doc_row[pos]],
+                snapshot.texts[pos],
+                1,
+                None,
+                None,
+                None,
+                every,
+                head,
+                hidden=hidden,
+                evidence=with_model,
+            )
+            scores.append(matches[0].score if matches else 0.0)
+            if found is not None:
+                evidence.append(found)
+            elif with_model:
+                evidence.append(Evidence(0.0, 0.0, 0.0, 1.0, -1.0, 1.0))  # nothing matched at all
+        return scores, evidence
 
     # -- calibrations kept in the store --------------------------------------------------------
     def _load_calibrations(self) -> None:

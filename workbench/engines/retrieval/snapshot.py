@@ -1,15 +1,17 @@
 """The matrix and columns a :class:`~workbench.engines.retrieval.retriever.HybridRetriever` ranks
 with, swapped whole when its examples change; and what is derived from them alone: each group's
-offset on the threshold, and the index's filter rule applied to examples' fields."""
+tightness and words (the evidence rejection.py weighs), and the index's filter rule applied to
+examples' fields."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from workbench.engines.retrieval import fusion
+from workbench.engines.retrieval import fusion, rejection
 
 #: the group out-of-scope examples vote for (never returned)
 OUT_OF_SCOPE = "\x00out_of_scope"
@@ -36,9 +38,13 @@ class Snapshot:
     order: np.ndarray
     starts: np.ndarray
     head: fusion.LinearHead | None = None
-    #: per group code: what its matches need beyond the threshold (zeros until fitted)
-    offsets: np.ndarray | None = None
+    #: per group code: how close its examples are to each other (NaN: not computed yet)
+    tightness: np.ndarray | None = None
+    #: the tightness of a group of one example (the median over the others)
+    usual_tightness: float = 0.0
     masks: dict[str, np.ndarray] = field(default_factory=dict)
+    #: group code -> in how many of its examples each word occurs (filled as groups are asked for)
+    words: dict[int, Counter[str]] = field(default_factory=dict)
 
     def group_docs(self, code: int) -> np.ndarray:
         return self.order[self.starts[code] : self.starts[code + 1]]
@@ -64,44 +70,70 @@ class Snapshot:
         docs = self.group_docs(code)
         return f"{self.groups[code]}\x1f{int(np.searchsorted(docs, pos))}"
 
+    def tight(self, code: int) -> float:
+        """Group ``code``'s tightness, computed now if the background has not yet."""
+        known = float(self.tightness[code]) if self.tightness is not None else float("nan")
+        if known == known:
+            return known
+        value = group_tightness(self, code)
+        if value != value:
+            return self.usual_tightness
+        if self.tightness is not None:
+            self.tightness[code] = value
+        return value
 
-#: groups with fewer examples get no offset (too few to say how close their examples are)
-OFFSET_MIN_EXAMPLES = 5
-#: examples of a group compared with each other at most, for its offset
-OFFSET_SAMPLE = 300
-#: the quantile of a group's leave-one-out nearest-example cosines its offset is taken from
-OFFSET_QUANTILE = 10
+    def group_words(self, code: int) -> Counter[str]:
+        """In how many of group ``code``'s examples each word occurs (remembered)."""
+        found = self.words.get(code)
+        if found is None:
+            found = Counter()
+            for pos in self.group_docs(code)[:WORDS_SAMPLE].tolist():
+                found.update(rejection.words(self.texts[pos]))
+            if len(self.words) >= WORDS_REMEMBERED:
+                self.words.clear()
+            self.words[code] = found
+        return found
 
 
-def group_offsets(snapshot: Snapshot) -> np.ndarray:
-    """Per group: how much more than the collection's threshold its matches need.
+#: examples of a group compared with each other at most, for its tightness
+TIGHT_SAMPLE = 300
+#: examples of a group whose words are counted at most (novelty), and groups whose counts are kept
+WORDS_SAMPLE = 2000
+WORDS_REMEMBERED = 4096
 
-    A group whose examples sit close together (every example has a near twin) is matched
-    closely by its own paraphrases; an utterance that comes only so close to it is more
-    likely something else than the same score near a loose group would be. The offset is
-    the group's low quantile of leave-one-out nearest-example cosines, less the median of
-    that over the groups, times the cosine's weight in a similarity. Measured on BANKING77
-    with 16 intents held out, it turns 56% of out-of-scope utterances into "no match"
-    where one threshold for all turns 49%, for the same accuracy given up.
-    """
-    offsets = np.zeros(len(snapshot.groups), dtype=np.float32)
-    tight: dict[int, float] = {}
-    for code in range(len(snapshot.groups)):
-        docs = snapshot.group_docs(code)
-        if len(docs) < OFFSET_MIN_EXAMPLES or snapshot.groups[code] == OUT_OF_SCOPE:
-            continue
-        rows = np.unique(snapshot.doc_row[docs[:OFFSET_SAMPLE]])
-        if len(rows) < OFFSET_MIN_EXAMPLES:
-            continue
-        vectors = snapshot.matrix[rows]
-        sims = vectors @ vectors.T
-        np.fill_diagonal(sims, -1.0)
-        tight[code] = float(np.percentile(sims.max(axis=1), OFFSET_QUANTILE))
-    if len(tight) >= 2:
-        middle = float(np.median(list(tight.values())))
-        for code, value in tight.items():
-            offsets[code] = fusion.ALPHA * (value - middle)
-    return offsets
+
+def group_tightness(snapshot: Snapshot, code: int) -> float:
+    """How close group ``code``'s examples are to each other: the mean, over its examples, of the
+    mean cosine of their :data:`~rejection.NEAREST` nearest fellow examples (NaN for a group of one).
+
+    A match's ``closeness`` (rejection.py) is measured against it: a group of near-paraphrases
+    is matched closely by its own paraphrases, and an utterance that comes only so close to it
+    is more likely something else than the same cosine near a loose group would be."""
+    docs = snapshot.group_docs(code)[:TIGHT_SAMPLE]
+    if len(docs) < 2:
+        return float("nan")
+    vectors = snapshot.matrix[snapshot.doc_row[docs]]
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    k = min(rejection.NEAREST, len(docs) - 1)
+    nearest = -np.partition(-sims, k - 1, axis=1)[:, :k]
+    return float(nearest.mean())
+
+
+def all_tightness(snapshot: Snapshot) -> tuple[np.ndarray, float]:
+    """Every group's tightness, and the usual one (their median) for groups of one example."""
+    out = np.full(len(snapshot.groups), np.nan, dtype=np.float32)
+    sizes = np.diff(snapshot.starts)
+    pairs = np.flatnonzero(sizes == 2)  # a table's states often have two queries: one product each
+    if len(pairs):
+        first = snapshot.order[snapshot.starts[pairs]]
+        second = snapshot.order[snapshot.starts[pairs] + 1]
+        a, b = snapshot.matrix[snapshot.doc_row[first]], snapshot.matrix[snapshot.doc_row[second]]
+        out[pairs] = np.einsum("ij,ij->i", a, b)
+    for code in np.flatnonzero(sizes > 2).tolist():
+        out[code] = group_tightness(snapshot, code)
+    known = out[~np.isnan(out)]
+    return out, float(np.median(known)) if len(known) else 0.0
 
 
 def matches_filters(fields: dict[str, Any], filters: dict[str, Any]) -> bool:
