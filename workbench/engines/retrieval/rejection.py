@@ -18,7 +18,8 @@ group, all read off the ranking that was computed anyway:
 A logistic regression weighs them, fitted on the task's own examples by
 cross-validation (retriever.py): held-out examples ranked right are what belongs;
 the examples of groups held out of the collection altogether, ranked against the
-others, are what does not (and so are a task's out-of-scope examples). Its
+others, are what does not (a task's out-of-scope examples are kept for choosing the
+threshold, calibration.py). Its
 probability is the **confidence** of the best group. Measured on BANKING77 with 16
 intents held out (benchmarks/decision_table.py; the weights fitted on the training
 split only), it turns more out-of-scope utterances into "no match" than the fused

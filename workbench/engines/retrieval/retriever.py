@@ -875,7 +875,10 @@ class HybridRetriever:
             return
         wrong = self._held_out_groups(snapshot, version) if with_model else []
         oos_scores, oos_evidence = self._out_of_scope_scores(snapshot, with_model)
-        model = Rejection.fit(right_evidence, wrong + oos_evidence) if with_model else None
+        # a task's out-of-scope examples choose the threshold, so the model is not fitted on them:
+        # their confidences must be those of utterances it never saw (fitted on them too, it learnt
+        # their few intents and rejected fewer of the others)
+        model = Rejection.fit(right_evidence, wrong) if with_model else None
         if model is not None:
             right = [model.confidence(e) for e in right_evidence]
             oos_scores = [model.confidence(e) for e in oos_evidence]
