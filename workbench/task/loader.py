@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,33 +79,41 @@ class Task:
     _engines: dict[str, Any] = field(default_factory=dict)
     _store: Any = None
     _index: Any = None
+    #: the store, the index and each engine are built once even when threads ask at once (the
+    #: runner's worker and a TUI panel's): a second on-disk index would find the first one's lock
+    _building: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     # -- shared resources, opened on first use ---------------------------------
     @property
     def store(self):
         """The task's store, SQLite or PostgreSQL (opened on first use; tests may :meth:`use_store`)."""
         if self._store is None:
-            from workbench.store import open_store
+            with self._building:
+                if self._store is None:
+                    from workbench.store import open_store
 
-            self._store = open_store(self.store_target)
+                    self._store = open_store(self.store_target)
         return self._store
 
     def use_store(self, store) -> None:
         """Point the task at another store (a test's temporary one); engines are rebuilt."""
-        self._store = store
-        if self._index is not None:
-            self._index.close()
-        self._index = None
-        self._engines.clear()
+        with self._building:
+            self._store = store
+            if self._index is not None:
+                self._index.close()
+            self._index = None
+            self._engines.clear()
 
     @property
     def index(self):
         """The retrieval index the task's ``index:`` key names (embedded by default), kept beside
         the store so that a restart catches up instead of re-indexing."""
         if self._index is None:
-            from workbench.index.base import open_task_index
+            with self._building:
+                if self._index is None:
+                    from workbench.index.base import open_task_index
 
-            self._index = open_task_index(self.spec.index, self.store_location)
+                    self._index = open_task_index(self.spec.index, self.store_location)
         return self._index
 
     @property
@@ -146,14 +155,18 @@ class Task:
 
     def engine(self, bot: str):
         """The engine of ``bot``, built once per task (engines keep no conversation state)."""
-        if bot not in self._engines:
-            from workbench.engines import create_engine
+        found = self._engines.get(bot)
+        if found is not None:
+            return found
+        with self._building:
+            if bot not in self._engines:
+                from workbench.engines import create_engine
 
-            engine = create_engine(bot, self.bot_configs[bot], self)
-            if getattr(engine, "reads_storage", False) and not engine.blocking and self._remote_storage():
-                engine.blocking = True  # its turns wait for the network: off the event loop
-            self._engines[bot] = engine
-        return self._engines[bot]
+                engine = create_engine(bot, self.bot_configs[bot], self)
+                if getattr(engine, "reads_storage", False) and not engine.blocking and self._remote_storage():
+                    engine.blocking = True  # its turns wait for the network: off the event loop
+                self._engines[bot] = engine
+            return self._engines[bot]
 
     def _remote_storage(self) -> bool:
         """Whether the store or the index is a server reached over the network."""
