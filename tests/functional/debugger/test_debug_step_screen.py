@@ -34,7 +34,14 @@ async def open_step(pilot, app) -> StepScreen:
 
 
 async def at(pilot, screen: StepScreen, number: int) -> None:
+    """Wait until the screen shows turn ``number`` and its bot panels have caught up with it."""
     await until(pilot, lambda: screen.number == number, what=f"turn {number}")
+
+    def panels_at_turn() -> bool:
+        views = [p.view for p in (*screen.query(StatePanel), *screen.query(SlotPanel))]
+        return all(v is not None and getattr(v, "turn", number) == number for v in views)
+
+    await until(pilot, panels_at_turn, what=f"the panels at turn {number}")
 
 
 def current_texts(screen: StepScreen) -> list[str]:
