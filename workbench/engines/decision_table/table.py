@@ -631,6 +631,8 @@ class DecisionTable:
         results are the same; it exists to prove that).
         """
         started = time.perf_counter()
+        if self.retriever is not None and self._with_queries:
+            self.retriever.prefetch(utterance)  # encoded while the table catches up
         self.sync()
         cls = evaluation_class or DEFAULT_CLASS
         data = data or {}

@@ -28,6 +28,7 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -208,6 +209,9 @@ class Embeddings:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._encoded: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
+        #: utterances being encoded ahead of :meth:`query` (:meth:`prefetch`), by text
+        self._inflight: dict[str, Future[np.ndarray]] = {}
+        self._prefetcher: ThreadPoolExecutor | None = None
 
     # -- loading -------------------------------------------------------------------------
     def start(self) -> None:
@@ -327,6 +331,30 @@ class Embeddings:
             if found is not None:
                 self._cache.move_to_end(key)
                 return found
+            pending = self._inflight.get(key)
+        if pending is not None:
+            return pending.result()
+        return self._query_now(key)
+
+    def prefetch(self, text: str) -> None:
+        """Start encoding ``text`` in the background (the model's process works while the caller
+        searches BM25 or evaluates rules); :meth:`query` then takes the vector when it is done."""
+        key = text[:MAX_CHARS]
+        with self._cache_lock:
+            if key in self._cache or key in self._inflight or self._encoder is None:
+                return
+            if self._prefetcher is None:
+                self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-encoder")
+            future = self._prefetcher.submit(self._query_now, key)
+            self._inflight[key] = future
+        future.add_done_callback(lambda _: self._landed(key, future))
+
+    def _landed(self, key: str, future: Future[np.ndarray]) -> None:
+        with self._cache_lock:
+            if self._inflight.get(key) is future:
+                del self._inflight[key]
+
+    def _query_now(self, key: str) -> np.ndarray:
         vector = self.encode([key])[0]
         vector.setflags(write=False)
         with self._cache_lock:

@@ -571,12 +571,36 @@ class HybridRetriever:
             return None
         if not text.strip():
             return []
+        # the model's process encodes the utterance while this one searches BM25 (a long
+        # utterance costs both the most: overlapped, the slow turns are shorter)
+        self.model.prefetch(text)
+        hits = self._bm25_hits(text, BM25_DEPTH, bm25_filters) if self.mode == "hybrid" else None
         vector = self.model.query(text)
         model = self._rejection()
         matches, found = self._rank(
-            snapshot, vector, text, k, partition, filters, bm25_filters, None, snapshot.head, evidence=model is not None
+            snapshot,
+            vector,
+            text,
+            k,
+            partition,
+            filters,
+            bm25_filters,
+            None,
+            snapshot.head,
+            evidence=model is not None,
+            hits=hits,
         )
         return self._confident(matches, found, model)
+
+    def prefetch(self, text: str) -> None:
+        """Start encoding ``text`` now, for a :meth:`rank` that follows other work."""
+        if self._snapshot is not None and text.strip():
+            self.model.prefetch(text)
+
+    def _bm25_hits(self, text: str, depth: int, bm25_filters: dict[str, Any] | None) -> list[Any]:
+        if self.index is None:
+            return []
+        return self.index.search(self.collection, text, k=depth, filters=bm25_filters, with_fields=False)
 
     def group_similarity(self, text: str, group: str) -> Match | None:
         """How close ``group``'s nearest example is to ``text`` (a decision table's ``search()``)."""
@@ -650,6 +674,7 @@ class HybridRetriever:
         *,
         hidden: np.ndarray | None = None,
         evidence: bool = False,
+        hits: list[Any] | None = None,
     ) -> tuple[list[Match], Evidence | None]:
         """The groups for one utterance, with plain fused scores, and (``evidence``) what the
         ranking says about the best one. ``exclude``: example positions left out (held out while
@@ -668,7 +693,9 @@ class HybridRetriever:
         if self.mode == "hybrid" and self.index is not None:
             # with whole groups left out, search deeper so that BM25_DEPTH of the others remain
             depth = BM25_DEPTH if hidden is None else 4 * BM25_DEPTH
-            for hit in self.index.search(self.collection, text, k=depth, filters=bm25_filters, with_fields=False):
+            if hits is None:  # else searched already, while the utterance was encoded
+                hits = self._bm25_hits(text, depth, bm25_filters)
+            for hit in hits:
                 pos = snapshot.locate(hit.id, hit.group)
                 if pos is not None and pos < n and allowed[pos]:
                     bm25[pos] = float(hit.score)
