@@ -40,9 +40,8 @@ def ranking_table(candidates: Iterable[Any], threshold: float | None = None, cho
         passed = _field(c, "passed", None)
         if passed is not None:  # the view already compared it with its own bar
             below = not passed
-        else:  # a state matched by its queries needs the threshold plus its offset
-            offset = float(_field(c, "offset", 0.0) or 0.0) if by == "search" else 0.0
-            below = threshold is not None and score < threshold + offset
+        else:
+            below = threshold is not None and score < threshold
         line = Text(style="dim" if below else "")
         line.append(f"{i:>2} ")
         line.append_text(score_bar(score))

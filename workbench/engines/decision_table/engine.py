@@ -187,10 +187,10 @@ class DecisionTableEngine(Engine):
 
     def _bar(self, candidate: Any) -> float:
         """The score ``candidate`` needs: an analyzer's is the bot's threshold, a query match's the
-        retrieval threshold plus its state's own offset."""
+        retrieval threshold."""
         if candidate.by == "analyzer":
             return self.threshold
-        return self.match_threshold() + getattr(candidate, "offset", 0.0)
+        return self.match_threshold()
 
     def state_view(self, state: dict[str, Any], trace: dict[str, Any] | None, data: dict[str, Any]) -> StateView:
         from workbench.engines.decision_table.state_view import state_view

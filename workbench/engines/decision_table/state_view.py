@@ -173,8 +173,6 @@ def state_view(
     for c in tr.get("candidates") or []:
         score = float(c.get("score") or 0.0)
         bar = analyzer_threshold if c.get("by") == "analyzer" else threshold
-        if bar is not None and c.get("by") != "analyzer":
-            bar = float(bar) + float(c.get("offset") or 0.0)
         candidates.append(
             CandidateRow(
                 state=str(c.get("state")),

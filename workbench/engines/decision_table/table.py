@@ -129,8 +129,6 @@ class Candidate:
     example: str | None = None
     cosine: float | None = None
     bm25: float | None = None
-    #: what this state needs beyond the retrieval threshold (its queries' own calibration)
-    offset: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"state": self.state, "score": round(self.score, 4), "by": self.by, "why": self.why}
@@ -142,8 +140,6 @@ class Candidate:
             out["cosine"] = round(self.cosine, 4)
         if self.bm25 is not None:
             out["bm25"] = round(self.bm25, 4)
-        if self.offset:
-            out["offset"] = round(self.offset, 4)
         return out
 
 

@@ -118,7 +118,7 @@ class NLU:
         parse.threshold = threshold
         if ranker is not None:
             parse.retrieval = ranker.status()
-        if ranking and ranking[0].score >= threshold["value"] + ranking[0].offset:
+        if ranking and ranking[0].score >= threshold["value"]:
             parse.intent, parse.confidence = ranking[0].intent, ranking[0].score
         else:
             parse.intent = self.fallback_intent

@@ -42,8 +42,6 @@ class IntentScore:
     #: the example's cosine and BM25 scores, when hybrid retrieval ranked it
     cosine: float | None = None
     bm25: float | None = None
-    #: what this intent needs beyond the threshold (its examples' own calibration)
-    offset: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"intent": self.intent, "score": round(self.score, 4)}
@@ -55,8 +53,6 @@ class IntentScore:
             out["cosine"] = round(self.cosine, 4)
         if self.bm25 is not None:
             out["bm25"] = round(self.bm25, 4)
-        if self.offset:
-            out["offset"] = round(self.offset, 4)
         return out
 
 
@@ -168,7 +164,7 @@ class RetrievalRanker(IntentRanker):
         matches = self.retriever.rank(text, k)
         if matches is None:
             return self.bm25.rank(text, k)
-        return [IntentScore(m.group, m.score, m.example, None, m.cosine, m.bm25, m.offset) for m in matches]
+        return [IntentScore(m.group, m.score, m.example, None, m.cosine, m.bm25) for m in matches]
 
     def threshold(self) -> Threshold:
         return self.retriever.threshold()

@@ -120,9 +120,6 @@ class Match:
     probability: float
     example_id: str
     example: str
-    #: what this group needs beyond the threshold (always 0: the confidence weighs how tight a group
-    #: is; kept for the engines that add it)
-    offset: float = 0.0
 
 
 class HybridRetriever:
