@@ -64,6 +64,8 @@ class BotPanel(VerticalScroll):
         #: the last view rendered (tests and tools read it)
         self.view: Any = None
         self._live = False
+        #: the conversation whose stored state was last asked for (:meth:`_load_followed`)
+        self._loading: str | None = None
 
     def follow(self, runner: Any, conversation_id: str) -> None:
         """Show ``conversation_id``: its stored state now, its turns as they come."""
@@ -73,11 +75,21 @@ class BotPanel(VerticalScroll):
         self.conversation_id = conversation_id
         self.state, self.trace, self._live = None, None, False
         if self.is_mounted:
-            self.load(runner, conversation_id)
+            self._load_followed()
+        else:
+            # mid-mount (its on_mount may have run before this call, with nothing to follow):
+            # the callback is handled once mounting is done, whichever came first
+            self.call_later(self._load_followed)
 
     def on_mount(self) -> None:
-        if self.runner is not None and self.conversation_id is not None:
-            self.load(self.runner, self.conversation_id)
+        self._load_followed()
+
+    def _load_followed(self) -> None:
+        """Load the followed conversation, once per conversation followed."""
+        if self.runner is None or self.conversation_id is None or self._loading == self.conversation_id:
+            return
+        self._loading = self.conversation_id
+        self.load(self.runner, self.conversation_id)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="bot-panel", name="load-bot-state")
     def load(self, runner: Any, conversation_id: str) -> None:

@@ -53,7 +53,10 @@ class BotPane(TabPane):
 
 
 def panel_of(inspector: Any, bot: str) -> BotPanel | None:
-    """The live panel of ``bot`` in the inspector, if it has one."""
+    """The live panel of ``bot`` in the inspector, if it has one (being added counts)."""
+    adding = getattr(inspector, "adding_panels", {})
+    if bot in adding:
+        return adding[bot]
     found = inspector.query(f"#{_pane_id(bot)}")
     return found.first().panel if found else None
 
@@ -73,7 +76,12 @@ async def show_panels(inspector: Any, task: Any, runner: Any, conversation_id: s
         if panel is None:
             # registered before the first await, so a concurrent call finds it
             panel = cls(task, bot)
-            await tabs.add_pane(BotPane(f"{cls.TITLE} · {bot}", panel, id=_pane_id(bot)))
+            adding = getattr(inspector, "adding_panels", {})
+            adding[bot] = panel
+            try:
+                await tabs.add_pane(BotPane(f"{cls.TITLE} · {bot}", panel, id=_pane_id(bot)))
+            finally:
+                adding.pop(bot, None)
             added = added or _pane_id(bot)
         panel.follow(runner, conversation_id)
     if added:

@@ -26,6 +26,12 @@ def _json(value: Any) -> Text:
 class Inspector(Vertical):
     """Tabs: World (where the person is, who is in it), State (engine state), Message (raw act + trace)."""
 
+    #: bots' live panels whose tabs are being added (workbench/widgets/bot_tools.py)
+    adding_panels: dict[str, Any]
+
+    def on_mount(self) -> None:
+        self.adding_panels = {}
+
     def compose(self) -> ComposeResult:
         with TabbedContent(initial="tab-world", id="inspector-tabs"):
             with TabPane("World", id="tab-world"):
