@@ -272,3 +272,17 @@ async def openai_double():
     yield double
     double.release()
     await server.stop()
+
+
+@pytest.fixture
+def threaded_openai_double():
+    """(the OpenAI double, its loop): served from a loop in a thread of its own, for tests that
+    block (on subprocesses, on a browser); release it with ``loop.loop.call_soon_threadsafe``."""
+    loop = LoopThread()
+    double = OpenAIDouble()
+    server = loop.run(serve_app(double.app()))
+    double.url = server.url
+    yield double, loop
+    loop.loop.call_soon_threadsafe(double.release)
+    loop.run(server.stop())
+    loop.close()

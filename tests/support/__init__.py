@@ -152,6 +152,15 @@ async def say(runner: Any, person: Person, text: str | dict, timeout: float = 5.
     return [m.text for m in person.received[before:]]
 
 
+def eventually(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+    """Block until ``predicate`` holds (a test without an event loop: subprocesses, a browser);
+    fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+        time.sleep(0.02)
+
+
 async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
     """Let the loop run until ``predicate`` holds; fail after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()

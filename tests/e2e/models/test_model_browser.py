@@ -4,13 +4,10 @@ grows in place as it is generated, settles on the stored text, and the Stop butt
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
 
 import pytest
-from support import write_task
-from support.openai_double import OpenAIDouble, Reply
-from support.servers import LoopThread, serve_app
+from support import eventually, write_task
+from support.openai_double import Reply
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -39,27 +36,8 @@ def page():
         browser.close()
 
 
-@pytest.fixture
-def double():
-    loop = LoopThread()
-    double = OpenAIDouble()
-    server = loop.run(serve_app(double.app()))
-    double.url = server.url
-    yield double, loop
-    loop.loop.call_soon_threadsafe(double.release)
-    loop.run(server.stop())
-    loop.close()
-
-
-def eventually(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
-        time.sleep(0.02)
-
-
-def test_the_reply_grows_in_place_then_settles(page, serve_in_thread, tmp_path, double) -> None:
-    server_double, loop = double
+def test_the_reply_grows_in_place_then_settles(page, serve_in_thread, tmp_path, threaded_openai_double) -> None:
+    server_double, loop = threaded_openai_double
     server_double.script(Reply(hold_after=2))
     server = serve_in_thread(write_task(tmp_path / "task", TASK.format(url=server_double.base_url)))
     page.goto(server.http_url + "/")
@@ -79,8 +57,8 @@ def test_the_reply_grows_in_place_then_settles(page, serve_in_thread, tmp_path, 
     assert page.is_hidden("#stop")
 
 
-def test_stop_cancels_the_reply(page, serve_in_thread, tmp_path, double) -> None:
-    server_double, _ = double
+def test_stop_cancels_the_reply(page, serve_in_thread, tmp_path, threaded_openai_double) -> None:
+    server_double, _ = threaded_openai_double
     server_double.script(Reply(hold_after=2))
     server = serve_in_thread(write_task(tmp_path / "task", TASK.format(url=server_double.base_url)))
     page.goto(server.http_url + "/")

@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
-from support import copy_sample, write_task
+from support import copy_sample, eventually, write_task
 from support.cli import LineReader, popen_cli, run_cli
-from support.openai_double import OpenAIDouble, Reply
-from support.servers import LoopThread, serve_app
+from support.openai_double import Reply
 
 TASK = """
 name: assistant
@@ -36,28 +32,8 @@ TESTS = """
 """
 
 
-@pytest.fixture
-def double() -> Iterator[tuple[OpenAIDouble, LoopThread]]:
-    """The OpenAI double in a loop of its own thread (the test itself blocks on subprocesses)."""
-    loop = LoopThread()
-    double = OpenAIDouble()
-    server = loop.run(serve_app(double.app()))
-    double.url = server.url
-    yield double, loop
-    loop.loop.call_soon_threadsafe(double.release)
-    loop.run(server.stop())
-    loop.close()
-
-
-def eventually(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
-        time.sleep(0.02)
-
-
-def test_ctrl_c_stops_the_reply_and_a_second_one_quits(tmp_path, double) -> None:
-    server, loop = double
+def test_ctrl_c_stops_the_reply_and_a_second_one_quits(tmp_path, threaded_openai_double) -> None:
+    server, loop = threaded_openai_double
     server.script(Reply(hold_after=2))
     root = write_task(tmp_path / "task", TASK.format(url=server.base_url, system="Be brief."))
     proc = popen_cli("chat", str(root), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -66,11 +42,13 @@ def test_ctrl_c_stops_the_reply_and_a_second_one_quits(tmp_path, double) -> None
         err.wait_for("resume with --resume", 30)
         proc.stdin.write("hi\n")
         proc.stdin.flush()
-        eventually(lambda: server.requests and server.requests[0]["tokens_sent"] == 2, what="two tokens sent")
+        eventually(
+            lambda: server.requests and server.requests[0]["tokens_sent"] == 2, timeout=20, what="two tokens sent"
+        )
         proc.send_signal(signal.SIGINT)
         err.wait_for("stopping the reply; ctrl+c again quits", 10)
         assert out.wait_for("assistant: Hello from", 10) == "assistant: Hello from"
-        eventually(lambda: server.requests[0]["closed_early"], what="the server to see the stream closed")
+        eventually(lambda: server.requests[0]["closed_early"], timeout=20, what="the server to see the stream closed")
         proc.stdin.write("again\n")
         proc.stdin.flush()
         out.wait_for("assistant: Hello from the double.", 20)  # the conversation went on
@@ -94,8 +72,8 @@ def test_the_sample_babbler_runs_offline_out_of_the_box(tmp_path) -> None:
     assert "Traceback" not in res.stderr
 
 
-def test_record_model_then_replay_without_the_server(tmp_path, double) -> None:
-    server, loop = double
+def test_record_model_then_replay_without_the_server(tmp_path, threaded_openai_double) -> None:
+    server, loop = threaded_openai_double
     root = write_task(
         tmp_path / "task", TASK.format(url=server.base_url, system="Be brief."), tests={"chat.yml": TESTS}
     )
