@@ -385,8 +385,8 @@ class KnowledgeBase:
         An edited Q/A keeps its place in the order (and in exports)."""
         if not qas:
             return
-        self.docs.write((qa.id, qa.to_dict()) for qa in qas)
-        self.catch_up()
+        revision = self.docs.write((qa.id, qa.to_dict()) for qa in qas)
+        self._mirror_own(revision, qas, [])
 
     def _stamp(self) -> None:
         if self.index.persistent:
@@ -437,18 +437,27 @@ class KnowledgeBase:
         if rev == self._rev:
             return False
         changes = self.docs.changes(self._rev)
-        upserted = [self._qa(doc) for _, doc in changes.upserted]
-        if changes.deleted:
-            self.index.delete(self.collection, changes.deleted)
+        self._mirror([self._qa(doc) for _, doc in changes.upserted], changes.deleted, changes.revision)
+        return True
+
+    def _mirror_own(self, revision: int, upserted: list[QA], deleted: list[str]) -> None:
+        """Mirror this process's own write at ``revision``: from what it wrote when nothing else
+        was written since the last catch-up (no second read of the rows), else by catching up."""
+        if revision == self._rev + 1:
+            self._mirror(upserted, deleted, revision)
+        else:
+            self.catch_up()
+
+    def _mirror(self, upserted: list[QA], deleted: list[str], revision: int) -> None:
+        """Apply upserted and deleted Q/As to the index and the retriever, now at ``revision``."""
+        if deleted:
+            self.index.delete(self.collection, deleted)
         if upserted:
             self.index.upsert(self.collection, (self._document(qa) for qa in upserted))
         if self.retriever is not None:
-            self.retriever.update(
-                (self._example(qa) for qa in upserted), deletes=changes.deleted, version=f"rev:{changes.revision}"
-            )
-        self._rev = changes.revision
+            self.retriever.update((self._example(qa) for qa in upserted), deletes=deleted, version=f"rev:{revision}")
+        self._rev = revision
         self._stamp()
-        return True
 
     # -- reading ------------------------------------------------------------------
     def __len__(self) -> int:
@@ -508,8 +517,8 @@ class KnowledgeBase:
         """Remove a Q/A; False when there was none."""
         if not self.docs.read([qa_id]):
             return False
-        self.docs.write(deletes=[qa_id])
-        self.catch_up()
+        revision = self.docs.write(deletes=[qa_id])
+        self._mirror_own(revision, [], [qa_id])
         return True
 
     def clear(self) -> int:
