@@ -43,8 +43,10 @@ class BotPanel(VerticalScroll):
             self.loaded = loaded
 
         def can_replace(self, message: Message) -> bool:
-            # the load's update carries the engine and is kept; live ones replace each other
-            return isinstance(message, BotPanel.Update) and not message.loaded
+            # Textual asks the queued message whether the one behind it (``message``) may
+            # drop it: a live update gives way to the next live one; the load's update
+            # carries the engine and is never dropped, nor is a live one for a load
+            return isinstance(message, BotPanel.Update) and not self.loaded and not message.loaded
 
     class Failed(Message, bubble=False):
         def __init__(self, error: str) -> None:

@@ -123,3 +123,18 @@ async def test_state_events_of_another_conversation_are_ignored(tmp_path, store)
         panel.feed(panel.conversation_id, {"current": "start", "turns": 50, "counts": {"start": 50}}, None)
         await until(pilot, lambda: panel.view.turn == 50, what="the followed conversation's state")
         assert 99 not in shown_turns and panel.view.current == "start"
+
+
+async def test_a_live_update_queued_behind_the_load_keeps_the_engine(tmp_path, store) -> None:
+    """The load's update (it carries the engine) and a live turn queued right behind it, as
+    when the bot answers while the panel loads: both are handled, the live state is shown."""
+    app = make_app(copy_sample("helpdesk", tmp_path), store)
+    async with app.run_test(size=SIZE) as pilot:
+        panel = await _followed_panel(pilot, app)
+        engine, cid = panel.engine, panel.conversation_id
+        panel.engine, panel.view, panel._live = None, None, False  # as before the load landed
+        # posted from one callback, so both wait in the queue together
+        panel.post_message(BotPanel.Update(cid, {"current": "start", "turns": 0}, None, engine=engine, loaded=True))
+        panel.feed(cid, {"current": "start", "turns": 7, "counts": {"start": 7}}, None)
+        await until(pilot, lambda: panel.view is not None, what="the panel to show a state")
+        assert panel.engine is engine and panel.view.turn == 7
