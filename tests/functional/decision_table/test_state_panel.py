@@ -10,6 +10,7 @@ from typing import Any
 from support import copy_sample, until
 from support.tui import ready, send, shown
 
+from workbench.screens.messages import RuntimeEvent
 from workbench.tui.app import make_app
 from workbench.widgets.bot_panel import BotPanel
 from workbench.widgets.inspector import Inspector
@@ -77,8 +78,16 @@ async def test_the_state_panel_follows_a_helpdesk_chat(tmp_path, store) -> None:
         assert "unfilled in the last turn (removed from the reply): operator_phone" in data
 
 
-async def _followed_panel(pilot, app) -> StatePanel:
+async def _followed_panel(pilot, app, dispatched: list[Any]) -> StatePanel:
+    """The panel once the greeting's own state event has gone through the chat (a late one
+    would land after the states a test feeds, and be shown instead)."""
     await ready(pilot, app, "help")
+    await until(
+        pilot,
+        lambda: any(isinstance(m, RuntimeEvent) and m.event.kind == "state" for m in dispatched),
+        what="the greeting's state event",
+    )
+    await pilot.pause()  # the chat handles it, the panel's update (if it had a panel yet) is queued
     inspector = app.chat.query_one(Inspector)
     await until(
         pilot,
@@ -90,8 +99,9 @@ async def _followed_panel(pilot, app) -> StatePanel:
 
 async def test_a_burst_of_state_events_renders_once(tmp_path, store) -> None:
     app = make_app(copy_sample("helpdesk", tmp_path), store)
-    async with app.run_test(size=SIZE) as pilot:
-        panel = await _followed_panel(pilot, app)
+    messages: list[Any] = []
+    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+        panel = await _followed_panel(pilot, app, messages)
         renders = []
         original = panel.show
         panel.show = lambda: (renders.append(panel.state["turns"]), original())
@@ -109,7 +119,7 @@ async def test_state_events_of_another_conversation_are_ignored(tmp_path, store)
     app = make_app(copy_sample("helpdesk", tmp_path), store)
     messages: list[Any] = []
     async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
-        panel = await _followed_panel(pilot, app)
+        panel = await _followed_panel(pilot, app, messages)
         shown_turns = []
         original = panel.show
         panel.show = lambda: (shown_turns.append(panel.state["turns"]), original())
@@ -129,8 +139,9 @@ async def test_a_live_update_queued_behind_the_load_keeps_the_engine(tmp_path, s
     """The load's update (it carries the engine) and a live turn queued right behind it, as
     when the bot answers while the panel loads: both are handled, the live state is shown."""
     app = make_app(copy_sample("helpdesk", tmp_path), store)
-    async with app.run_test(size=SIZE) as pilot:
-        panel = await _followed_panel(pilot, app)
+    messages: list[Any] = []
+    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+        panel = await _followed_panel(pilot, app, messages)
         engine, cid = panel.engine, panel.conversation_id
         panel.engine, panel.view, panel._live = None, None, False  # as before the load landed
         # posted from one callback, so both wait in the queue together
