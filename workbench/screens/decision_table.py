@@ -26,6 +26,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from workbench.engines.decision_table.editing import FORM_FIELDS
 from workbench.engines.decision_table.state_view import matching_note
 from workbench.engines.decision_table.ties import tie_note
 from workbench.runtime.editing import BotEditor
@@ -112,20 +113,7 @@ def state_detail(s: Any) -> Table:
     table = Table(box=None, show_header=False, expand=True, pad_edge=False)
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
-    for name in (
-        "state",
-        "evaluation_class",
-        "execution_order",
-        "max_state_count",
-        "analyzer",
-        "queries",
-        "bubble",
-        "action",
-        "action_input",
-        "state_data",
-        "success_value",
-        "failure_value",
-    ):
+    for name in FORM_FIELDS:
         value = getattr(s, name)
         if name == "queries":
             value = "\n".join(value)

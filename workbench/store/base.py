@@ -20,6 +20,7 @@ new table in :data:`workbench.store.copy.TABLES` so `workbench store copy` moves
 
 from __future__ import annotations
 
+import json
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
@@ -44,6 +45,22 @@ class Record:
     agent: str | None = None
     role: str = "human"  # human | bot | world | system
     trace: dict[str, Any] | None = None
+
+    def row(self, conversation_id: str, seq: int, created: float) -> tuple[Any, ...]:
+        """The message table's columns for this record, in both stores' order: conversation,
+        seq, world, world instance, agent, role, created, text, the act as JSON, the trace as JSON."""
+        return (
+            conversation_id,
+            seq,
+            self.world,
+            self.world_instance,
+            self.agent if self.agent is not None else self.message.get("id"),
+            self.role,
+            created,
+            self.message.get("text"),
+            self.message.to_json(),
+            json.dumps(self.trace, default=str) if self.trace is not None else None,
+        )
 
 
 @dataclass

@@ -269,20 +269,7 @@ class PostgresStore(Store):
                 for cid, records in commit.records.items():
                     for rec in records:
                         first[cid] += 1
-                        rows.append(
-                            (
-                                cid,
-                                first[cid],
-                                rec.world,
-                                rec.world_instance,
-                                rec.agent if rec.agent is not None else rec.message.get("id"),
-                                rec.role,
-                                now,
-                                rec.message.get("text"),
-                                rec.message.to_json(),
-                                json.dumps(rec.trace, default=str) if rec.trace is not None else None,
-                            )
-                        )
+                        rows.append(rec.row(cid, first[cid], now))
                 for cid, bot, state in commit.states:
                     encoded = json.dumps(state, default=str)
                     states.append((cid, bot, encoded, now))
