@@ -3,6 +3,8 @@ it checks nothing). Every request gets ``--tokens`` tokens (words, a paragraph b
 them), the first at once, then one every ``--every`` seconds, then a usage chunk and ``[DONE]``.
 
     .venv/bin/python benchmarks/local_openai.py --port 8765 [--tokens 20] [--every 0] [--paragraph 60]
+
+The model benchmarks start it with :func:`start` and chat with it through :data:`TASK`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,44 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+#: a task whose one world chats with the endpoint (``.format(port=...)``)
+TASK = """
+name: bench
+bots:
+  assistant: {{engine: openai, base_url: "http://127.0.0.1:{port}/v1", model: bench}}
+worlds:
+  chat: {{type: bot_chat, bot: assistant}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(tokens: int, every: float = 0.0, paragraph: int = 60) -> tuple[subprocess.Popen, int]:
+    """The endpoint in a subprocess on a free port, answering (the caller kills it)."""
+    import httpx
+
+    port = free_port()
+    command = [sys.executable, str(Path(__file__).resolve()), "--port", str(port), "--tokens", str(tokens)]
+    proc = subprocess.Popen([*command, "--every", str(every), "--paragraph", str(paragraph)])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json={}, timeout=1)
+            return proc, port
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("the local endpoint did not start")
 
 
 def app(tokens: int, every: float, paragraph: int = 60):

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,35 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TASK = """
-name: ttft
-bots:
-  assistant: {{engine: openai, base_url: "http://127.0.0.1:{port}/v1", model: bench}}
-worlds:
-  chat: {{type: bot_chat, bot: assistant}}
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def endpoint(tokens: int) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "benchmarks" / "local_openai.py"), "--port", str(port), "--tokens", str(tokens)]
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json={}, timeout=1)
-            return proc, port
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("the local endpoint did not start")
+from local_openai import TASK, start  # noqa: E402
 
 
 async def direct(port: int, runs: int) -> tuple[list[float], float]:
@@ -143,7 +113,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--tokens", type=int, default=2000, help="tokens of each reply (the throughput figure)")
     args = ap.parse_args()
-    proc, port = endpoint(args.tokens)
+    proc, port = start(args.tokens)
     try:
         asyncio.run(direct(port, 10))  # warm both paths up (imports, connections)
         asyncio.run(through_workbench(port, 5))

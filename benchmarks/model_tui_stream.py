@@ -15,32 +15,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TASK = """
-name: stream
-bots:
-  assistant: {{engine: openai, base_url: "http://127.0.0.1:{port}/v1", model: bench}}
-worlds:
-  chat: {{type: bot_chat, bot: assistant}}
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from local_openai import TASK, start  # noqa: E402
 
 
 async def heartbeat(late: list[float], stop: asyncio.Event) -> None:
@@ -90,30 +74,8 @@ def main() -> None:
     ap.add_argument("--paragraph", type=int, default=60)
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "local_openai.py"),
-            "--port",
-            str(port),
-            "--tokens",
-            str(args.tokens),
-            "--every",
-            str(args.every),
-            "--paragraph",
-            str(args.paragraph),
-        ]
-    )
+    server, port = start(args.tokens, args.every, args.paragraph)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json={}, timeout=1)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "the endpoint did not start"
-                time.sleep(0.05)
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             (root / "task.yml").write_text(TASK.format(port=port), encoding="utf-8")
