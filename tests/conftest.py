@@ -12,6 +12,9 @@
   session) for the index contract suite.
 - model bots: ``tiny_models`` (tiny random transformers models saved once per session) and
   ``openai_double`` (an OpenAI-compatible server double on 127.0.0.1).
+
+And one guard for the whole run: no test leaves a store in the repository's fixtures or
+sample tasks (``repository_stays_clean``).
 """
 
 from __future__ import annotations
@@ -24,12 +27,29 @@ from typing import Any
 
 import httpx
 import pytest
-from support import copy_sample, write_task
+from support import FIXTURES, SAMPLES, copy_sample, write_task
 from support.engines import TODAY, Chat
 from support.graph_double import GraphDouble
 from support.messenger import Webhook, graph_env
 from support.openai_double import OpenAIDouble
 from support.servers import InLoopServer, LoopThread, ServeProcess, serve_app
+
+# -- the repository ----------------------------------------------------------------------------
+
+
+def _stores_in_repository() -> set[Path]:
+    return {p for root in (FIXTURES, SAMPLES) for p in root.rglob(".workbench")}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def repository_stays_clean():
+    """A test that opens a task's default store must work on a copy (copy_sample, tmp_path):
+    fails the run, naming the folders, when one was left in tests/fixtures or sample_tasks."""
+    before = _stores_in_repository()
+    yield
+    left = sorted(str(p) for p in _stores_in_repository() - before)
+    assert not left, f"the tests left stores in the repository (use a copy of the task): {left}"
+
 
 # -- servers ------------------------------------------------------------------------------------
 

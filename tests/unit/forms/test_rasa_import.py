@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 from support import FIXTURES
@@ -18,11 +20,17 @@ pytestmark = pytest.mark.skipif(not FORMS_BOT.is_dir(), reason="the forms_bot fi
 
 
 @pytest.fixture(scope="module")
-def task():
-    return load_task(FORMS_BOT)
+def bot_dir(tmp_path_factory):
+    """A copy of the fixture: building the bot opens the task's default store beside it."""
+    return Path(shutil.copytree(FORMS_BOT, tmp_path_factory.mktemp("rasa") / "rasa_forms_bot"))
 
 
-def test_the_domain_loads_as_a_task_with_warnings(task):
+@pytest.fixture(scope="module")
+def task(bot_dir):
+    return load_task(bot_dir)
+
+
+def test_the_domain_loads_as_a_task_with_warnings(task, bot_dir):
     assert task.format == "rasa"
     assert set(task.worlds) == {"chat"} and task.bot_configs["forms"].engine == "form"
     text = "\n".join(task.warnings)
@@ -38,7 +46,7 @@ def test_the_domain_loads_as_a_task_with_warnings(task):
     ):
         assert expected in text, expected
     # every warning points at the domain, with a line where there is one
-    assert all(w.startswith(str(FORMS_BOT / "domain.yml")) for w in task.warnings)
+    assert all(w.startswith(str(bot_dir / "domain.yml")) for w in task.warnings)
 
 
 def test_the_imported_forms(task):
