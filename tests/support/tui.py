@@ -1,12 +1,15 @@
 """Pilot helpers for the TUI's functional and snapshot tests: a conversation ready in the chat,
 sending through the composer, reading what widgets show, the serve screen's controls, the
-notifications an app emitted, and a steady cursor (snapshots and polling need no blink).
+notifications an app emitted, a steady cursor (snapshots and polling need no blink) and a fixed
+"today" (a snapshot that shows a relative date must not change with the day it runs).
 
 Every wait is bounded (``support.until``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import types
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,6 +34,18 @@ def steady_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
     a blink timer would repaint while a test polls, and a snapshot would catch either phase."""
     for widget in (Input, TextArea):
         monkeypatch.setattr(widget.cursor_blink, "_default", False)
+
+
+def fixed_today(monkeypatch: pytest.MonkeyPatch, day: dt.date) -> None:
+    """Relative dates ("tonight", "tomorrow") resolve against ``day`` instead of the clock's."""
+    from workbench.engines.nlu import dates
+
+    class Day(dt.date):
+        @classmethod
+        def today(cls) -> Day:
+            return cls(day.year, day.month, day.day)
+
+    monkeypatch.setattr(dates, "dt", types.SimpleNamespace(date=Day, timedelta=dt.timedelta))
 
 
 # -- the chat ---------------------------------------------------------------------------------
