@@ -361,14 +361,18 @@ class EmbeddedIndex(Index):
 
     def delete(self, collection: str, ids: Iterable[str]) -> None:
         """Remove documents by id; unknown ids are ignored."""
-        id_list = [str(i) for i in ids]
+        self._delete_by(collection, "id", ids)
+
+    def _delete_by(self, collection: str, field: str, values: Iterable[str]) -> None:
+        """Remove every document whose ``field`` is one of ``values`` (a raw-tokenized field)."""
+        terms = [str(v) for v in values]
         coll = self._collection(collection, create=False)
-        if coll is None or not id_list:
+        if coll is None or not terms:
             return
 
         def apply(writer: Any) -> None:
-            for doc_id in id_list:
-                writer.delete_documents_by_term("id", doc_id)
+            for term in terms:
+                writer.delete_documents_by_term(field, term)
 
         self._write(coll, apply)
 
@@ -403,16 +407,7 @@ class EmbeddedIndex(Index):
 
     def delete_groups(self, collection: str, groups: Iterable[str]) -> None:
         """Remove every document of these groups."""
-        names = [str(g) for g in groups]
-        coll = self._collection(collection, create=False)
-        if coll is None or not names:
-            return
-
-        def apply(writer: Any) -> None:
-            for name in names:
-                writer.delete_documents_by_term("group", name)
-
-        self._write(coll, apply)
+        self._delete_by(collection, "group", groups)
 
     def clear(self, collection: str) -> None:
         """Remove every document of a collection (and its stamp)."""

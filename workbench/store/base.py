@@ -158,6 +158,14 @@ class DocumentSet(ABC):
         lacks is None. Reading a few fields of a large set costs a fraction of :meth:`read`, and
         the documents come in batches (a reader never holds them all)."""
 
+    @staticmethod
+    def field_names(fields: Sequence[str]) -> Sequence[str]:
+        """``fields``, checked to be plain names (they are spelt into the stores' SQL)."""
+        for name in fields:
+            if not name.replace("_", "").isalnum():
+                raise ValueError(f"not a field name: {name!r}")
+        return fields
+
     @abstractmethod
     def changes(self, since: int) -> Changes:
         """What was written and deleted after revision ``since`` (everything when ``since`` < 0)."""

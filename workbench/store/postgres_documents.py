@@ -97,9 +97,7 @@ class PostgresDocumentSet(DocumentSet):
         return _decode(rows)
 
     def read_fields(self, fields: Sequence[str]) -> Iterator[tuple[str, tuple[Any, ...]]]:
-        for name in fields:
-            if not name.replace("_", "").isalnum():
-                raise ValueError(f"not a field name: {name!r}")
+        fields = self.field_names(fields)
         # a few fields as JSON (the documents stay in the server), a few thousand rows per query
         values = ", ".join(f"(doc::jsonb) -> '{f}'" for f in fields)
         sql = (

@@ -101,9 +101,7 @@ class SqliteDocumentSet(DocumentSet):
         return _decode(found)
 
     def read_fields(self, fields: Sequence[str]) -> Iterator[tuple[str, tuple[Any, ...]]]:
-        for name in fields:
-            if not name.replace("_", "").isalnum():
-                raise ValueError(f"not a field name: {name!r}")
+        fields = self.field_names(fields)
         # one JSON array per row ([position, id, field...]), a few thousand rows per query and one
         # json.loads per batch: a 100k-document read stays fast, and never holds every row at once
         values = ", ".join(f"json(doc -> '$.{f}')" for f in fields)
